@@ -1,0 +1,52 @@
+/* Controllers: read a request's parameters, call the store, render the JSON answer. They see
+ * neither HTTP library nor database, only these plain structs; src/http fills one in, calls the
+ * handler its route table names, and sends what the handler wrote. */
+#ifndef MONDUX_API_H
+#define MONDUX_API_H
+
+#include <stddef.h>
+
+#include "mondux/status.h"
+
+struct mx_request {
+    const char *method;         /* borrowed, e.g. "PUT" */
+    const char *path;           /* borrowed, decoded path */
+    const char *account_number; /* borrowed, the {n} of the route, or NULL */
+    const char *body;           /* borrowed, NUL-terminated; "" when there is none */
+    size_t body_size;
+    /* Value of a query parameter, or NULL; *count (may be NULL) gets how often it appears. The
+     * returned string is borrowed from the request. */
+    const char *(*query)(const struct mx_request *request, const char *name, unsigned *count);
+    void *transport; /* the HTTP layer's own handle, for query() */
+};
+
+struct mx_response {
+    unsigned http_status;
+    const char *content_type; /* static string */
+    char *body;               /* new: malloc'd, or static when body_is_static */
+    size_t body_size;
+    int body_is_static;
+    char location[96];    /* "" when none */
+    const char *allow;    /* static string, or NULL */
+    unsigned retry_after; /* seconds; 0 when none */
+    const char *etag;     /* static string, or NULL */
+};
+
+typedef void (*mx_handler)(const struct mx_request *request, struct mx_response *response);
+
+/* Fills response with the error body and headers for status (api.md "Errors"). */
+void mx_api_error(mx_status status, struct mx_response *response);
+
+/* Releases what a handler put into response. */
+void mx_api_response_free(struct mx_response *response);
+
+void mx_api_create_account(const struct mx_request *request, struct mx_response *response);
+void mx_api_create_account_original(const struct mx_request *request, struct mx_response *response);
+void mx_api_get_account(const struct mx_request *request, struct mx_response *response);
+void mx_api_get_balance(const struct mx_request *request, struct mx_response *response);
+void mx_api_deposit(const struct mx_request *request, struct mx_response *response);
+void mx_api_withdraw(const struct mx_request *request, struct mx_response *response);
+void mx_api_healthz(const struct mx_request *request, struct mx_response *response);
+void mx_api_landing_page(const struct mx_request *request, struct mx_response *response);
+
+#endif

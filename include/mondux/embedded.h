@@ -1,0 +1,19 @@
+/* Files compiled into the binary (db/migrations, web/); see cmake/EmbedGenerate.cmake. */
+#ifndef MONDUX_EMBEDDED_H
+#define MONDUX_EMBEDDED_H
+
+#include <stddef.h>
+
+struct mx_embedded_file {
+    const char *name;           /* file name without directory, e.g. "0001_init.sql" */
+    const unsigned char *bytes; /* NUL-terminated copy of the contents */
+    size_t size;                /* without the terminating NUL */
+};
+
+/* Sorted by name. Both tables are static and read-only. */
+extern const struct mx_embedded_file mx_migrations[];
+extern const unsigned mx_migrations_count;
+extern const struct mx_embedded_file mx_web_files[];
+extern const unsigned mx_web_files_count;
+
+#endif

@@ -1,0 +1,28 @@
+/* The HTTP front: a libmicrohttpd daemon that hands each complete request to the route table. */
+#ifndef MONDUX_HTTP_H
+#define MONDUX_HTTP_H
+
+#include <stddef.h>
+
+#include "mondux/status.h"
+
+struct mx_http_config {
+    const char *host;         /* borrowed: address or name to listen on */
+    unsigned port;            /* 0 = any free port */
+    unsigned threads;         /* worker threads, each with its own database connection */
+    size_t body_limit;        /* bytes; larger bodies are answered 413 */
+    unsigned max_connections; /* open connections at once */
+    int access_log;           /* 1 = one line per request on stdout */
+};
+
+struct mx_http_server;
+
+/* Starts serving. On MX_OK *out is a new server (mx_http_stop releases it) and *bound_port the
+ * port it listens on. Otherwise MX_INTERNAL, with the reason on stderr. */
+mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_server **out,
+                        unsigned *bound_port);
+
+/* Stops accepting, lets in-flight requests finish (for a bounded time), then stops and frees. */
+void mx_http_stop(struct mx_http_server *server);
+
+#endif

@@ -1,0 +1,56 @@
+/* Every JSON answer, errors included, leaves through here, so all have the same shape. */
+#include "render.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char json_content_type[] = "application/json";
+
+/* Used when even the error body cannot be built (out of memory). */
+static const char last_resort[] = "{\"error\": \"internal error\", \"code\": \"internal_error\"}";
+
+static void render_last_resort(struct mx_response *response) {
+    mx_api_response_free(response);
+    response->http_status = 500;
+    response->content_type = json_content_type;
+    response->body = (char *)last_resort;
+    response->body_size = sizeof last_resort - 1;
+    response->body_is_static = 1;
+}
+
+void mx_api_render_json(struct mx_response *response, unsigned http_status, json_t *body) {
+    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (text == NULL) {
+        render_last_resort(response);
+        return;
+    }
+    mx_api_response_free(response);
+    response->http_status = http_status;
+    response->content_type = json_content_type;
+    response->body = text;
+    response->body_size = strlen(text);
+    response->body_is_static = 0;
+}
+
+void mx_api_error(mx_status status, struct mx_response *response) {
+    const struct mx_status_info *info = mx_status_info(status);
+    json_t *body = json_pack("{s:s, s:s}", "error", info->message, "code", info->code);
+    if (body == NULL) {
+        render_last_resort(response);
+        return;
+    }
+    mx_api_render_json(response, info->http_status, body);
+    /* The client should come back soon; nothing was changed. */
+    if (status == MX_UNAVAILABLE)
+        response->retry_after = 1;
+}
+
+void mx_api_response_free(struct mx_response *response) {
+    if (!response->body_is_static)
+        free(response->body);
+    response->body = NULL;
+    response->body_size = 0;
+    response->body_is_static = 0;
+}

@@ -1,0 +1,12 @@
+/* Shared by the controllers: turning a jansson value or a status into a response. */
+#ifndef MONDUX_API_RENDER_H
+#define MONDUX_API_RENDER_H
+
+#include <jansson.h>
+
+#include "mondux/api.h"
+
+/* Steals body. Writes it as compact JSON with http_status; on failure renders MX_INTERNAL. */
+void mx_api_render_json(struct mx_response *response, unsigned http_status, json_t *body);
+
+#endif

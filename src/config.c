@@ -1,0 +1,129 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mondux/money.h"
+
+/* Unset and empty mean the same: docker env files often carry empty values. */
+static const char *env(const char *name) {
+    const char *value = getenv(name);
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+/* Reads an integer variable in [min, max]; 0 with a reason if it is not one. */
+static int env_number(const char *name, unsigned long long fallback, unsigned long long min,
+                      unsigned long long max, unsigned long long *out, char *error,
+                      size_t error_size) {
+    const char *text = env(name);
+    uint64_t value = fallback;
+    if (text != NULL && (!mx_parse_decimal(text, max, &value) || value < min)) {
+        snprintf(error, error_size, "%s must be a whole number from %llu to %llu, not \"%s\"", name,
+                 min, max, text);
+        return 0;
+    }
+    *out = value;
+    return 1;
+}
+
+static void add_param(struct mx_store_params *db, const char *keyword, const char *value) {
+    int i = 0;
+    while (db->keywords[i] != NULL)
+        i++;
+    if (value == NULL || i >= MX_STORE_MAX_PARAMS)
+        return;
+    db->keywords[i] = keyword;
+    db->values[i] = value;
+}
+
+static int load_database(struct mx_config *config, char *error, size_t error_size) {
+    struct mx_store_params *db = &config->db;
+    memset(db, 0, sizeof *db);
+    /* Defaults first: settings in DATABASE_URL override them. */
+    add_param(db, "application_name", "mondux");
+    add_param(db, "connect_timeout", "5");
+
+    const char *url = env("DATABASE_URL");
+    if (url != NULL) {
+        char *reason = NULL;
+        if (mx_store_check_conninfo(url, &reason) != MX_OK) {
+            snprintf(error, error_size, "DATABASE_URL is not a valid connection string: %s",
+                     reason != NULL ? reason : "unknown reason");
+            free(reason);
+            return 0;
+        }
+        add_param(db, "dbname", url);
+        return 1;
+    }
+    /* The original's variables; whatever is unset falls back to libpq's PG* defaults. */
+    unsigned long long port;
+    if (!env_number("API_DB_PORT", 5432, 1, 65535, &port, error, error_size))
+        return 0;
+    add_param(db, "dbname", env("API_DB"));
+    add_param(db, "user", env("API_DB_USER"));
+    add_param(db, "password", env("API_DB_PASSWORD"));
+    add_param(db, "host", env("API_DB_HOST"));
+    add_param(db, "port", env("API_DB_PORT"));
+    return 1;
+}
+
+static int load_log_level(struct mx_config *config, char *error, size_t error_size) {
+    const char *level = env("MX_LOG_LEVEL");
+    if (level == NULL || strcmp(level, "info") == 0 || strcmp(level, "debug") == 0) {
+        config->http.access_log = 1;
+        return 1;
+    }
+    if (strcmp(level, "warn") == 0 || strcmp(level, "error") == 0) {
+        config->http.access_log = 0;
+        return 1;
+    }
+    snprintf(error, error_size, "MX_LOG_LEVEL must be debug, info, warn or error, not \"%s\"",
+             level);
+    return 0;
+}
+
+int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
+    memset(config, 0, sizeof *config);
+    unsigned long long port, threads, body_limit, max_connections, wait;
+    if (!env_number("PORT", 5000, 0, 65535, &port, error, error_size) ||
+        !env_number("MX_THREADS", 4, 1, 256, &threads, error, error_size) ||
+        !env_number("MX_BODY_LIMIT", 65536, 1, 64ULL << 20, &body_limit, error, error_size) ||
+        !env_number("MX_MAX_CONNECTIONS", 1000, 1, 100000, &max_connections, error, error_size) ||
+        !env_number("MX_DB_WAIT", 30, 0, 3600, &wait, error, error_size) ||
+        !load_log_level(config, error, error_size) || !load_database(config, error, error_size))
+        return 0;
+    config->http.host = env("HOST") != NULL ? env("HOST") : "127.0.0.1";
+    config->http.port = (unsigned)port;
+    config->http.threads = (unsigned)threads;
+    config->http.body_limit = (size_t)body_limit;
+    config->http.max_connections = (unsigned)max_connections;
+    config->db_wait_seconds = (unsigned)wait;
+    return 1;
+}
+
+void mx_config_print_help(FILE *out) {
+    fputs("Usage: mondux [--help | --version]\n"
+          "\n"
+          "Mondu X: a bank-account ledger over HTTP/JSON, kept in PostgreSQL.\n"
+          "Configuration comes from the environment (empty means unset):\n"
+          "\n"
+          "  PORT                port to listen on; 0 picks a free one     (default 5000)\n"
+          "  HOST                address to listen on                      (default 127.0.0.1)\n"
+          "  DATABASE_URL        libpq connection string or URI, e.g.\n"
+          "                      postgresql://user:pass@host:5432/db (multi-host allowed)\n"
+          "  API_DB              database name      } used only when DATABASE_URL is unset\n"
+          "  API_DB_USER         user               } (the original service's variables);\n"
+          "  API_DB_PASSWORD     password           } anything unset falls back to libpq's\n"
+          "  API_DB_HOST         host or socket dir } PG* variables and defaults\n"
+          "  API_DB_PORT         port               }\n"
+          "  MX_THREADS          worker threads = database connections, 1-256 (default 4)\n"
+          "  MX_BODY_LIMIT       largest request body in bytes; larger is 413 (default 65536)\n"
+          "  MX_MAX_CONNECTIONS  open HTTP connections at once              (default 1000)\n"
+          "  MX_DB_WAIT          seconds to wait for the database at start-up (default 30)\n"
+          "  MX_LOG_LEVEL        debug|info: access log on stdout; warn|error: none\n"
+          "                      (default info)\n"
+          "\n"
+          "Exit status: 0 after SIGTERM/SIGINT, 1 when the database or the port is unusable\n"
+          "at start-up, 2 for invalid configuration.\n",
+          out);
+}

@@ -1,0 +1,22 @@
+/* Configuration from the environment (12-factor); `mondux --help` prints the same table. */
+#ifndef MONDUX_CONFIG_H
+#define MONDUX_CONFIG_H
+
+#include <stdio.h>
+
+#include "mondux/http.h"
+#include "mondux/store.h"
+
+struct mx_config {
+    struct mx_http_config http;
+    struct mx_store_params db; /* values borrowed from the environment */
+    unsigned db_wait_seconds;
+};
+
+/* Reads the environment into config. 1 on success; 0 with a one-line reason in error. The
+ * config borrows strings from the environment, so it must not change while config is used. */
+int mx_config_load(struct mx_config *config, char *error, size_t error_size);
+
+void mx_config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,28 @@
+/* The one table from outcome to HTTP status, machine code and message (api.md "Errors"). */
+#include "mondux/status.h"
+
+static const struct mx_status_info status_table[MX_STATUS_COUNT] = {
+    [MX_OK] = {MX_OK, 200, "ok", "ok"},
+    [MX_INVALID_SUM] = {MX_INVALID_SUM, 400, "invalid_sum", "transaction sum is invalid"},
+    [MX_INVALID_REQUEST] = {MX_INVALID_REQUEST, 400, "invalid_request", "request is invalid"},
+    [MX_ACCOUNT_NOT_FOUND] = {MX_ACCOUNT_NOT_FOUND, 404, "account_not_found",
+                              "account does not exist"},
+    [MX_NOT_FOUND] = {MX_NOT_FOUND, 404, "not_found", "no such resource"},
+    [MX_METHOD_NOT_ALLOWED] = {MX_METHOD_NOT_ALLOWED, 405, "method_not_allowed",
+                               "method not allowed on this resource"},
+    [MX_INSUFFICIENT_FUNDS] = {MX_INSUFFICIENT_FUNDS, 409, "insufficient_funds",
+                               "insufficient funds"},
+    [MX_BALANCE_LIMIT_EXCEEDED] = {MX_BALANCE_LIMIT_EXCEEDED, 409, "balance_limit_exceeded",
+                                   "balance would exceed the limit of 9007199254740991 cents"},
+    [MX_PAYLOAD_TOO_LARGE] = {MX_PAYLOAD_TOO_LARGE, 413, "payload_too_large",
+                              "request body is too large"},
+    [MX_UNAVAILABLE] = {MX_UNAVAILABLE, 503, "unavailable",
+                        "service temporarily unavailable, try again"},
+    [MX_INTERNAL] = {MX_INTERNAL, 500, "internal_error", "internal error"},
+};
+
+const struct mx_status_info *mx_status_info(mx_status status) {
+    if ((unsigned)status >= MX_STATUS_COUNT)
+        return &status_table[MX_INTERNAL];
+    return &status_table[status];
+}

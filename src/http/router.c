@@ -1,0 +1,100 @@
+/* THE route table. A new endpoint is one line here and one controller in src/api. */
+#include "router.h"
+
+#include <string.h>
+
+struct route {
+    const char *method;
+    const char *pattern; /* "{n}" stands for one non-empty path segment */
+    mx_handler handler;
+};
+
+static const struct route routes[] = {
+    {"POST", "/api/accounts", mx_api_create_account},
+    {"POST", "/api/accounts/create", mx_api_create_account_original},
+    {"GET", "/api/accounts/{n}", mx_api_get_account},
+    {"GET", "/api/accounts/{n}/balance", mx_api_get_balance},
+    {"PUT", "/api/accounts/{n}/deposit", mx_api_deposit},
+    {"POST", "/api/accounts/{n}/deposit", mx_api_deposit},
+    {"PUT", "/api/accounts/{n}/withdraw", mx_api_withdraw},
+    {"POST", "/api/accounts/{n}/withdraw", mx_api_withdraw},
+    {"GET", "/healthz", mx_api_healthz},
+    {"GET", "/", mx_api_landing_page},
+};
+#define ROUTE_COUNT (sizeof routes / sizeof routes[0])
+
+/* Matches path against pattern; on success copies the {n} segment (or "" if it is too long). */
+static int path_matches(const char *pattern, const char *path, char *capture) {
+    capture[0] = '\0';
+    while (*pattern != '\0') {
+        if (strncmp(pattern, "{n}", 3) == 0) {
+            size_t length = strcspn(path, "/");
+            if (length == 0)
+                return 0;
+            if (length <= MX_ROUTE_CAPTURE_MAX) {
+                memcpy(capture, path, length);
+                capture[length] = '\0';
+            }
+            path += length;
+            pattern += 3;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    return *path == '\0';
+}
+
+static int has_capture(const char *pattern) {
+    return strstr(pattern, "{n}") != NULL;
+}
+
+/* HEAD is GET without the body; libmicrohttpd drops the body for us. */
+static int method_matches(const char *route_method, const char *method) {
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(route_method, "GET") == 0 && strcmp(method, "HEAD") == 0);
+}
+
+static void append_allow(char *allow, size_t size, const char *method) {
+    size_t used = strlen(allow);
+    const char *sep = used > 0 ? ", " : "";
+    if (used + strlen(sep) + strlen(method) + 1 > size)
+        return;
+    strcat(allow, sep);
+    strcat(allow, method);
+    if (strcmp(method, "GET") == 0)
+        append_allow(allow, size, "HEAD");
+}
+
+void mx_route(const char *method, const char *path, struct mx_route_match *match) {
+    char capture[MX_ROUTE_CAPTURE_MAX + 1];
+    const char *pattern = NULL;
+
+    /* A literal pattern wins over one with a capture: "/api/accounts/create" is never an
+     * account number. */
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        if (!path_matches(routes[i].pattern, path, capture))
+            continue;
+        if (pattern == NULL || (has_capture(pattern) && !has_capture(routes[i].pattern))) {
+            pattern = routes[i].pattern;
+            memcpy(match->capture, capture, sizeof capture);
+        }
+    }
+
+    match->handler = NULL;
+    match->allow[0] = '\0';
+    if (pattern == NULL) {
+        match->status = MX_NOT_FOUND;
+        return;
+    }
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        if (strcmp(routes[i].pattern, pattern) != 0)
+            continue;
+        if (method_matches(routes[i].method, method)) {
+            match->handler = routes[i].handler;
+            match->status = MX_OK;
+            return;
+        }
+        append_allow(match->allow, sizeof match->allow, routes[i].method);
+    }
+    match->status = MX_METHOD_NOT_ALLOWED;
+}

@@ -1,0 +1,307 @@
+/* The libmicrohttpd daemon: accumulates each request (within the limits), routes it, sends the
+ * controller's answer, logs it, and frees everything in the completion callback. */
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "access_log.h"
+#include "mondux/http.h"
+#include "router.h"
+
+/* How long shutdown waits for in-flight requests before closing anyway. */
+#define DRAIN_TIMEOUT_MS 10000
+/* An idle keep-alive connection is closed after this long. */
+#define IDLE_TIMEOUT_SECONDS 30
+
+struct mx_http_server {
+    struct MHD_Daemon *daemon;
+    struct mx_http_config config;
+    atomic_uint in_flight;
+    atomic_ulong next_request;
+    unsigned long id_prefix;
+};
+
+/* Per-request state: created on the first call of a request, freed in on_completed. */
+struct request_ctx {
+    struct mx_http_server *server;
+    struct MHD_Connection *connection;
+    struct timespec started;
+    char *body;
+    size_t body_size;
+    int body_too_large;
+    unsigned status; /* what was answered, for the log */
+    char request_id[32];
+    char method[16]; /* copies for the log line, truncated */
+    char path[257];
+};
+
+static const char *query_value(const struct mx_request *request, const char *name, unsigned *count);
+
+static enum MHD_Result count_argument(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value) {
+    (void)kind;
+    (void)value;
+    struct {
+        const char *name;
+        unsigned count;
+    } *search = cls;
+    if (strcmp(key, search->name) == 0)
+        search->count++;
+    return MHD_YES;
+}
+
+static const char *query_value(const struct mx_request *request, const char *name,
+                               unsigned *count) {
+    struct MHD_Connection *connection = request->transport;
+    if (count != NULL) {
+        struct {
+            const char *name;
+            unsigned count;
+        } search = {name, 0};
+        MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, count_argument, &search);
+        *count = search.count;
+    }
+    return MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static void add_header(struct MHD_Response *response, const char *name, const char *value) {
+    if (MHD_add_response_header(response, name, value) != MHD_YES)
+        fprintf(stderr, "mondux: could not add header %s\n", name);
+}
+
+/* Sends what the controller wrote; takes over response->body. */
+static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response *out) {
+    struct MHD_Response *response;
+    if (out->body_is_static)
+        response =
+            MHD_create_response_from_buffer(out->body_size, out->body, MHD_RESPMEM_PERSISTENT);
+    else
+        response =
+            MHD_create_response_from_buffer(out->body_size, out->body, MHD_RESPMEM_MUST_FREE);
+    if (response == NULL) {
+        mx_api_response_free(out);
+        return MHD_NO;
+    }
+    out->body = NULL; /* the response owns it now */
+    add_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
+    add_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (out->location[0] != '\0')
+        add_header(response, MHD_HTTP_HEADER_LOCATION, out->location);
+    if (out->allow != NULL)
+        add_header(response, MHD_HTTP_HEADER_ALLOW, out->allow);
+    if (out->retry_after > 0) {
+        char seconds[16];
+        snprintf(seconds, sizeof seconds, "%u", out->retry_after);
+        add_header(response, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    }
+    ctx->status = out->http_status;
+    enum MHD_Result result = MHD_queue_response(ctx->connection, out->http_status, response);
+    MHD_destroy_response(response);
+    return result;
+}
+
+static enum MHD_Result send_error(struct request_ctx *ctx, mx_status status) {
+    struct mx_response out = {0};
+    mx_api_error(status, &out);
+    return send_response(ctx, &out);
+}
+
+static struct request_ctx *request_begin(struct mx_http_server *server,
+                                         struct MHD_Connection *connection, const char *method,
+                                         const char *url) {
+    struct request_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        return NULL;
+    ctx->server = server;
+    ctx->connection = connection;
+    clock_gettime(CLOCK_MONOTONIC, &ctx->started);
+    snprintf(ctx->method, sizeof ctx->method, "%s", method);
+    snprintf(ctx->path, sizeof ctx->path, "%s", url);
+    snprintf(ctx->request_id, sizeof ctx->request_id, "%08lx-%06lx", server->id_prefix,
+             atomic_fetch_add(&server->next_request, 1) & 0xffffffUL);
+    atomic_fetch_add(&server->in_flight, 1);
+    return ctx;
+}
+
+/* Keeps the body unless it grows past the limit; after that, the rest is read and dropped. */
+static void accumulate(struct request_ctx *ctx, const char *data, size_t size) {
+    if (ctx->body_too_large)
+        return;
+    size_t limit = ctx->server->config.body_limit;
+    if (size > limit - ctx->body_size) {
+        ctx->body_too_large = 1;
+        free(ctx->body);
+        ctx->body = NULL;
+        ctx->body_size = 0;
+        return;
+    }
+    char *grown = realloc(ctx->body, ctx->body_size + size + 1);
+    if (grown == NULL) {
+        ctx->body_too_large = 1; /* can't keep it; refusing is the safe answer */
+        free(ctx->body);
+        ctx->body = NULL;
+        ctx->body_size = 0;
+        return;
+    }
+    memcpy(grown + ctx->body_size, data, size);
+    ctx->body = grown;
+    ctx->body_size += size;
+    ctx->body[ctx->body_size] = '\0';
+}
+
+/* A declared Content-Length over the limit is refused before reading a byte of the body. */
+static int declared_too_large(struct MHD_Connection *connection, size_t limit) {
+    const char *length =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (length == NULL)
+        return 0;
+    char *end = NULL;
+    unsigned long long value = strtoull(length, &end, 10);
+    return end != length && value > limit;
+}
+
+static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const char *method) {
+    if (ctx->body_too_large)
+        return send_error(ctx, MX_PAYLOAD_TOO_LARGE);
+
+    struct mx_route_match match;
+    mx_route(method, url, &match);
+    struct mx_response out = {0};
+    if (match.status != MX_OK) {
+        mx_api_error(match.status, &out);
+        if (match.status == MX_METHOD_NOT_ALLOWED)
+            out.allow = match.allow;
+        return send_response(ctx, &out);
+    }
+    struct mx_request request = {
+        .method = method,
+        .path = url,
+        .account_number = match.capture,
+        .body = ctx->body != NULL ? ctx->body : "",
+        .body_size = ctx->body_size,
+        .query = query_value,
+        .transport = ctx->connection,
+    };
+    match.handler(&request, &out);
+    return send_response(ctx, &out);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
+    (void)version;
+    struct mx_http_server *server = cls;
+    struct request_ctx *ctx = *con_cls;
+    if (ctx == NULL) {
+        ctx = request_begin(server, connection, method, url);
+        if (ctx == NULL)
+            return MHD_NO;
+        *con_cls = ctx;
+        if (declared_too_large(connection, server->config.body_limit)) {
+            ctx->body_too_large = 1;
+            return send_error(ctx, MX_PAYLOAD_TOO_LARGE);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        accumulate(ctx, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (ctx->status != 0)
+        return MHD_YES; /* answered early (413); nothing more to say */
+    return dispatch(ctx, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                         enum MHD_RequestTerminationCode code) {
+    (void)code;
+    struct mx_http_server *server = cls;
+    struct request_ctx *ctx = *con_cls;
+    if (ctx == NULL)
+        return;
+    *con_cls = NULL;
+    (void)connection;
+    /* Status 0 in the log: the client went away before an answer was queued. */
+    if (server->config.access_log)
+        mx_access_log(ctx->method, ctx->path, ctx->status, &ctx->started, ctx->request_id);
+    free(ctx->body);
+    free(ctx);
+    atomic_fetch_sub(&server->in_flight, 1);
+}
+
+/* Resolves host:port into the one address to listen on. */
+static int resolve(const char *host, unsigned port, struct sockaddr_storage *out, int *is_ipv6) {
+    char service[8];
+    snprintf(service, sizeof service, "%u", port);
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *found = NULL;
+    int rc = getaddrinfo(host, service, &hints, &found);
+    if (rc != 0) {
+        fprintf(stderr, "mondux: cannot resolve HOST %s: %s\n", host, gai_strerror(rc));
+        return 0;
+    }
+    memcpy(out, found->ai_addr, found->ai_addrlen);
+    *is_ipv6 = found->ai_family == AF_INET6;
+    freeaddrinfo(found);
+    return 1;
+}
+
+mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_server **out,
+                        unsigned *bound_port) {
+    struct sockaddr_storage address;
+    int is_ipv6 = 0;
+    if (!resolve(config->host, config->port, &address, &is_ipv6))
+        return MX_INTERNAL;
+
+    struct mx_http_server *server = calloc(1, sizeof *server);
+    if (server == NULL)
+        return MX_INTERNAL;
+    server->config = *config;
+    server->id_prefix = (unsigned long)time(NULL) & 0xffffffffUL;
+
+    /* Each pool thread blocks in its own database connection while it serves a request, so the
+     * pool size is the database concurrency (performance.md). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | (is_ipv6 ? MHD_USE_IPv6 : 0);
+    server->daemon =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR,
+                         (const struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE,
+                         config->threads, MHD_OPTION_CONNECTION_LIMIT, config->max_connections,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SECONDS,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_END);
+    if (server->daemon == NULL) {
+        fprintf(stderr, "mondux: cannot listen on %s:%u\n", config->host, config->port);
+        free(server);
+        return MX_INTERNAL;
+    }
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    *bound_port = info != NULL ? info->port : config->port;
+    *out = server;
+    return MX_OK;
+}
+
+void mx_http_stop(struct mx_http_server *server) {
+    if (server == NULL)
+        return;
+    /* Stop accepting first; requests already being served finish and are answered. */
+    MHD_socket listener = MHD_quiesce_daemon(server->daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    for (int waited_ms = 0; atomic_load(&server->in_flight) > 0 && waited_ms < DRAIN_TIMEOUT_MS;
+         waited_ms += 10) {
+        struct timespec pause = {0, 10000000L};
+        nanosleep(&pause, NULL);
+    }
+    MHD_stop_daemon(server->daemon);
+    fflush(stdout);
+    free(server);
+}

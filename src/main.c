@@ -1,0 +1,83 @@
+/* mondux: configuration -> migrations -> serve -> shut down on SIGTERM/SIGINT. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "mondux/http.h"
+#include "mondux/store.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_CONFIG  2
+
+static int handle_arguments(int argc, char **argv, int *exit_code) {
+    if (argc < 2)
+        return 0;
+    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+        mx_config_print_help(stdout);
+        *exit_code = 0;
+    } else if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("mondux %s\n", MX_VERSION);
+        *exit_code = 0;
+    } else {
+        fprintf(stderr, "mondux: unknown argument \"%s\" (try --help)\n", argv[1]);
+        *exit_code = EXIT_CONFIG;
+    }
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    int exit_code = 0;
+    if (handle_arguments(argc, argv, &exit_code))
+        return exit_code;
+
+    struct mx_config config;
+    char error[256];
+    if (!mx_config_load(&config, error, sizeof error)) {
+        fprintf(stderr, "mondux: %s\n", error);
+        return EXIT_CONFIG;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* access-log lines reach `docker logs` as they happen */
+
+    /* Signals are taken synchronously by sigwait below; every thread started later inherits the
+     * mask, so none of them is interrupted. */
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+    struct mx_http_server *server = NULL;
+    unsigned port = 0;
+    if (mx_store_init(&config.db) != MX_OK) {
+        fprintf(stderr, "mondux: out of memory\n");
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    mx_status status = mx_store_migrate(config.db_wait_seconds);
+    if (status != MX_OK) {
+        fprintf(stderr, "mondux: %s\n",
+                status == MX_UNAVAILABLE ? "cannot reach the database"
+                                         : "cannot bring the database schema up to date");
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    if (mx_http_start(&config.http, &server, &port) != MX_OK) {
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    int ipv6 = strchr(config.http.host, ':') != NULL;
+    fprintf(stderr, "mondux: listening on http://%s%s%s:%u\n", ipv6 ? "[" : "", config.http.host,
+            ipv6 ? "]" : "", port);
+
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    fprintf(stderr, "mondux: %s received, finishing in-flight requests\n",
+            signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+out:
+    mx_http_stop(server);
+    mx_store_shutdown();
+    return exit_code;
+}

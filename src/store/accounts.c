@@ -1,0 +1,91 @@
+/* Account operations over the prepared statements of statements.c. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+/* Random 14-digit numbers collide about once in 10^14 / accounts draws; a few retries are plenty,
+ * and running out means something else is wrong. */
+#define CREATE_ATTEMPTS 8
+
+static int64_t int64_at(const PGresult *result, int column) {
+    return strtoll(PQgetvalue(result, 0, column), NULL, 10);
+}
+
+static void copy_text(char *dst, size_t size, const PGresult *result, int column) {
+    snprintf(dst, size, "%s", PQgetvalue(result, 0, column));
+}
+
+mx_status mx_store_create_account(struct mx_account *out) {
+    for (int attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+        mx_status status = mx_acct_generate(out->number);
+        if (status != MX_OK)
+            return status;
+        const char *params[1] = {out->number};
+        PGresult *result = NULL;
+        status = mx_conn_exec(MX_STMT_CREATE_ACCOUNT, params, &result);
+        if (status != MX_OK)
+            return status;
+        int created = PQntuples(result) == 1;
+        if (created) {
+            out->balance_cents = int64_at(result, 0);
+            copy_text(out->created_at, sizeof out->created_at, result, 1);
+        }
+        PQclear(result);
+        if (created)
+            return MX_OK;
+    }
+    fprintf(stderr, "mondux: %d account numbers in a row were taken\n", CREATE_ATTEMPTS);
+    return MX_INTERNAL;
+}
+
+mx_status mx_store_get_account(const char *number, struct mx_account *out) {
+    const char *params[1] = {number};
+    PGresult *result = NULL;
+    mx_status status = mx_conn_exec(MX_STMT_GET_ACCOUNT, params, &result);
+    if (status != MX_OK)
+        return status;
+    if (PQntuples(result) == 1) {
+        snprintf(out->number, sizeof out->number, "%s", number);
+        out->balance_cents = int64_at(result, 0);
+        copy_text(out->created_at, sizeof out->created_at, result, 1);
+    } else {
+        status = MX_ACCOUNT_NOT_FOUND;
+    }
+    PQclear(result);
+    return status;
+}
+
+mx_status mx_store_move(const char *number, mx_move_kind kind, int64_t sum_cents,
+                        int64_t *out_balance_cents) {
+    char delta[24], ceiling[24];
+    snprintf(delta, sizeof delta, "%" PRId64, mx_money_delta(kind, sum_cents));
+    snprintf(ceiling, sizeof ceiling, "%" PRId64, MX_MONEY_MAX_CENTS);
+    const char *params[3] = {number, delta, ceiling};
+    PGresult *result = NULL;
+    mx_status status = mx_conn_exec(MX_STMT_MOVE, params, &result);
+    if (status != MX_OK)
+        return status;
+    if (PQntuples(result) != 1)
+        status = MX_ACCOUNT_NOT_FOUND;
+    else if (strcmp(PQgetvalue(result, 0, 0), "t") != 0)
+        status = mx_money_refusal(kind);
+    else
+        *out_balance_cents = int64_at(result, 1);
+    PQclear(result);
+    return status;
+}
+
+int mx_store_ping(void) {
+    PGresult *result = NULL;
+    mx_status status = mx_conn_exec(MX_STMT_PING, NULL, &result);
+    PQclear(result);
+    return status == MX_OK;
+}
+
+void mx_store_shutdown(void) {
+    mx_conn_close_thread();
+    mx_conn_forget_params();
+}

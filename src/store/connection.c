@@ -1,0 +1,200 @@
+/* One libpq connection per thread, opened lazily, statements prepared once per connection,
+ * thrown away and re-opened after any connection-level failure. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_internal.h"
+
+/* After a failed connect, requests in the next moment answer 503 at once instead of each waiting
+ * for its own connect attempt against a database that is down. */
+#define RECONNECT_BACKOFF_NS 200000000L
+
+struct thread_conn {
+    PGconn *pg;
+    struct timespec last_failure;
+};
+
+static struct mx_store_params params_copy;
+static pthread_key_t conn_key;
+static pthread_once_t conn_key_once = PTHREAD_ONCE_INIT;
+
+static void thread_conn_free(void *data) {
+    struct thread_conn *tc = data;
+    if (tc->pg != NULL)
+        PQfinish(tc->pg);
+    free(tc);
+}
+
+static void conn_key_create(void) {
+    pthread_key_create(&conn_key, thread_conn_free);
+}
+
+mx_status mx_store_check_conninfo(const char *conninfo, char **error) {
+    char *message = NULL;
+    PQconninfoOption *options = PQconninfoParse(conninfo, &message);
+    if (options == NULL) {
+        const char *reason = message != NULL ? message : "out of memory\n";
+        *error = strdup(reason);
+        if (*error != NULL) {
+            size_t n = strlen(*error);
+            if (n > 0 && (*error)[n - 1] == '\n')
+                (*error)[n - 1] = '\0';
+        }
+        PQfreemem(message);
+        return MX_INVALID_REQUEST;
+    }
+    PQconninfoFree(options);
+    return MX_OK;
+}
+
+mx_status mx_store_init(const struct mx_store_params *params) {
+    pthread_once(&conn_key_once, conn_key_create);
+    memset(&params_copy, 0, sizeof params_copy);
+    for (int i = 0; i < MX_STORE_MAX_PARAMS && params->keywords[i] != NULL; i++) {
+        params_copy.keywords[i] = strdup(params->keywords[i]);
+        params_copy.values[i] = strdup(params->values[i]);
+        if (params_copy.keywords[i] == NULL || params_copy.values[i] == NULL)
+            return MX_INTERNAL;
+    }
+    return MX_OK;
+}
+
+void mx_conn_forget_params(void) {
+    for (int i = 0; i < MX_STORE_MAX_PARAMS; i++) {
+        free((char *)params_copy.keywords[i]);
+        free((char *)params_copy.values[i]);
+    }
+    memset(&params_copy, 0, sizeof params_copy);
+}
+
+PGconn *mx_conn_open(void) {
+    return PQconnectdbParams(params_copy.keywords, params_copy.values, 1);
+}
+
+mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const char *what) {
+    const char *sqlstate = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+    /* Class 08 (connection), 57P01-03 (shutdown, crash, starting up) and 53 (out of resources,
+     * e.g. too many connections) pass with time: the client may retry. */
+    int transient = conn == NULL || PQstatus(conn) == CONNECTION_BAD ||
+                    (sqlstate != NULL &&
+                     (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "57P0", 4) == 0 ||
+                      strncmp(sqlstate, "53", 2) == 0));
+    const char *message = result != NULL ? PQresultErrorMessage(result)
+                                         : (conn != NULL ? PQerrorMessage(conn) : "no connection");
+    fprintf(stderr, "mondux: database %s failed (%s): %s%s", what,
+            sqlstate != NULL ? sqlstate : "no sqlstate", message,
+            (message[0] != '\0' && message[strlen(message) - 1] == '\n') ? "" : "\n");
+    return transient ? MX_UNAVAILABLE : MX_INTERNAL;
+}
+
+static struct thread_conn *thread_conn(void) {
+    struct thread_conn *tc = pthread_getspecific(conn_key);
+    if (tc == NULL) {
+        tc = calloc(1, sizeof *tc);
+        if (tc != NULL && pthread_setspecific(conn_key, tc) != 0) {
+            free(tc);
+            tc = NULL;
+        }
+    }
+    return tc;
+}
+
+static int in_backoff(const struct thread_conn *tc) {
+    if (tc->last_failure.tv_sec == 0)
+        return 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long elapsed_ns = (long)(now.tv_sec - tc->last_failure.tv_sec) * 1000000000L +
+                      (now.tv_nsec - tc->last_failure.tv_nsec);
+    return elapsed_ns < RECONNECT_BACKOFF_NS;
+}
+
+static void discard(struct thread_conn *tc) {
+    if (tc->pg != NULL)
+        PQfinish(tc->pg);
+    tc->pg = NULL;
+}
+
+/* A fresh, fully prepared connection, or a status saying why there is none. */
+static mx_status connect_and_prepare(struct thread_conn *tc) {
+    if (in_backoff(tc))
+        return MX_UNAVAILABLE;
+    tc->pg = mx_conn_open();
+    mx_status status = MX_OK;
+    if (tc->pg == NULL || PQstatus(tc->pg) != CONNECTION_OK) {
+        (void)mx_conn_failure_status(tc->pg, NULL, "connect");
+        status = MX_UNAVAILABLE; /* whatever the reason, a failed connect is an outage */
+        goto out;
+    }
+    for (int i = 0; i < MX_STMT_COUNT; i++) {
+        const struct mx_statement *s = mx_statement((enum mx_stmt)i);
+        PGresult *result = PQprepare(tc->pg, s->name, s->sql, s->param_count, s->param_types);
+        if (PQresultStatus(result) != PGRES_COMMAND_OK)
+            status = mx_conn_failure_status(tc->pg, result, "prepare");
+        PQclear(result);
+        if (status != MX_OK)
+            goto out;
+    }
+out:
+    if (status != MX_OK) {
+        discard(tc);
+        clock_gettime(CLOCK_MONOTONIC, &tc->last_failure);
+    } else {
+        tc->last_failure.tv_sec = 0;
+    }
+    return status;
+}
+
+/* An idle connection learns that the server went away only when it reads; do that read now,
+ * without blocking, so a request is not sent into a connection known to be dead. */
+static int still_alive(PGconn *pg) {
+    return PQconsumeInput(pg) && PQstatus(pg) == CONNECTION_OK;
+}
+
+mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **out) {
+    *out = NULL;
+    struct thread_conn *tc = thread_conn();
+    if (tc == NULL)
+        return MX_INTERNAL;
+    const struct mx_statement *s = mx_statement(stmt);
+
+    /* A read may be sent once more on a fresh connection; a write never: it may have committed. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int reused = tc->pg != NULL;
+        if (reused && !still_alive(tc->pg)) {
+            discard(tc);
+            reused = 0;
+        }
+        if (tc->pg == NULL) {
+            mx_status status = connect_and_prepare(tc);
+            if (status != MX_OK)
+                return status;
+        }
+        PGresult *result = PQexecPrepared(tc->pg, s->name, s->param_count, params, NULL, NULL, 0);
+        ExecStatusType rs = PQresultStatus(result);
+        if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK) {
+            *out = result;
+            return MX_OK;
+        }
+        mx_status status = mx_conn_failure_status(tc->pg, result, s->name);
+        PQclear(result);
+        if (status != MX_UNAVAILABLE)
+            return status;
+        discard(tc);
+        if (!(reused && s->is_read_only))
+            return status;
+    }
+    return MX_UNAVAILABLE;
+}
+
+void mx_conn_close_thread(void) {
+    pthread_once(&conn_key_once, conn_key_create);
+    struct thread_conn *tc = pthread_getspecific(conn_key);
+    if (tc != NULL) {
+        pthread_setspecific(conn_key, NULL);
+        thread_conn_free(tc);
+    }
+}

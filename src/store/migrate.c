@@ -1,0 +1,84 @@
+/* Brings the database up to the schema compiled into this binary. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mondux/embedded.h"
+#include "store_internal.h"
+
+/* Runs one parameterised statement; MX_OK or the failure status. *out_rows gets the row count. */
+static mx_status run(PGconn *pg, const char *sql, const char *param, int *out_rows) {
+    const char *params[1] = {param};
+    PGresult *result = PQexecParams(pg, sql, param != NULL ? 1 : 0, NULL, params, NULL, NULL, 0);
+    ExecStatusType rs = PQresultStatus(result);
+    mx_status status = MX_OK;
+    if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
+        status = mx_conn_failure_status(pg, result, "migration");
+    else if (out_rows != NULL)
+        *out_rows = PQntuples(result);
+    PQclear(result);
+    return status;
+}
+
+/* Applies one migration file unless schema_migrations says it is there already. */
+static mx_status apply(PGconn *pg, const struct mx_embedded_file *file) {
+    char version[128];
+    size_t length = strcspn(file->name, ".");
+    if (length >= sizeof version)
+        return MX_INTERNAL;
+    memcpy(version, file->name, length);
+    version[length] = '\0';
+
+    int rows = 0;
+    mx_status status = run(pg, mx_sql_migration_applied, version, &rows);
+    if (status != MX_OK || rows > 0)
+        return status;
+    /* A migration file holds several statements, so it goes through the simple-query protocol.
+     * It is fixed text compiled into the binary, never built from input. */
+    PGresult *result = PQexec(pg, (const char *)file->bytes);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK)
+        status = mx_conn_failure_status(pg, result, file->name);
+    PQclear(result);
+    if (status == MX_OK)
+        status = run(pg, mx_sql_migration_record, version, NULL);
+    if (status == MX_OK)
+        fprintf(stderr, "mondux: applied migration %s\n", version);
+    return status;
+}
+
+static PGconn *connect_waiting(unsigned wait_seconds) {
+    time_t deadline = time(NULL) + (time_t)wait_seconds;
+    for (;;) {
+        PGconn *pg = mx_conn_open();
+        if (pg != NULL && PQstatus(pg) == CONNECTION_OK)
+            return pg;
+        if (time(NULL) >= deadline) {
+            (void)mx_conn_failure_status(pg, NULL, "connect");
+            PQfinish(pg);
+            return NULL;
+        }
+        PQfinish(pg);
+        struct timespec pause = {0, 250000000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
+mx_status mx_store_migrate(unsigned wait_seconds) {
+    PGconn *pg = connect_waiting(wait_seconds);
+    if (pg == NULL)
+        return MX_UNAVAILABLE;
+
+    /* One transaction: the advisory lock makes a second instance wait here until the first has
+     * committed, after which it finds every migration recorded. */
+    mx_status status = run(pg, "BEGIN", NULL, NULL);
+    if (status == MX_OK)
+        status = run(pg, mx_sql_migration_lock, NULL, NULL);
+    if (status == MX_OK)
+        status = run(pg, mx_sql_migration_table, NULL, NULL);
+    for (unsigned i = 0; status == MX_OK && i < mx_migrations_count; i++)
+        status = apply(pg, &mx_migrations[i]);
+    if (status == MX_OK)
+        status = run(pg, "COMMIT", NULL, NULL);
+    PQfinish(pg);
+    return status;
+}
