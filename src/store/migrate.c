@@ -71,6 +71,8 @@ mx_status mx_store_migrate(unsigned wait_seconds) {
     /* One transaction: the advisory lock makes a second instance wait here until the first has
      * committed, after which it finds every migration recorded. */
     mx_status status = run(pg, "BEGIN", NULL, NULL);
+    if (status == MX_OK) /* "already exists, skipping" is expected when another instance won */
+        status = run(pg, mx_sql_migration_quiet, NULL, NULL);
     if (status == MX_OK)
         status = run(pg, mx_sql_migration_lock, NULL, NULL);
     if (status == MX_OK)

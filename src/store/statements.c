@@ -48,6 +48,7 @@ const struct mx_statement *mx_statement(enum mx_stmt stmt) {
     return &statements[stmt];
 }
 
+const char mx_sql_migration_quiet[] = "SET LOCAL client_min_messages = warning";
 /* Any constant works as long as every instance uses the same one. */
 const char mx_sql_migration_lock[] = "SELECT pg_advisory_xact_lock(7316502219)";
 const char mx_sql_migration_table[] =

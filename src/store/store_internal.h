@@ -27,6 +27,7 @@ struct mx_statement {
 const struct mx_statement *mx_statement(enum mx_stmt stmt);
 
 /* SQL the migrator runs outside the prepared set. */
+extern const char mx_sql_migration_quiet[];
 extern const char mx_sql_migration_lock[];
 extern const char mx_sql_migration_table[];
 extern const char mx_sql_migration_applied[];
