@@ -191,8 +191,7 @@ static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const 
     match.handler(&request, &out);
     /* The client sees only the code; this line ties the details logged above to the request. */
     if (out.http_status >= 500)
-        fprintf(stderr, "mondux: request id=%s %s %s answered %u\n", ctx->request_id, ctx->method,
-                ctx->path, out.http_status);
+        fprintf(stderr, "mondux: request id=%s answered %u\n", ctx->request_id, out.http_status);
     return send_response(ctx, &out);
 }
 
