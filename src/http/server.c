@@ -70,6 +70,17 @@ static const char *query_value(const struct mx_request *request, const char *nam
     return MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* libmicrohttpd decodes %XX in the path and the query; a decoded %00 would cut a string short
+ * ("5%00abc" read as "5"). Such input is left undecoded instead: a '%' is never valid in a sum, an
+ * account number or a route, so it is refused downstream. */
+static size_t unescape(void *cls, struct MHD_Connection *connection, char *text) {
+    (void)cls;
+    (void)connection;
+    if (strstr(text, "%00") != NULL)
+        return strlen(text);
+    return MHD_http_unescape(text);
+}
+
 static void add_header(struct MHD_Response *response, const char *name, const char *value) {
     if (MHD_add_response_header(response, name, value) != MHD_YES)
         fprintf(stderr, "mondux: could not add header %s\n", name);
@@ -274,12 +285,12 @@ mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_serv
      * pool size is the database concurrency (performance.md). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | (is_ipv6 ? MHD_USE_IPv6 : 0);
-    server->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR,
-                         (const struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE,
-                         config->threads, MHD_OPTION_CONNECTION_LIMIT, config->max_connections,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SECONDS,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_END);
+    server->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE, config->threads,
+        MHD_OPTION_CONNECTION_LIMIT, config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)IDLE_TIMEOUT_SECONDS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (server->daemon == NULL) {
         fprintf(stderr, "mondux: cannot listen on %s:%u\n", config->host, config->port);
         free(server);
