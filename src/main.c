@@ -64,8 +64,9 @@ int main(int argc, char **argv) {
         exit_code = EXIT_RUNTIME;
         goto out;
     }
-    if (mx_http_start(&config.http, &server, &port) != MX_OK) {
-        exit_code = EXIT_RUNTIME;
+    status = mx_http_start(&config.http, &server, &port);
+    if (status != MX_OK) {
+        exit_code = status == MX_INVALID_REQUEST ? EXIT_CONFIG : EXIT_RUNTIME;
         goto out;
     }
     int ipv6 = strchr(config.http.host, ':') != NULL;

@@ -18,7 +18,8 @@ struct mx_http_config {
 struct mx_http_server;
 
 /* Starts serving. On MX_OK *out is a new server (mx_http_stop releases it) and *bound_port the
- * port it listens on. Otherwise MX_INTERNAL, with the reason on stderr. */
+ * port it listens on. Otherwise MX_INVALID_REQUEST (host does not resolve) or MX_INTERNAL (cannot
+ * listen), with the reason on stderr. */
 mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_server **out,
                         unsigned *bound_port);
 

@@ -273,7 +273,7 @@ mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_serv
     struct sockaddr_storage address;
     int is_ipv6 = 0;
     if (!resolve(config->host, config->port, &address, &is_ipv6))
-        return MX_INTERNAL;
+        return MX_INVALID_REQUEST;
 
     struct mx_http_server *server = calloc(1, sizeof *server);
     if (server == NULL)
