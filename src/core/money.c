@@ -15,7 +15,7 @@ int mx_parse_decimal(const char *text, uint64_t max, uint64_t *out) {
             return 0;
         uint64_t digit = (uint64_t)(*p - '0');
         /* Checked before the change, so the value can never wrap. */
-        if (value > (max - digit) / 10)
+        if (digit > max || value > (max - digit) / 10)
             return 0;
         value = value * 10 + digit;
     }

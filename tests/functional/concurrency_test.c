@@ -1,0 +1,263 @@
+/* Concurrency: money movements racing on one account land exactly and never break the balance
+ * rules, and the journal always adds up. Each thread has its own curl handle (its own keep-alive
+ * connection); a barrier releases them together. The server of this suite is configured with
+ * DATABASE_URL as a postgresql:// URI. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define THREADS 16
+
+struct worker {
+    /* in */
+    const char *base_url;
+    const char *number; /* NULL: create accounts instead of moving money */
+    const char *op;     /* "deposit" or "withdraw" */
+    int64_t sum;
+    int attempts;
+    pthread_barrier_t *barrier;
+    /* out */
+    int ok;
+    int refused; /* 409 with the expected code */
+    int other;   /* anything else: always a failure */
+    char other_what[1024];
+    int64_t moved;                    /* the sum of the successful movements */
+    char (*created)[FT_ACCOUNT_SIZE]; /* attempts slots, when creating */
+    const char *refusal_code;
+};
+
+static void *work(void *arg) {
+    struct worker *w = arg;
+    CURL *curl = curl_easy_init();
+    char path[256];
+    pthread_barrier_wait(w->barrier);
+    for (int i = 0; curl != NULL && i < w->attempts; i++) {
+        struct ft_response *r;
+        if (w->number == NULL) {
+            r = ft_http_on(curl, w->base_url, "POST", "/api/accounts", NULL, 0);
+        } else {
+            snprintf(path, sizeof path, "/api/accounts/%s/%s?sum=%" PRId64, w->number, w->op,
+                     w->sum);
+            r = ft_http_on(curl, w->base_url, i % 2 == 0 ? "PUT" : "POST", path, NULL, 0);
+        }
+        if (r == NULL) {
+            w->other++;
+            continue;
+        }
+        const char *code = json_string_value(json_object_get(r->json, "code"));
+        if ((r->status == 200 || r->status == 201) && json_is_object(r->json)) {
+            w->ok++;
+            w->moved += w->sum;
+            const char *number = json_string_value(json_object_get(r->json, "account_number"));
+            if (w->created != NULL && number != NULL)
+                snprintf(w->created[i], FT_ACCOUNT_SIZE, "%s", number);
+        } else if (r->status == 409 && w->refusal_code != NULL && code != NULL &&
+                   strcmp(code, w->refusal_code) == 0) {
+            w->refused++;
+        } else {
+            if (w->other++ == 0)
+                snprintf(w->other_what, sizeof w->other_what, "%s -> %ld (%s) %.200s", r->what,
+                         r->status, r->curl_error, r->body);
+        }
+        ft_response_free(r);
+    }
+    if (curl == NULL)
+        w->other = w->attempts;
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+/* Runs THREADS workers filled in by the caller, released together; asserts no "other" outcome. */
+static void run_workers(struct worker *workers, int count) {
+    pthread_t threads[THREADS];
+    pthread_barrier_t barrier;
+    ck_assert_int_le(count, THREADS);
+    pthread_barrier_init(&barrier, NULL, (unsigned)count);
+    for (int t = 0; t < count; t++) {
+        workers[t].barrier = &barrier;
+        workers[t].base_url = ft_default_server()->base_url;
+        ck_assert_int_eq(pthread_create(&threads[t], NULL, work, &workers[t]), 0);
+    }
+    for (int t = 0; t < count; t++)
+        pthread_join(threads[t], NULL);
+    pthread_barrier_destroy(&barrier);
+    for (int t = 0; t < count; t++)
+        ck_assert_msg(workers[t].other == 0, "thread %d: %d unexpected answers, first: %s", t,
+                      workers[t].other, workers[t].other_what);
+}
+
+START_TEST(concurrent_deposits_on_one_account_all_land_exactly) {
+    enum { PER_THREAD = 25 };
+    char n[FT_ACCOUNT_SIZE];
+    ft_create_account(n);
+    struct worker workers[THREADS];
+    memset(workers, 0, sizeof workers);
+    int64_t total = 0;
+    for (int t = 0; t < THREADS; t++) {
+        workers[t].number = n;
+        workers[t].op = "deposit";
+        workers[t].sum = t + 1;
+        workers[t].attempts = PER_THREAD;
+        total += (int64_t)(t + 1) * PER_THREAD;
+    }
+    run_workers(workers, THREADS);
+    for (int t = 0; t < THREADS; t++)
+        ck_assert_int_eq(workers[t].ok, PER_THREAD);
+    ck_assert_int_eq(ft_balance(n), total);
+    struct ft_snapshot s = ft_snapshot(n);
+    ck_assert_int_eq(s.balance_cents, total);
+    ck_assert_int_eq(s.entries, THREADS * PER_THREAD);
+}
+END_TEST
+
+START_TEST(racing_withdrawals_succeed_exactly_floor_balance_over_sum_times) {
+    enum { PER_THREAD = 12 };
+    const int64_t funded = 1000, sum = 7;
+    const int64_t fits = funded / sum; /* 142 of the 192 attempts */
+    char n[FT_ACCOUNT_SIZE];
+    ft_create_account(n);
+    ft_move(n, "deposit", funded);
+    struct worker workers[THREADS];
+    memset(workers, 0, sizeof workers);
+    for (int t = 0; t < THREADS; t++) {
+        workers[t].number = n;
+        workers[t].op = "withdraw";
+        workers[t].sum = sum;
+        workers[t].attempts = PER_THREAD;
+        workers[t].refusal_code = "insufficient_funds";
+    }
+    run_workers(workers, THREADS);
+    int ok = 0, refused = 0;
+    for (int t = 0; t < THREADS; t++) {
+        ok += workers[t].ok;
+        refused += workers[t].refused;
+    }
+    ck_assert_int_eq(ok, fits);
+    ck_assert_int_eq(refused, THREADS * PER_THREAD - fits);
+    ck_assert_int_eq(ft_balance(n), funded - fits * sum);
+    struct ft_snapshot s = ft_snapshot(n);
+    ck_assert_int_eq(s.balance_cents, funded - fits * sum);
+    ck_assert_int_eq(s.entries, 1 + fits);
+}
+END_TEST
+
+START_TEST(racing_deposits_never_exceed_the_balance_limit) {
+    enum { PER_THREAD = 5 };
+    const int64_t room = 100, sum = 10;
+    char n[FT_ACCOUNT_SIZE];
+    ft_create_account(n);
+    ft_move(n, "deposit", FT_MAX_SAFE_CENTS - room);
+    struct worker workers[THREADS];
+    memset(workers, 0, sizeof workers);
+    for (int t = 0; t < THREADS; t++) {
+        workers[t].number = n;
+        workers[t].op = "deposit";
+        workers[t].sum = sum;
+        workers[t].attempts = PER_THREAD;
+        workers[t].refusal_code = "balance_limit_exceeded";
+    }
+    run_workers(workers, THREADS);
+    int ok = 0, refused = 0;
+    for (int t = 0; t < THREADS; t++) {
+        ok += workers[t].ok;
+        refused += workers[t].refused;
+    }
+    ck_assert_int_eq(ok, room / sum);
+    ck_assert_int_eq(refused, THREADS * PER_THREAD - room / sum);
+    ck_assert_int_eq(ft_balance(n), FT_MAX_SAFE_CENTS);
+    ck_assert_int_eq(ft_snapshot(n).entries, 1 + room / sum);
+}
+END_TEST
+
+START_TEST(concurrent_creations_give_distinct_accounts) {
+    enum { PER_THREAD = 10 };
+    static char created[THREADS][PER_THREAD][FT_ACCOUNT_SIZE];
+    memset(created, 0, sizeof created);
+    int64_t accounts_before = ft_snapshot(NULL).accounts;
+    struct worker workers[THREADS];
+    memset(workers, 0, sizeof workers);
+    for (int t = 0; t < THREADS; t++) {
+        workers[t].attempts = PER_THREAD;
+        workers[t].created = created[t];
+    }
+    run_workers(workers, THREADS);
+    ck_assert_int_eq(ft_snapshot(NULL).accounts, accounts_before + THREADS * PER_THREAD);
+    /* All distinct, all in the database. */
+    char(*all)[FT_ACCOUNT_SIZE] = &created[0][0];
+    for (int i = 0; i < THREADS * PER_THREAD; i++) {
+        ck_assert_msg(all[i][0] != '\0', "creation %d gave no account number", i);
+        for (int j = 0; j < i; j++)
+            ck_assert_str_ne(all[i], all[j]);
+    }
+    for (int i = 0; i < THREADS * PER_THREAD; i += 17)
+        ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts WHERE account_number = $1",
+                                      all[i], (const char *)NULL),
+                         1);
+}
+END_TEST
+
+/* Last on purpose: after its own mixed workload, it checks every account the suite made. */
+START_TEST(every_balance_equals_the_sum_of_its_journal) {
+    enum { ACCOUNTS = 4, PER_THREAD = 20 };
+    char numbers[ACCOUNTS][FT_ACCOUNT_SIZE];
+    for (int a = 0; a < ACCOUNTS; a++) {
+        ft_create_account(numbers[a]);
+        ft_move(numbers[a], "deposit", 500);
+    }
+    /* Per account: two depositing and two withdrawing threads, with different sums. */
+    struct worker workers[THREADS];
+    memset(workers, 0, sizeof workers);
+    for (int t = 0; t < THREADS; t++) {
+        workers[t].number = numbers[t % ACCOUNTS];
+        workers[t].op = (t / ACCOUNTS) % 2 == 0 ? "deposit" : "withdraw";
+        workers[t].sum = 3 + t;
+        workers[t].attempts = PER_THREAD;
+        workers[t].refusal_code = "insufficient_funds";
+    }
+    run_workers(workers, THREADS);
+    for (int a = 0; a < ACCOUNTS; a++) {
+        int64_t expected = 500;
+        for (int t = a; t < THREADS; t += ACCOUNTS)
+            expected +=
+                strcmp(workers[t].op, "deposit") == 0 ? workers[t].moved : -workers[t].moved;
+        ck_assert_int_eq(ft_balance(numbers[a]), expected);
+    }
+
+    ck_assert_int_gt(ft_sql_int64("SELECT count(*) FROM entries", (const char *)NULL), 0);
+    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts a WHERE a.balance_cents <> "
+                                  "coalesce((SELECT sum(e.amount_cents) FROM entries e "
+                                  "WHERE e.account_id = a.id), 0)",
+                                  (const char *)NULL),
+                     0);
+    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts a WHERE a.balance_cents <> "
+                                  "coalesce((SELECT e.balance_after_cents FROM entries e "
+                                  "WHERE e.account_id = a.id ORDER BY e.id DESC LIMIT 1), 0)",
+                                  (const char *)NULL),
+                     0);
+    /* Each entry's balance_after is the running sum of its account's journal. */
+    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM (SELECT balance_after_cents, "
+                                  "sum(amount_cents) OVER (PARTITION BY account_id ORDER BY id) "
+                                  "AS running FROM entries) x WHERE running <> balance_after_cents",
+                                  (const char *)NULL),
+                     0);
+    ck_assert_int_eq(
+        ft_sql_int64("SELECT count(*) FROM entries WHERE NOT ((kind = 'deposit' AND "
+                     "amount_cents > 0) OR (kind = 'withdrawal' AND amount_cents < 0))",
+                     (const char *)NULL),
+        0);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("concurrency");
+    FT_ADD_TEST(s, concurrent_deposits_on_one_account_all_land_exactly);
+    FT_ADD_TEST(s, racing_withdrawals_succeed_exactly_floor_balance_over_sum_times);
+    FT_ADD_TEST(s, racing_deposits_never_exceed_the_balance_limit);
+    FT_ADD_TEST(s, concurrent_creations_give_distinct_accounts);
+    FT_ADD_TEST(s, every_balance_equals_the_sum_of_its_journal);
+    return ft_main(s, 1, FT_DATABASE_URL_URI, NULL);
+}

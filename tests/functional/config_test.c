@@ -1,0 +1,323 @@
+/* Configuration and lifecycle: the command line, the environment (DATABASE_URL and the original's
+ * API_DB* variables), start-up against an empty database by two servers at once, the access log,
+ * and SIGTERM. Every test starts the servers it needs; the suite's database is shared. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef MX_PROJECT_VERSION
+#error "MX_PROJECT_VERSION must be defined by the build"
+#endif
+
+static int count_lines(const char *text) {
+    int lines = 0;
+    for (; *text != '\0'; text++)
+        lines += *text == '\n';
+    return lines;
+}
+
+/* Runs mondux with one argument and no configuration at all. */
+static int run_mondux(const char *argument, char **out, char **err) {
+    const char *argv[] = {MX_BINARY, argument, NULL};
+    return ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, out, err, 20);
+}
+
+START_TEST(version_flag_prints_the_version_and_exits_0) {
+    char *out = NULL, *err = NULL;
+    int status = run_mondux("--version", &out, &err);
+    ck_assert_msg(status == 0, "mondux --version exited %d; stderr: %s", status, err);
+    ck_assert_msg(strstr(out, MX_PROJECT_VERSION) != NULL,
+                  "mondux --version does not print " MX_PROJECT_VERSION " on stdout: '%s' "
+                  "(stderr '%s')",
+                  out, err);
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(help_flag_documents_every_variable_and_exits_0) {
+    char *out = NULL, *err = NULL;
+    int status = run_mondux("--help", &out, &err);
+    ck_assert_msg(status == 0, "mondux --help exited %d; stderr: %s", status, err);
+    const char *names[] = {"PORT",         "HOST",        "DATABASE_URL",
+                           "API_DB",       "API_DB_USER", "API_DB_PASSWORD",
+                           "API_DB_HOST",  "API_DB_PORT", "MX_THREADS",
+                           "MX_BODY_LIMIT"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        ck_assert_msg(strstr(out, names[i]) != NULL, "mondux --help does not mention %s:\n%s",
+                      names[i], out);
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(invalid_configuration_exits_2_with_one_line_on_stderr) {
+    const char *cases[] = {"PORT=abc",          "PORT=70000",       "PORT=-1",
+                           "PORT=80x",          "MX_THREADS=0",     "MX_THREADS=abc",
+                           "MX_BODY_LIMIT=abc", "MX_BODY_LIMIT=-5", "DATABASE_URL=host"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *argv[] = {MX_BINARY, NULL};
+        const char *env[] = {cases[i], NULL};
+        char *out = NULL, *err = NULL;
+        int status = ft_run_program(argv, FT_DATABASE_URL, ft_db(), env, &out, &err, 20);
+        ck_assert_msg(status == 2, "%s: exit status %d, not 2; stderr: '%s'", cases[i], status,
+                      err);
+        size_t length = strlen(err);
+        ck_assert_msg(count_lines(err) == 1 && length > 1 && err[length - 1] == '\n',
+                      "%s: stderr is not exactly one line: '%s'", cases[i], err);
+        ck_assert_msg(strstr(err, FT_LISTENING_PREFIX) == NULL, "%s: it listened anyway", cases[i]);
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
+/* A loopback port that nobody listens on right now. */
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&address, size), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&address, &size), 0);
+    close(fd);
+    return ntohs(address.sin_port);
+}
+
+static void assert_healthy(struct ft_server *server) {
+    ft_set_default_server(server);
+    struct ft_response *r = ft_http("GET", "/healthz", NULL);
+    ft_assert_status(r, 200);
+    ft_assert_json(r);
+    ck_assert_str_eq(ft_json_str(r, "status"), "ok");
+    ft_response_free(r);
+}
+
+START_TEST(port_variable_sets_the_listening_port) {
+    char port[32];
+    int wanted = free_port();
+    snprintf(port, sizeof port, "PORT=%d", wanted);
+    const char *env[] = {port, NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    ck_assert_int_eq(server->port, wanted);
+    assert_healthy(server);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+}
+END_TEST
+
+START_TEST(two_servers_starting_at_once_on_an_empty_database_both_serve) {
+    char db[64];
+    ft_db_create(db, sizeof db);
+    ft_use_db(db);
+    struct ft_server *first = ft_server_spawn(FT_DATABASE_URL, db, NULL);
+    struct ft_server *second = ft_server_spawn(FT_DATABASE_URL, db, NULL);
+    ft_server_await(first);
+    ft_server_await(second);
+    assert_healthy(first);
+    char n[FT_ACCOUNT_SIZE];
+    ft_create_account(n);
+    assert_healthy(second);
+    ck_assert_int_eq(ft_move(n, "deposit", 5), 5);
+
+    int migrations = ft_migration_count();
+    ck_assert_int_gt(migrations, 0);
+    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM schema_migrations", (const char *)NULL),
+                     migrations);
+    ck_assert_int_eq(
+        ft_sql_int64("SELECT count(DISTINCT version) FROM schema_migrations", (const char *)NULL),
+        migrations);
+    ck_assert_int_eq(ft_server_stop(first), 0);
+    ck_assert_int_eq(ft_server_stop(second), 0);
+    ft_db_drop(db);
+}
+END_TEST
+
+START_TEST(api_db_variables_are_used_when_database_url_is_unset) {
+    struct ft_server *server = ft_server_start(FT_API_DB_VARS, ft_db(), NULL);
+    ft_set_default_server(server);
+    char n[FT_ACCOUNT_SIZE];
+    ft_create_account(n);
+    ft_move(n, "deposit", 42);
+    ck_assert_int_eq(ft_sql_int64("SELECT balance_cents FROM accounts WHERE account_number = $1", n,
+                                  (const char *)NULL),
+                     42);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+}
+END_TEST
+
+START_TEST(database_url_wins_over_api_db_variables) {
+    const char *env[] = {"API_DB=mx_ft_no_such_database",
+                         "API_DB_USER=mx_ft_no_such_user",
+                         "API_DB_PASSWORD=wrong",
+                         "API_DB_HOST=/nonexistent",
+                         "API_DB_PORT=1",
+                         NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    ft_set_default_server(server);
+    char n[FT_ACCOUNT_SIZE];
+    ft_create_account(n);
+    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts WHERE account_number = $1", n,
+                                  (const char *)NULL),
+                     1);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+}
+END_TEST
+
+START_TEST(mx_body_limit_sets_the_request_body_limit) {
+    const char *env[] = {"MX_BODY_LIMIT=100", "MX_THREADS=2", NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    ft_set_default_server(server);
+    char body[201];
+    memset(body, ' ', 200);
+    body[0] = '{';
+    body[199] = '}';
+    body[200] = '\0';
+    int64_t accounts = ft_snapshot(NULL).accounts;
+    struct ft_response *r = ft_http("POST", "/api/accounts", body);
+    ft_assert_error(r, 413, "payload_too_large", NULL);
+    ft_response_free(r);
+    ck_assert_int_eq(ft_snapshot(NULL).accounts, accounts);
+    r = ft_http("POST", "/api/accounts", "{}");
+    ft_assert_status(r, 201);
+    ft_response_free(r);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+}
+END_TEST
+
+START_TEST(every_request_writes_one_access_log_line_on_stdout) {
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), NULL);
+    ft_set_default_server(server);
+    const char *requests[][2] = {
+        {"GET", "/healthz"}, {"GET", "/api/nothing"}, {"POST", "/api/accounts"}};
+    for (size_t i = 0; i < 3; i++)
+        ft_response_free(ft_http(requests[i][0], requests[i][1], NULL));
+    kill(server->pid, SIGTERM);
+    char *out = NULL;
+    ck_assert_int_eq(ft_server_wait_exit(server, FT_STOP_TIMEOUT_S, &out, NULL), 0);
+    ck_assert_msg(count_lines(out) == 3, "expected 3 access-log lines, got:\n%s", out);
+    /* One line each, in whatever order the server's threads finished them. */
+    const char *statuses[] = {"200", "404", "201"};
+    for (size_t i = 0; i < 3; i++) {
+        int matches = 0;
+        for (const char *line = out; *line != '\0';) {
+            const char *end = strchr(line, '\n');
+            char copy[512];
+            snprintf(copy, sizeof copy, "%.*s", (int)(end - line), line);
+            matches += strstr(copy, requests[i][0]) != NULL &&
+                       strstr(copy, requests[i][1]) != NULL && strstr(copy, statuses[i]) != NULL;
+            line = end + 1;
+        }
+        ck_assert_msg(matches == 1, "%d access-log lines for %s %s %s in:\n%s", matches,
+                      requests[i][0], requests[i][1], statuses[i], out);
+    }
+    free(out);
+}
+END_TEST
+
+struct in_flight {
+    const char *base_url;
+    char path[256];
+    long status;
+    int64_t balance;
+};
+
+static void *deposit_in_flight(void *arg) {
+    struct in_flight *f = arg;
+    CURL *curl = curl_easy_init();
+    if (curl == NULL)
+        return NULL;
+    struct ft_response *r = ft_http_on(curl, f->base_url, "PUT", f->path, NULL, 0);
+    if (r != NULL) {
+        f->status = r->status;
+        json_t *balance = json_object_get(r->json, "balance");
+        f->balance = json_is_integer(balance) ? (int64_t)json_integer_value(balance) : -1;
+    }
+    ft_response_free(r);
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+START_TEST(sigterm_finishes_the_request_in_flight_then_exits_0) {
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), NULL);
+    ft_set_default_server(server);
+    char n[FT_ACCOUNT_SIZE];
+    ft_create_account(n);
+
+    /* Hold the account's row so that a deposit stays in flight until we let it go. */
+    ft_sql_exec("BEGIN", (const char *)NULL);
+    ft_sql_exec("SELECT 1 FROM accounts WHERE account_number = $1 FOR UPDATE", n,
+                (const char *)NULL);
+    struct in_flight flight = {.base_url = server->base_url, .status = 0, .balance = -1};
+    snprintf(flight.path, sizeof flight.path, "/api/accounts/%s/deposit?sum=5", n);
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, deposit_in_flight, &flight), 0);
+
+    /* Bounded wait until the deposit is blocked on our lock inside the database. */
+    double deadline = ft_now() + 20;
+    while (ft_sql_admin_int64("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND "
+                              "wait_event_type = 'Lock'",
+                              ft_db(), (const char *)NULL) == 0) {
+        ck_assert_msg(ft_now() < deadline, "the deposit never reached the database");
+        ft_pause_ms(20);
+    }
+
+    ck_assert_int_eq(kill(server->pid, SIGTERM), 0);
+    /* A correct server cannot exit now, whatever the timing: its request is still blocked. Give
+     * a wrong one a moment to show itself. */
+    deadline = ft_now() + 0.5;
+    int exited_early = 0;
+    while (!exited_early && ft_now() < deadline) {
+        int status;
+        exited_early = waitpid(server->pid, &status, WNOHANG) == server->pid;
+        if (exited_early)
+            server->exit_status = status;
+        else
+            ft_pause_ms(20);
+    }
+    ft_sql_exec("COMMIT", (const char *)NULL);
+    pthread_join(thread, NULL);
+
+    ck_assert_msg(!exited_early, "mondux exited on SIGTERM with a request in flight");
+    ck_assert_msg(flight.status == 200, "the in-flight deposit got %ld, not 200", flight.status);
+    ck_assert_int_eq(flight.balance, 5);
+    ck_assert_int_eq(ft_server_wait_exit(server, FT_STOP_TIMEOUT_S, NULL, NULL), 0);
+    ck_assert_int_eq(ft_sql_int64("SELECT balance_cents FROM accounts WHERE account_number = $1", n,
+                                  (const char *)NULL),
+                     5);
+}
+END_TEST
+
+START_TEST(sigterm_on_an_idle_server_exits_0) {
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), NULL);
+    assert_healthy(server);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("config");
+    FT_ADD_TEST(s, version_flag_prints_the_version_and_exits_0);
+    FT_ADD_TEST(s, help_flag_documents_every_variable_and_exits_0);
+    FT_ADD_TEST(s, invalid_configuration_exits_2_with_one_line_on_stderr);
+    FT_ADD_TEST(s, port_variable_sets_the_listening_port);
+    FT_ADD_TEST(s, two_servers_starting_at_once_on_an_empty_database_both_serve);
+    FT_ADD_TEST(s, api_db_variables_are_used_when_database_url_is_unset);
+    FT_ADD_TEST(s, database_url_wins_over_api_db_variables);
+    FT_ADD_TEST(s, mx_body_limit_sets_the_request_body_limit);
+    FT_ADD_TEST(s, every_request_writes_one_access_log_line_on_stdout);
+    FT_ADD_TEST(s, sigterm_finishes_the_request_in_flight_then_exits_0);
+    FT_ADD_TEST(s, sigterm_on_an_idle_server_exits_0);
+    return ft_main(s, 0, FT_DATABASE_URL, NULL);
+}
