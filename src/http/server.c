@@ -145,16 +145,11 @@ static void accumulate(struct request_ctx *ctx, const char *data, size_t size) {
     if (ctx->body_too_large)
         return;
     size_t limit = ctx->server->config.body_limit;
-    if (size > limit - ctx->body_size) {
-        ctx->body_too_large = 1;
-        free(ctx->body);
-        ctx->body = NULL;
-        ctx->body_size = 0;
-        return;
-    }
-    char *grown = realloc(ctx->body, ctx->body_size + size + 1);
+    /* Out of memory is answered like too large: we can't keep it, refusing is the safe answer. */
+    char *grown =
+        size > limit - ctx->body_size ? NULL : realloc(ctx->body, ctx->body_size + size + 1);
     if (grown == NULL) {
-        ctx->body_too_large = 1; /* can't keep it; refusing is the safe answer */
+        ctx->body_too_large = 1;
         free(ctx->body);
         ctx->body = NULL;
         ctx->body_size = 0;
