@@ -84,12 +84,15 @@ static int load_log_level(struct mx_config *config, char *error, size_t error_si
 
 int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     memset(config, 0, sizeof *config);
-    unsigned long long port, threads, body_limit, max_connections, wait;
+    unsigned long long port, threads, body_limit, max_connections, wait, ttl, sweep;
     if (!env_number("PORT", 5000, 0, 65535, &port, error, error_size) ||
         !env_number("MX_THREADS", 4, 1, 256, &threads, error, error_size) ||
         !env_number("MX_BODY_LIMIT", 65536, 1, 64ULL << 20, &body_limit, error, error_size) ||
         !env_number("MX_MAX_CONNECTIONS", 1000, 1, 100000, &max_connections, error, error_size) ||
         !env_number("MX_DB_WAIT", 30, 0, 3600, &wait, error, error_size) ||
+        !env_number("MX_IDEMPOTENCY_TTL", MX_IDEMPOTENCY_TTL_MIN, MX_IDEMPOTENCY_TTL_MIN,
+                    MX_IDEMPOTENCY_TTL_MAX, &ttl, error, error_size) ||
+        !env_number("MX_IDEMPOTENCY_SWEEP", 600, 0, 86400, &sweep, error, error_size) ||
         !load_log_level(config, error, error_size) || !load_database(config, error, error_size))
         return 0;
     config->http.host = env("HOST") != NULL ? env("HOST") : "127.0.0.1";
@@ -98,6 +101,8 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     config->http.body_limit = (size_t)body_limit;
     config->http.max_connections = (unsigned)max_connections;
     config->db_wait_seconds = (unsigned)wait;
+    config->idempotency_ttl_seconds = (unsigned)ttl;
+    config->idempotency_sweep_seconds = (unsigned)sweep;
     return 1;
 }
 
@@ -122,6 +127,10 @@ void mx_config_print_help(FILE *out) {
           "  MX_DB_WAIT          seconds to wait for the database at start-up (default 30)\n"
           "  MX_LOG_LEVEL        debug|info: access log on stdout; warn|error: none\n"
           "                      (default info)\n"
+          "  MX_IDEMPOTENCY_TTL  seconds an Idempotency-Key and its stored answer are kept,\n"
+          "                      at least 86400 (default 86400)\n"
+          "  MX_IDEMPOTENCY_SWEEP seconds between deletions of expired keys; 0: none, when\n"
+          "                      something outside the server deletes them (default 600)\n"
           "\n"
           "Exit status: 0 after SIGTERM/SIGINT, 1 when the database or the port is unusable\n"
           "at start-up, 2 for invalid configuration.\n",

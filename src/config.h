@@ -11,7 +11,13 @@ struct mx_config {
     struct mx_http_config http;
     struct mx_store_params db; /* values borrowed from the environment */
     unsigned db_wait_seconds;
+    unsigned idempotency_ttl_seconds;   /* stored answers are kept at least this long */
+    unsigned idempotency_sweep_seconds; /* between clean-ups; 0: no clean-up in the server */
 };
+
+/* Keys are kept at least a day (the Idempotency-Key contract), and at most a year. */
+#define MX_IDEMPOTENCY_TTL_MIN 86400ULL
+#define MX_IDEMPOTENCY_TTL_MAX (366ULL * 86400ULL)
 
 /* Reads the environment into config. 1 on success; 0 with a one-line reason in error. The
  * config borrows strings from the environment, so it must not change while config is used. */

@@ -64,6 +64,12 @@ int main(int argc, char **argv) {
         exit_code = EXIT_RUNTIME;
         goto out;
     }
+    if (mx_store_sweeper_start(config.idempotency_ttl_seconds, config.idempotency_sweep_seconds) !=
+        MX_OK) {
+        fprintf(stderr, "mondux: cannot start the idempotency key clean-up\n");
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
     status = mx_http_start(&config.http, &server, &port);
     if (status != MX_OK) {
         exit_code = status == MX_INVALID_REQUEST ? EXIT_CONFIG : EXIT_RUNTIME;
@@ -79,6 +85,7 @@ int main(int argc, char **argv) {
             signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
     mx_http_stop(server);
+    mx_store_sweeper_stop();
     mx_store_shutdown();
     return exit_code;
 }

@@ -9,14 +9,19 @@
 #include "mondux/status.h"
 
 struct mx_request {
-    const char *method;         /* borrowed, e.g. "PUT" */
-    const char *path;           /* borrowed, decoded path */
-    const char *account_number; /* borrowed, the {n} of the route, or NULL */
-    const char *body;           /* borrowed, NUL-terminated; "" when there is none */
+    const char *method; /* borrowed, e.g. "PUT" */
+    const char *path;   /* borrowed, decoded path */
+    const char *route;  /* borrowed, the route table's pattern, e.g. "/api/accounts/{n}" */
+    /* Borrowed, the {n} of the route ("" when the route has none): an account number, or a
+     * transfer id on /api/transfers/{n}. */
+    const char *account_number;
+    const char *body; /* borrowed, NUL-terminated; "" when there is none */
     size_t body_size;
     /* Value of a query parameter, or NULL; *count (may be NULL) gets how often it appears. The
      * returned string is borrowed from the request. */
     const char *(*query)(const struct mx_request *request, const char *name, unsigned *count);
+    /* The same for a request header (name case-insensitive). */
+    const char *(*header)(const struct mx_request *request, const char *name, unsigned *count);
     void *transport; /* the HTTP layer's own handle, for query() */
 };
 
@@ -30,6 +35,7 @@ struct mx_response {
     const char *allow;    /* static string, or NULL */
     unsigned retry_after; /* seconds; 0 when none */
     const char *etag;     /* static string, or NULL */
+    int replayed;         /* the stored answer to an earlier request with the same key */
 };
 
 typedef void (*mx_handler)(const struct mx_request *request, struct mx_response *response);
@@ -46,6 +52,9 @@ void mx_api_get_account(const struct mx_request *request, struct mx_response *re
 void mx_api_get_balance(const struct mx_request *request, struct mx_response *response);
 void mx_api_deposit(const struct mx_request *request, struct mx_response *response);
 void mx_api_withdraw(const struct mx_request *request, struct mx_response *response);
+void mx_api_get_transactions(const struct mx_request *request, struct mx_response *response);
+void mx_api_create_transfer(const struct mx_request *request, struct mx_response *response);
+void mx_api_get_transfer(const struct mx_request *request, struct mx_response *response);
 void mx_api_healthz(const struct mx_request *request, struct mx_response *response);
 void mx_api_landing_page(const struct mx_request *request, struct mx_response *response);
 

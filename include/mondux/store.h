@@ -21,10 +21,46 @@ struct mx_store_params {
     const char *values[MX_STORE_MAX_PARAMS + 1];
 };
 
+/* Ids of entries and transfers reach clients as JSON numbers, so the same bound as money holds. */
+#define MX_ID_MAX MX_MONEY_MAX_CENTS
+
+#define MX_TIMESTAMP_SIZE 32 /* RFC 3339, UTC, e.g. "2026-11-25T19:46:33Z", and its NUL */
+
 struct mx_account {
     char number[MX_ACCT_LENGTH + 1];
-    int64_t balance_cents;
-    char created_at[32]; /* RFC 3339, UTC, e.g. "2026-11-25T19:46:33Z" */
+    int64_t balance_cents; /* may be negative, down to -overdraft_limit_cents */
+    int64_t overdraft_limit_cents;
+    char created_at[MX_TIMESTAMP_SIZE];
+};
+
+struct mx_transfer {
+    int64_t id;
+    char from[MX_ACCT_LENGTH + 1];
+    char to[MX_ACCT_LENGTH + 1];
+    int64_t amount_cents;
+    int64_t from_balance_cents; /* each account's balance right after the transfer */
+    int64_t to_balance_cents;
+    char created_at[MX_TIMESTAMP_SIZE];
+};
+
+/* One journal entry, as the history shows it. */
+struct mx_entry {
+    int64_t id;
+    char kind[16];        /* "deposit", "withdrawal", "transfer_in" or "transfer_out" */
+    int64_t amount_cents; /* signed: + into the account, - out of it */
+    int64_t balance_after_cents;
+    char created_at[MX_TIMESTAMP_SIZE];
+    int64_t transfer_id;                   /* 0 unless a transfer leg */
+    char counterparty[MX_ACCT_LENGTH + 1]; /* the other account of a transfer, else "" */
+};
+
+/* The answer a request with an Idempotency-Key got the first time. */
+struct mx_stored_outcome {
+    int same_request; /* its fingerprint equals the one asked about */
+    unsigned http_status;
+    char *body; /* new: malloc'd, NUL-terminated; free() it */
+    size_t body_size;
+    char location[96]; /* "" when none */
 };
 
 /* Checks that conninfo is a connection string or URI libpq understands. MX_OK, or
@@ -42,17 +78,68 @@ mx_status mx_store_migrate(unsigned wait_seconds);
 /* 1 if the calling thread's connection answers a trivial query now (reconnecting if needed). */
 int mx_store_ping(void);
 
-/* Creates an account with a fresh random number (a collision is retried) and balance 0. */
-mx_status mx_store_create_account(struct mx_account *out);
+/* Creates an account with a fresh random number (a collision is retried), balance 0 and the given
+ * overdraft limit (0..MX_MONEY_MAX_CENTS). */
+mx_status mx_store_create_account(int64_t overdraft_limit_cents, struct mx_account *out);
 
 /* Reads one account. MX_ACCOUNT_NOT_FOUND when there is none. */
 mx_status mx_store_get_account(const char *number, struct mx_account *out);
 
 /* Deposits or withdraws sum_cents in one atomic statement that also appends to the journal.
- * MX_OK and the new balance, MX_ACCOUNT_NOT_FOUND, MX_INSUFFICIENT_FUNDS,
- * MX_BALANCE_LIMIT_EXCEEDED (nothing changed), MX_UNAVAILABLE or MX_INTERNAL. */
+ * MX_OK and the new balance, MX_ACCOUNT_NOT_FOUND, MX_INSUFFICIENT_FUNDS (below minus the
+ * overdraft limit), MX_BALANCE_LIMIT_EXCEEDED (nothing changed), MX_UNAVAILABLE or MX_INTERNAL. */
 mx_status mx_store_move(const char *number, mx_move_kind kind, int64_t sum_cents,
                         int64_t *out_balance_cents);
+
+/* Moves amount_cents from one account to another, all or nothing, with both journal legs. MX_OK
+ * and *out, MX_ACCOUNT_NOT_FOUND (either account), MX_INSUFFICIENT_FUNDS,
+ * MX_BALANCE_LIMIT_EXCEEDED (nothing changed), MX_UNAVAILABLE or MX_INTERNAL. */
+mx_status mx_store_transfer(const char *from, const char *to, int64_t amount_cents,
+                            struct mx_transfer *out);
+
+/* Reads one transfer. MX_TRANSFER_NOT_FOUND when there is none. */
+mx_status mx_store_get_transfer(int64_t id, struct mx_transfer *out);
+
+/* The largest page the history hands out. */
+#define MX_HISTORY_MAX_LIMIT 100
+
+/* Up to limit (1..MX_HISTORY_MAX_LIMIT) entries of an account, newest first, only those with an
+ * id below before_id (0: from the newest). out has room for limit entries; *count gets how many
+ * were written and *has_more whether older entries exist. MX_ACCOUNT_NOT_FOUND when there is no
+ * such account. */
+mx_status mx_store_history(const char *number, int64_t before_id, unsigned limit,
+                           struct mx_entry *out, unsigned *count, int *has_more);
+
+/* ---- idempotency ----------------------------------------------------------------------------
+ * A request with an Idempotency-Key runs as one transaction on the calling thread:
+ * mx_store_idempotent_begin, then the store calls that make its effect, then
+ * mx_store_idempotent_commit (which stores the answer with the effect) or _rollback. */
+
+/* Waits (at most MX_IDEMPOTENCY_WAIT) for any other request holding key, then looks for its
+ * stored answer. MX_OK and *found = 0: the key is new and a transaction is open; the store calls
+ * this thread makes until commit/rollback belong to it. MX_OK and *found = 1: nothing is open and
+ * *stored holds the answer (free stored->body). MX_IDEMPOTENCY_KEY_IN_USE when the other request
+ * is still running, MX_UNAVAILABLE, MX_INTERNAL: nothing is open. */
+#define MX_IDEMPOTENCY_WAIT "5s"
+mx_status mx_store_idempotent_begin(const char *key, const char *fingerprint, int *found,
+                                    struct mx_stored_outcome *stored);
+
+/* Stores the answer (body borrowed, NUL-terminated; location "" for none), pointing at the effect
+ * the transaction made, and commits. On failure nothing was stored or changed -- except that a
+ * connection lost during the commit leaves the outcome unknown (MX_UNAVAILABLE), which a retry
+ * with the same key resolves. */
+mx_status mx_store_idempotent_commit(const char *key, const char *fingerprint, unsigned http_status,
+                                     const char *body, const char *location);
+
+/* Undoes the open transaction, if any. */
+void mx_store_idempotent_rollback(void);
+
+/* Starts a thread that deletes stored answers older than ttl_seconds every interval_seconds (it
+ * does nothing when interval_seconds is 0). MX_OK or MX_INTERNAL. */
+mx_status mx_store_sweeper_start(unsigned ttl_seconds, unsigned interval_seconds);
+
+/* Stops the thread, waiting for a clean-up in progress to finish. */
+void mx_store_sweeper_stop(void);
 
 /* Frees what mx_store_init kept and the calling thread's connection. */
 void mx_store_shutdown(void);

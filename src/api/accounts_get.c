@@ -3,8 +3,9 @@
 #include "render.h"
 
 json_t *mx_api_account_json(const struct mx_account *account) {
-    return json_pack("{s:s, s:I, s:s}", "account_number", account->number, "balance",
-                     (json_int_t)account->balance_cents, "created_at", account->created_at);
+    return json_pack("{s:s, s:I, s:I, s:s}", "account_number", account->number, "balance",
+                     (json_int_t)account->balance_cents, "overdraft_limit",
+                     (json_int_t)account->overdraft_limit_cents, "created_at", account->created_at);
 }
 
 /* A malformed number or a wrong check digit is "no such account" without asking the database. */

@@ -18,6 +18,9 @@ static const struct route routes[] = {
     {"POST", "/api/accounts/{n}/deposit", mx_api_deposit},
     {"PUT", "/api/accounts/{n}/withdraw", mx_api_withdraw},
     {"POST", "/api/accounts/{n}/withdraw", mx_api_withdraw},
+    {"GET", "/api/accounts/{n}/transactions", mx_api_get_transactions},
+    {"POST", "/api/transfers", mx_api_create_transfer},
+    {"GET", "/api/transfers/{n}", mx_api_get_transfer},
     {"GET", "/healthz", mx_api_healthz},
     {"GET", "/", mx_api_landing_page},
 };
@@ -91,6 +94,7 @@ void mx_route(const char *method, const char *path, struct mx_route_match *match
             continue;
         if (method_matches(routes[i].method, method)) {
             match->handler = routes[i].handler;
+            match->pattern = routes[i].pattern;
             match->status = MX_OK;
             return;
         }

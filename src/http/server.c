@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,33 +42,41 @@ struct request_ctx {
     char path[257];
 };
 
-static const char *query_value(const struct mx_request *request, const char *name, unsigned *count);
+struct value_search {
+    const char *name;
+    int case_insensitive; /* header names are, argument names are not */
+    unsigned count;
+};
 
-static enum MHD_Result count_argument(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value) {
+static enum MHD_Result count_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
     (void)kind;
     (void)value;
-    struct {
-        const char *name;
-        unsigned count;
-    } *search = cls;
-    if (strcmp(key, search->name) == 0)
+    struct value_search *search = cls;
+    if ((search->case_insensitive ? strcasecmp(key, search->name) : strcmp(key, search->name)) == 0)
         search->count++;
     return MHD_YES;
 }
 
-static const char *query_value(const struct mx_request *request, const char *name,
-                               unsigned *count) {
+static const char *lookup(const struct mx_request *request, enum MHD_ValueKind kind,
+                          const char *name, unsigned *count) {
     struct MHD_Connection *connection = request->transport;
     if (count != NULL) {
-        struct {
-            const char *name;
-            unsigned count;
-        } search = {name, 0};
-        MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, count_argument, &search);
+        struct value_search search = {name, kind == MHD_HEADER_KIND, 0};
+        MHD_get_connection_values(connection, kind, count_value, &search);
         *count = search.count;
     }
-    return MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, name);
+    return MHD_lookup_connection_value(connection, kind, name);
+}
+
+static const char *query_value(const struct mx_request *request, const char *name,
+                               unsigned *count) {
+    return lookup(request, MHD_GET_ARGUMENT_KIND, name, count);
+}
+
+static const char *header_value(const struct mx_request *request, const char *name,
+                                unsigned *count) {
+    return lookup(request, MHD_HEADER_KIND, name, count);
 }
 
 /* libmicrohttpd decodes %XX in the path and the query; a decoded %00 would cut a string short
@@ -106,6 +115,8 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
         add_header(response, MHD_HTTP_HEADER_LOCATION, out->location);
     if (out->allow != NULL)
         add_header(response, MHD_HTTP_HEADER_ALLOW, out->allow);
+    if (out->replayed)
+        add_header(response, "Idempotent-Replayed", "true");
     if (out->retry_after > 0) {
         char seconds[16];
         snprintf(seconds, sizeof seconds, "%u", out->retry_after);
@@ -188,10 +199,12 @@ static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const 
     struct mx_request request = {
         .method = method,
         .path = url,
+        .route = match.pattern,
         .account_number = match.capture,
         .body = ctx->body != NULL ? ctx->body : "",
         .body_size = ctx->body_size,
         .query = query_value,
+        .header = header_value,
         .transport = ctx->connection,
     };
     match.handler(&request, &out);

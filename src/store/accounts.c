@@ -1,7 +1,6 @@
-/* Account operations over the prepared statements of statements.c. */
+/* Accounts, deposits and withdrawals over the prepared statements of statements.c. */
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
@@ -10,28 +9,24 @@
  * and running out means something else is wrong. */
 #define CREATE_ATTEMPTS 8
 
-static int64_t int64_at(const PGresult *result, int column) {
-    return strtoll(PQgetvalue(result, 0, column), NULL, 10);
-}
-
-static void copy_text(char *dst, size_t size, const PGresult *result, int column) {
-    snprintf(dst, size, "%s", PQgetvalue(result, 0, column));
-}
-
-mx_status mx_store_create_account(struct mx_account *out) {
+mx_status mx_store_create_account(int64_t overdraft_limit_cents, struct mx_account *out) {
+    char overdraft[24];
+    snprintf(overdraft, sizeof overdraft, "%" PRId64, overdraft_limit_cents);
     for (int attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
         mx_status status = mx_acct_generate(out->number);
         if (status != MX_OK)
             return status;
-        const char *params[1] = {out->number};
+        const char *params[2] = {out->number, overdraft};
         PGresult *result = NULL;
         status = mx_conn_exec(MX_STMT_CREATE_ACCOUNT, params, &result);
         if (status != MX_OK)
             return status;
         int created = PQntuples(result) == 1;
         if (created) {
-            out->balance_cents = int64_at(result, 0);
-            copy_text(out->created_at, sizeof out->created_at, result, 1);
+            mx_conn_note_effect(MX_EFFECT_ACCOUNT, PQgetvalue(result, 0, 0));
+            out->balance_cents = mx_pg_int64(result, 0, 1);
+            out->overdraft_limit_cents = mx_pg_int64(result, 0, 2);
+            mx_pg_text(out->created_at, sizeof out->created_at, result, 0, 3);
         }
         PQclear(result);
         if (created)
@@ -49,8 +44,9 @@ mx_status mx_store_get_account(const char *number, struct mx_account *out) {
         return status;
     if (PQntuples(result) == 1) {
         snprintf(out->number, sizeof out->number, "%s", number);
-        out->balance_cents = int64_at(result, 0);
-        copy_text(out->created_at, sizeof out->created_at, result, 1);
+        out->balance_cents = mx_pg_int64(result, 0, 0);
+        out->overdraft_limit_cents = mx_pg_int64(result, 0, 1);
+        mx_pg_text(out->created_at, sizeof out->created_at, result, 0, 2);
     } else {
         status = MX_ACCOUNT_NOT_FOUND;
     }
@@ -68,12 +64,14 @@ mx_status mx_store_move(const char *number, mx_move_kind kind, int64_t sum_cents
     mx_status status = mx_conn_exec(MX_STMT_MOVE, params, &result);
     if (status != MX_OK)
         return status;
-    if (PQntuples(result) != 1)
+    if (PQntuples(result) != 1) {
         status = MX_ACCOUNT_NOT_FOUND;
-    else if (strcmp(PQgetvalue(result, 0, 0), "t") != 0)
+    } else if (strcmp(PQgetvalue(result, 0, 0), "t") != 0) {
         status = mx_money_refusal(kind);
-    else
-        *out_balance_cents = int64_at(result, 1);
+    } else {
+        *out_balance_cents = mx_pg_int64(result, 0, 1);
+        mx_conn_note_effect(MX_EFFECT_ENTRY, PQgetvalue(result, 0, 2));
+    }
     PQclear(result);
     return status;
 }

@@ -11,10 +11,17 @@
 /* After a failed connect, requests in the next moment answer 503 at once instead of each waiting
  * for its own connect attempt against a database that is down. */
 #define RECONNECT_BACKOFF_NS 200000000L
+/* A statement that lost a deadlock or serialization conflict (outside a transaction of ours) is
+ * sent again this many times before the failure is reported. */
+#define CONFLICT_RETRIES 3
 
 struct thread_conn {
     PGconn *pg;
     struct timespec last_failure;
+    int in_transaction;
+    enum mx_effect_kind effect;
+    char effect_id[24];
+    char last_sqlstate[6];
 };
 
 static struct mx_store_params params_copy;
@@ -154,17 +161,31 @@ static int still_alive(PGconn *pg) {
     return PQconsumeInput(pg) && PQstatus(pg) == CONNECTION_OK;
 }
 
+static void remember_sqlstate(struct thread_conn *tc, const PGresult *result) {
+    const char *sqlstate = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(tc->last_sqlstate, sizeof tc->last_sqlstate, "%s", sqlstate != NULL ? sqlstate : "");
+}
+
+/* 40001 serialization failure, 40P01 deadlock: the statement was rolled back and may be retried. */
+static int lost_a_conflict(const char *sqlstate) {
+    return strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0;
+}
+
 mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **out) {
     *out = NULL;
     struct thread_conn *tc = thread_conn();
     if (tc == NULL)
         return MX_INTERNAL;
+    tc->last_sqlstate[0] = '\0';
     const struct mx_statement *s = mx_statement(stmt);
+    int conflicts = 0;
 
     /* A read may be sent once more on a fresh connection; a write never: it may have committed. */
     for (int attempt = 0; attempt < 2; attempt++) {
+        if (tc->in_transaction && tc->pg == NULL)
+            return MX_UNAVAILABLE; /* the transaction died with its connection */
         int reused = tc->pg != NULL;
-        if (reused && !still_alive(tc->pg)) {
+        if (reused && !tc->in_transaction && !still_alive(tc->pg)) {
             discard(tc);
             reused = 0;
         }
@@ -179,15 +200,88 @@ mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **
             *out = result;
             return MX_OK;
         }
+        remember_sqlstate(tc, result);
+        if (!tc->in_transaction && lost_a_conflict(tc->last_sqlstate) &&
+            conflicts++ < CONFLICT_RETRIES) {
+            PQclear(result);
+            attempt--;
+            continue;
+        }
         mx_status status = mx_conn_failure_status(tc->pg, result, s->name);
         PQclear(result);
         if (status != MX_UNAVAILABLE)
             return status;
         discard(tc);
-        if (!(reused && s->is_read_only))
+        if (!(reused && s->can_resend) || tc->in_transaction)
             return status;
     }
     return MX_UNAVAILABLE;
+}
+
+const char *mx_conn_last_sqlstate(void) {
+    struct thread_conn *tc = thread_conn();
+    return tc != NULL ? tc->last_sqlstate : "";
+}
+
+mx_status mx_conn_begin(void) {
+    struct thread_conn *tc = thread_conn();
+    if (tc == NULL || tc->in_transaction)
+        return MX_INTERNAL; /* a transaction left open is a bug of ours */
+    tc->effect = MX_EFFECT_NONE;
+    tc->effect_id[0] = '\0';
+    PGresult *result = NULL;
+    mx_status status = mx_conn_exec(MX_STMT_BEGIN, NULL, &result);
+    PQclear(result);
+    if (status == MX_OK)
+        tc->in_transaction = 1;
+    return status;
+}
+
+mx_status mx_conn_commit(void) {
+    struct thread_conn *tc = thread_conn();
+    if (tc == NULL || !tc->in_transaction)
+        return MX_INTERNAL;
+    PGresult *result = NULL;
+    mx_status status = mx_conn_exec(MX_STMT_COMMIT, NULL, &result);
+    /* COMMIT of a transaction that had failed answers "ROLLBACK", not an error. */
+    if (status == MX_OK && strcmp(PQcmdStatus(result), "COMMIT") != 0) {
+        fprintf(stderr, "mondux: database commit answered %s\n", PQcmdStatus(result));
+        status = MX_INTERNAL;
+    }
+    PQclear(result);
+    tc->in_transaction = 0;
+    return status;
+}
+
+void mx_conn_rollback(void) {
+    struct thread_conn *tc = thread_conn();
+    if (tc == NULL || !tc->in_transaction)
+        return;
+    if (tc->pg != NULL) {
+        PGresult *result = NULL;
+        if (mx_conn_exec(MX_STMT_ROLLBACK, NULL, &result) != MX_OK)
+            discard(tc); /* a fresh connection is cleaner than one in an unknown state */
+        PQclear(result);
+    }
+    tc->in_transaction = 0;
+}
+
+void mx_conn_note_effect(enum mx_effect_kind kind, const char *id) {
+    struct thread_conn *tc = thread_conn();
+    if (tc == NULL)
+        return;
+    tc->effect = kind;
+    snprintf(tc->effect_id, sizeof tc->effect_id, "%s", id);
+}
+
+enum mx_effect_kind mx_conn_effect(const char **id) {
+    struct thread_conn *tc = thread_conn();
+    if (tc == NULL || tc->effect == MX_EFFECT_NONE) {
+        *id = NULL;
+        return MX_EFFECT_NONE;
+    }
+    *id = tc->effect_id;
+    return tc->effect;
 }
 
 void mx_conn_close_thread(void) {

@@ -8,20 +8,32 @@
 #define UTC_TIMESTAMP(column)                                                                      \
     "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
+#define OID_INT4 23
+
 static const Oid text_only[] = {OID_TEXT};
+static const Oid int8_only[] = {OID_INT8};
+static const Oid create_types[] = {OID_TEXT, OID_INT8};
 static const Oid move_types[] = {OID_TEXT, OID_INT8, OID_INT8};
+static const Oid transfer_types[] = {OID_TEXT, OID_TEXT, OID_INT8, OID_INT8};
+static const Oid history_types[] = {OID_TEXT, OID_INT8, OID_INT8};
+static const Oid claim_types[] = {OID_TEXT, OID_TEXT};
+static const Oid record_types[] = {OID_TEXT, OID_TEXT, OID_INT4, OID_TEXT,
+                                   OID_TEXT, OID_INT8, OID_INT8, OID_INT8};
+static const Oid sweep_types[] = {OID_INT8, OID_INT8};
 
 static const struct mx_statement statements[MX_STMT_COUNT] = {
-    /* A colliding random number yields no row, and the caller draws another. */
-    [MX_STMT_CREATE_ACCOUNT] = {"create_account",
-                                "INSERT INTO accounts (account_number) VALUES ($1) "
-                                "ON CONFLICT (account_number) DO NOTHING "
-                                "RETURNING balance_cents, " UTC_TIMESTAMP("created_at"),
-                                1, text_only, 0},
+    /* $1 number, $2 overdraft limit. A colliding random number yields no row, and the caller
+     * draws another. */
+    [MX_STMT_CREATE_ACCOUNT] =
+        {"create_account",
+         "INSERT INTO accounts (account_number, overdraft_limit_cents)"
+         " VALUES ($1, $2)"
+         " ON CONFLICT (account_number) DO NOTHING"
+         " RETURNING id, balance_cents, overdraft_limit_cents, " UTC_TIMESTAMP("created_at"),
+         2, create_types, 0},
     [MX_STMT_GET_ACCOUNT] = {"get_account",
-                             "SELECT balance_cents, " UTC_TIMESTAMP(
-                                 "created_at") " "
-                                               "FROM accounts WHERE account_number = $1",
+                             "SELECT balance_cents, overdraft_limit_cents, " UTC_TIMESTAMP(
+                                 "created_at") " FROM accounts WHERE account_number = $1",
                              1, text_only, 1},
     /* $1 account, $2 signed change, $3 the balance ceiling. One statement: the guarded UPDATE
      * (the row lock serialises concurrent movements, and the guard is re-checked on the newest
@@ -30,17 +42,78 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                       "WITH moved AS ("
                       " UPDATE accounts SET balance_cents = balance_cents + $2"
                       " WHERE account_number = $1"
-                      " AND balance_cents + $2 BETWEEN 0 AND $3"
+                      " AND balance_cents + $2 BETWEEN -overdraft_limit_cents AND $3"
                       " RETURNING id, balance_cents),"
                       " journal AS ("
                       " INSERT INTO entries (account_id, kind, amount_cents, balance_after_cents)"
                       " SELECT id, CASE WHEN $2 > 0 THEN 'deposit' ELSE 'withdrawal' END, $2,"
-                      " balance_cents FROM moved)"
-                      " SELECT true, balance_cents FROM moved"
+                      " balance_cents FROM moved RETURNING id)"
+                      " SELECT true, balance_cents, (SELECT id FROM journal) FROM moved"
                       " UNION ALL"
-                      " SELECT false, balance_cents FROM accounts"
+                      " SELECT false, balance_cents, NULL FROM accounts"
                       " WHERE account_number = $1 AND NOT EXISTS (SELECT 1 FROM moved)",
                       3, move_types, 0},
+    /* $1 from, $2 to, $3 amount, $4 the balance ceiling; the rules are in transfer_funds
+     * (db/migrations/0002_ledger.sql). */
+    [MX_STMT_TRANSFER] =
+        {"transfer",
+         "SELECT o_outcome, o_transfer_id, o_from_balance, o_to_balance, " UTC_TIMESTAMP(
+             "o_created_at") " FROM transfer_funds($1, $2, $3, $4)",
+         4, transfer_types, 0},
+    [MX_STMT_GET_TRANSFER] =
+        {"get_transfer",
+         "SELECT f.account_number, t.account_number, tr.amount_cents,"
+         " out_leg.balance_after_cents, in_leg.balance_after_cents, " UTC_TIMESTAMP(
+             "tr.created_at") " FROM transfers tr"
+                              " JOIN accounts f ON f.id = tr.from_account_id"
+                              " JOIN accounts t ON t.id = tr.to_account_id"
+                              " JOIN entries out_leg ON out_leg.transfer_id = tr.id"
+                              " AND out_leg.kind = 'transfer_out'"
+                              " JOIN entries in_leg ON in_leg.transfer_id = tr.id"
+                              " AND in_leg.kind = 'transfer_in'"
+                              " WHERE tr.id = $1",
+         1, int8_only, 1},
+    /* $1 account, $2 only entries older than this id (NULL: from the newest), $3 how many.
+     * Keyset pagination on (account_id, id): no OFFSET, and a page boundary stays put while new
+     * entries arrive. An account with no entries (on this page) gives one row of NULLs, an
+     * unknown account no row at all. */
+    [MX_STMT_HISTORY] =
+        {"history",
+         "WITH account AS (SELECT id FROM accounts WHERE account_number = $1)"
+         " SELECT e.id, e.kind, e.amount_cents, e.balance_after_cents, " UTC_TIMESTAMP(
+             "e.created_at") ", e.transfer_id, e.counterparty"
+                             " FROM account LEFT JOIN LATERAL ("
+                             " SELECT e.*, other.account_number AS counterparty FROM entries e"
+                             " LEFT JOIN transfers t ON t.id = e.transfer_id"
+                             " LEFT JOIN accounts other ON other.id = CASE e.kind"
+                             " WHEN 'transfer_out' THEN t.to_account_id"
+                             " WHEN 'transfer_in' THEN t.from_account_id END"
+                             " WHERE e.account_id = account.id"
+                             " AND e.id < COALESCE($2, 9223372036854775807)"
+                             " ORDER BY e.id DESC LIMIT $3) e ON true"
+                             " ORDER BY e.id DESC",
+         3, history_types, 1},
+    /* Nothing has happened yet when BEGIN fails, so it may be sent again. */
+    [MX_STMT_BEGIN] = {"begin", "BEGIN", 0, NULL, 1},
+    [MX_STMT_COMMIT] = {"commit", "COMMIT", 0, NULL, 0},
+    [MX_STMT_ROLLBACK] = {"rollback", "ROLLBACK", 0, NULL, 0},
+    /* $1 key, $2 how long to wait for a request holding it (a lock_timeout value). */
+    [MX_STMT_IDEMPOTENCY_CLAIM] = {"idempotency_claim",
+                                   "SELECT fingerprint, http_status, body, location"
+                                   " FROM idempotency_claim($1, $2)",
+                                   2, claim_types, 0},
+    [MX_STMT_IDEMPOTENCY_RECORD] = {"idempotency_record",
+                                    "INSERT INTO idempotency_keys (key, fingerprint, http_status,"
+                                    " body, location, account_id, entry_id, transfer_id)"
+                                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                    8, record_types, 0},
+    /* $1 age in seconds, $2 at most this many rows: short transactions, oldest first. */
+    [MX_STMT_IDEMPOTENCY_SWEEP] = {"idempotency_sweep",
+                                   "DELETE FROM idempotency_keys WHERE key IN ("
+                                   " SELECT key FROM idempotency_keys"
+                                   " WHERE created_at < now() - $1 * interval '1 second'"
+                                   " ORDER BY created_at LIMIT $2)",
+                                   2, sweep_types, 0},
     [MX_STMT_PING] = {"ping", "SELECT 1", 0, NULL, 1},
 };
 

@@ -11,16 +11,28 @@ enum mx_stmt {
     MX_STMT_CREATE_ACCOUNT,
     MX_STMT_GET_ACCOUNT,
     MX_STMT_MOVE,
+    MX_STMT_TRANSFER,
+    MX_STMT_GET_TRANSFER,
+    MX_STMT_HISTORY,
+    MX_STMT_BEGIN,
+    MX_STMT_COMMIT,
+    MX_STMT_ROLLBACK,
+    MX_STMT_IDEMPOTENCY_CLAIM,
+    MX_STMT_IDEMPOTENCY_RECORD,
+    MX_STMT_IDEMPOTENCY_SWEEP,
     MX_STMT_PING,
     MX_STMT_COUNT
 };
+
+/* What a money movement or creation changed, so that an idempotency record can point at it. */
+enum mx_effect_kind { MX_EFFECT_NONE, MX_EFFECT_ACCOUNT, MX_EFFECT_ENTRY, MX_EFFECT_TRANSFER };
 
 struct mx_statement {
     const char *name;
     const char *sql;
     int param_count;
     const Oid *param_types;
-    int is_read_only; /* safe to send again after a broken connection */
+    int can_resend; /* changes nothing, so safe to send again after a broken connection */
 };
 
 /* Borrowed; the table is static. */
@@ -33,14 +45,41 @@ extern const char mx_sql_migration_table[];
 extern const char mx_sql_migration_applied[];
 extern const char mx_sql_migration_record[];
 
+/* A column of a result row as an integer (0 for NULL) or as text (copied, "" for NULL, cut to
+ * size). */
+int64_t mx_pg_int64(const PGresult *result, int row, int column);
+void mx_pg_text(char *dst, size_t size, const PGresult *result, int row, int column);
+
 /* Opens a new connection with the parameters given to mx_store_init. New reference (PQfinish it);
  * check PQstatus. */
 PGconn *mx_conn_open(void);
 
 /* Runs a prepared statement on the calling thread's connection, (re)connecting and preparing as
  * needed. On MX_OK *out is a new PGresult the caller PQclears; otherwise *out is NULL and the
- * status says why (MX_UNAVAILABLE for connection trouble, MX_INTERNAL for anything else). */
+ * status says why (MX_UNAVAILABLE for connection trouble, MX_INTERNAL for anything else).
+ * Outside a transaction a statement that lost a deadlock or serialization conflict is sent again
+ * (bounded). Inside one (mx_conn_begin) nothing is ever re-sent or re-connected: a failure ends
+ * the transaction's usefulness, and the caller rolls back. */
 mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **out);
+
+/* The SQLSTATE of the calling thread's last failed statement ("" if none); borrowed, valid until
+ * the thread's next statement. */
+const char *mx_conn_last_sqlstate(void);
+
+/* Opens a transaction on the calling thread's connection; later mx_conn_exec calls of the thread
+ * run inside it until mx_conn_commit or mx_conn_rollback. The noted effect is reset. */
+mx_status mx_conn_begin(void);
+
+/* Commits; MX_OK only if the server confirmed the commit. The transaction is over either way. */
+mx_status mx_conn_commit(void);
+
+/* Rolls back (or just forgets a transaction whose connection is gone). Never fails. */
+void mx_conn_rollback(void);
+
+/* Records what the current transaction changed (id as decimal text, copied); read back by
+ * mx_conn_effect. Outside a transaction it is harmless and unused. */
+void mx_conn_note_effect(enum mx_effect_kind kind, const char *id);
+enum mx_effect_kind mx_conn_effect(const char **id);
 
 /* Maps a failed result (or NULL) on conn to a status, logging what the client will not see. */
 mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const char *what);

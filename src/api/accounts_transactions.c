@@ -1,0 +1,78 @@
+/* GET /api/accounts/{n}/transactions?limit=L&before=ID: the journal, newest first, by pages. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "render.h"
+
+#include "mondux/store.h"
+
+#define DEFAULT_LIMIT 20
+
+/* An optional query parameter that, when given, is one canonical decimal in 1..max. */
+static mx_status read_number(const struct mx_request *request, const char *name, uint64_t max,
+                             uint64_t *out) {
+    unsigned count = 0;
+    const char *text = request->query(request, name, &count);
+    if (count == 0)
+        return MX_OK;
+    if (count > 1 || !mx_parse_decimal(text, max, out) || *out == 0)
+        return MX_INVALID_REQUEST;
+    return MX_OK;
+}
+
+static json_t *entry_json(const struct mx_entry *entry) {
+    json_t *json =
+        json_pack("{s:I, s:s, s:I, s:I, s:s}", "id", (json_int_t)entry->id, "type", entry->kind,
+                  "amount", (json_int_t)entry->amount_cents, "balance_after",
+                  (json_int_t)entry->balance_after_cents, "created_at", entry->created_at);
+    if (json != NULL && entry->transfer_id != 0 &&
+        (json_object_set_new(json, "transfer_id", json_integer(entry->transfer_id)) != 0 ||
+         json_object_set_new(json, "counterparty", json_string(entry->counterparty)) != 0)) {
+        json_decref(json);
+        json = NULL;
+    }
+    return json;
+}
+
+static json_t *page_json(const char *number, const struct mx_entry *entries, unsigned count,
+                         int has_more, uint64_t limit) {
+    json_t *list = json_array();
+    for (unsigned i = 0; list != NULL && i < count; i++) {
+        if (json_array_append_new(list, entry_json(&entries[i])) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    /* The next page starts below the last entry shown: new entries get higher ids, so they
+     * never push an old one onto a page already read. */
+    json_t *next = json_null();
+    if (has_more && count > 0) {
+        char url[128];
+        snprintf(url, sizeof url, "/api/accounts/%s/transactions?limit=%" PRIu64 "&before=%" PRId64,
+                 number, limit, entries[count - 1].id);
+        next = json_string(url);
+    }
+    return json_pack("{s:o, s:o}", "transactions", list, "next", next);
+}
+
+void mx_api_get_transactions(const struct mx_request *request, struct mx_response *response) {
+    uint64_t limit = DEFAULT_LIMIT, before = 0;
+    struct mx_entry entries[MX_HISTORY_MAX_LIMIT];
+    unsigned count = 0;
+    int has_more = 0;
+    mx_status status = read_number(request, "limit", MX_HISTORY_MAX_LIMIT, &limit);
+    if (status == MX_OK)
+        status = read_number(request, "before", (uint64_t)MX_ID_MAX, &before);
+    if (status == MX_OK && !mx_acct_is_valid(request->account_number))
+        status = MX_ACCOUNT_NOT_FOUND;
+    if (status == MX_OK)
+        status = mx_store_history(request->account_number, (int64_t)before, (unsigned)limit,
+                                  entries, &count, &has_more);
+    if (status != MX_OK) {
+        mx_api_error(status, response);
+        return;
+    }
+    mx_api_render_json(response, 200,
+                       page_json(request->account_number, entries, count, has_more, limit));
+}

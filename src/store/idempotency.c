@@ -1,0 +1,78 @@
+/* The stored answers of requests that carry an Idempotency-Key, kept in the transaction of their
+ * effect: either both the effect and its answer are committed, or neither is. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+static mx_status read_outcome(const PGresult *result, const char *fingerprint,
+                              struct mx_stored_outcome *stored) {
+    int length = PQgetlength(result, 0, 2);
+    stored->body = malloc((size_t)length + 1);
+    if (stored->body == NULL)
+        return MX_INTERNAL;
+    memcpy(stored->body, PQgetvalue(result, 0, 2), (size_t)length + 1);
+    stored->body_size = (size_t)length;
+    stored->same_request = strcmp(PQgetvalue(result, 0, 0), fingerprint) == 0;
+    stored->http_status = (unsigned)mx_pg_int64(result, 0, 1);
+    mx_pg_text(stored->location, sizeof stored->location, result, 0, 3);
+    return MX_OK;
+}
+
+mx_status mx_store_idempotent_begin(const char *key, const char *fingerprint, int *found,
+                                    struct mx_stored_outcome *stored) {
+    *found = 0;
+    memset(stored, 0, sizeof *stored);
+    mx_status status = mx_conn_begin();
+    if (status != MX_OK)
+        return status;
+    const char *params[2] = {key, MX_IDEMPOTENCY_WAIT};
+    PGresult *result = NULL;
+    status = mx_conn_exec(MX_STMT_IDEMPOTENCY_CLAIM, params, &result);
+    /* lock_not_available: the request holding the key outlasted our wait. */
+    if (status != MX_OK && strcmp(mx_conn_last_sqlstate(), "55P03") == 0)
+        status = MX_IDEMPOTENCY_KEY_IN_USE;
+    if (status == MX_OK && PQntuples(result) == 1) {
+        *found = 1;
+        status = read_outcome(result, fingerprint, stored);
+    }
+    PQclear(result);
+    /* Only a new key keeps the transaction: its request is about to make the effect. */
+    if (status != MX_OK || *found)
+        mx_conn_rollback();
+    if (status != MX_OK) {
+        free(stored->body);
+        memset(stored, 0, sizeof *stored);
+        *found = 0;
+    }
+    return status;
+}
+
+mx_status mx_store_idempotent_commit(const char *key, const char *fingerprint, unsigned http_status,
+                                     const char *body, const char *location) {
+    char status_text[16];
+    snprintf(status_text, sizeof status_text, "%u", http_status);
+    const char *effect_id = NULL;
+    enum mx_effect_kind effect = mx_conn_effect(&effect_id);
+    const char *params[8] = {key,
+                             fingerprint,
+                             status_text,
+                             body,
+                             location[0] != '\0' ? location : NULL,
+                             effect == MX_EFFECT_ACCOUNT ? effect_id : NULL,
+                             effect == MX_EFFECT_ENTRY ? effect_id : NULL,
+                             effect == MX_EFFECT_TRANSFER ? effect_id : NULL};
+    PGresult *result = NULL;
+    mx_status status = mx_conn_exec(MX_STMT_IDEMPOTENCY_RECORD, params, &result);
+    PQclear(result);
+    if (status != MX_OK) {
+        mx_conn_rollback();
+        return status;
+    }
+    return mx_conn_commit();
+}
+
+void mx_store_idempotent_rollback(void) {
+    mx_conn_rollback();
+}
