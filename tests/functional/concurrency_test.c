@@ -1,7 +1,7 @@
 /* Concurrency: money movements racing on one account land exactly and never break the balance
- * rules, and the journal always adds up. Each thread has its own curl handle (its own keep-alive
- * connection); a barrier releases them together. The server of this suite is configured with
- * DATABASE_URL as a postgresql:// URI. */
+ * rules, and the journal always adds up (each test ends with the harness's ledger invariants). Each
+ * thread has its own curl handle (its own keep-alive connection); a barrier releases them together.
+ * The server of this suite is configured with DATABASE_URL as a postgresql:// URI. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -111,6 +111,7 @@ START_TEST(concurrent_deposits_on_one_account_all_land_exactly) {
     struct ft_snapshot s = ft_snapshot(n);
     ck_assert_int_eq(s.balance_cents, total);
     ck_assert_int_eq(s.entries, THREADS * PER_THREAD);
+    ft_assert_ledger_invariants();
 }
 END_TEST
 
@@ -142,6 +143,7 @@ START_TEST(racing_withdrawals_succeed_exactly_floor_balance_over_sum_times) {
     struct ft_snapshot s = ft_snapshot(n);
     ck_assert_int_eq(s.balance_cents, funded - fits * sum);
     ck_assert_int_eq(s.entries, 1 + fits);
+    ft_assert_ledger_invariants();
 }
 END_TEST
 
@@ -170,6 +172,7 @@ START_TEST(racing_deposits_never_exceed_the_balance_limit) {
     ck_assert_int_eq(refused, THREADS * PER_THREAD - room / sum);
     ck_assert_int_eq(ft_balance(n), FT_MAX_SAFE_CENTS);
     ck_assert_int_eq(ft_snapshot(n).entries, 1 + room / sum);
+    ft_assert_ledger_invariants();
 }
 END_TEST
 
@@ -197,6 +200,7 @@ START_TEST(concurrent_creations_give_distinct_accounts) {
         ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts WHERE account_number = $1",
                                       all[i], (const char *)NULL),
                          1);
+    ft_assert_ledger_invariants();
 }
 END_TEST
 
@@ -249,6 +253,7 @@ START_TEST(every_balance_equals_the_sum_of_its_journal) {
                      "amount_cents > 0) OR (kind = 'withdrawal' AND amount_cents < 0))",
                      (const char *)NULL),
         0);
+    ft_assert_ledger_invariants();
 }
 END_TEST
 

@@ -48,10 +48,18 @@ START_TEST(help_flag_documents_every_variable_and_exits_0) {
     char *out = NULL, *err = NULL;
     int status = run_mondux("--help", &out, &err);
     ck_assert_msg(status == 0, "mondux --help exited %d; stderr: %s", status, err);
-    const char *names[] = {"PORT",         "HOST",        "DATABASE_URL",
-                           "API_DB",       "API_DB_USER", "API_DB_PASSWORD",
-                           "API_DB_HOST",  "API_DB_PORT", "MX_THREADS",
-                           "MX_BODY_LIMIT"};
+    const char *names[] = {"PORT",
+                           "HOST",
+                           "DATABASE_URL",
+                           "API_DB",
+                           "API_DB_USER",
+                           "API_DB_PASSWORD",
+                           "API_DB_HOST",
+                           "API_DB_PORT",
+                           "MX_THREADS",
+                           "MX_BODY_LIMIT",
+                           "MX_IDEMPOTENCY_TTL",
+                           "MX_IDEMPOTENCY_SWEEP"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         ck_assert_msg(strstr(out, names[i]) != NULL, "mondux --help does not mention %s:\n%s",
                       names[i], out);

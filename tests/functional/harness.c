@@ -354,6 +354,20 @@ void ft_sql_exec(const char *sql, ...) {
     PQclear(sql_run(sql, count, params));
 }
 
+int ft_sql_try(char sqlstate[6], const char *sql, ...) {
+    const char *params[MAX_SQL_PARAMS];
+    va_list ap;
+    va_start(ap, sql);
+    int count = collect_params(ap, params);
+    va_end(ap);
+    PGresult *result = PQexecParams(current_conn(), sql, count, NULL, params, NULL, NULL, 0);
+    int ok = result_ok(result);
+    const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    snprintf(sqlstate, 6, "%s", ok || state == NULL ? "" : state);
+    PQclear(result);
+    return ok ? 0 : -1;
+}
+
 int64_t ft_sql_admin_int64(const char *sql, ...) {
     const char *params[MAX_SQL_PARAMS];
     va_list ap;
@@ -882,6 +896,12 @@ static char *buffer_take(struct buffer *b) {
 
 struct ft_response *ft_http_on(CURL *curl, const char *base_url, const char *method,
                                const char *path, const char *body, size_t body_size) {
+    return ft_http_on_with_headers(curl, base_url, method, path, body, body_size, NULL);
+}
+
+struct ft_response *ft_http_on_with_headers(CURL *curl, const char *base_url, const char *method,
+                                            const char *path, const char *body, size_t body_size,
+                                            const char *const *extra_headers) {
     struct ft_response *response = calloc(1, sizeof *response);
     if (response == NULL)
         return NULL;
@@ -895,6 +915,9 @@ struct ft_response *ft_http_on(CURL *curl, const char *base_url, const char *met
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    /* A HEAD answer has headers only: without NOBODY curl would wait for the announced body. */
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
@@ -910,6 +933,8 @@ struct ft_response *ft_http_on(CURL *curl, const char *base_url, const char *met
     }
     /* No "Expect: 100-continue" dance: the whole request goes out at once, as browsers send it. */
     request_headers = curl_slist_append(request_headers, "Expect:");
+    for (; extra_headers != NULL && *extra_headers != NULL; extra_headers++)
+        request_headers = curl_slist_append(request_headers, *extra_headers);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, request_headers);
 
     CURLcode code = curl_easy_perform(curl);
@@ -933,17 +958,38 @@ struct ft_response *ft_http_on(CURL *curl, const char *base_url, const char *met
     return response;
 }
 
-struct ft_response *ft_http(const char *method, const char *path, const char *body) {
+struct ft_response *ft_http_with_headers(const char *method, const char *path, const char *body,
+                                         const char *const *headers) {
     if (default_server == NULL)
         harness_fail("no default server for %s %s", method, path);
     CURL *curl = curl_easy_init();
     if (curl == NULL)
         harness_fail("curl_easy_init failed");
-    struct ft_response *response = ft_http_on(curl, default_server->base_url, method, path, body,
-                                              body != NULL ? strlen(body) : 0);
+    struct ft_response *response =
+        ft_http_on_with_headers(curl, default_server->base_url, method, path, body,
+                                body != NULL ? strlen(body) : 0, headers);
     curl_easy_cleanup(curl);
     if (response == NULL)
         harness_fail("out of memory");
+    return response;
+}
+
+struct ft_response *ft_http(const char *method, const char *path, const char *body) {
+    return ft_http_with_headers(method, path, body, NULL);
+}
+
+struct ft_response *ft_http_keyed(const char *method, const char *path, const char *body,
+                                  const char *key) {
+    if (key == NULL)
+        return ft_http_with_headers(method, path, body, NULL);
+    size_t size = strlen("Idempotency-Key: ") + strlen(key) + 1;
+    char *line = malloc(size);
+    if (line == NULL)
+        harness_fail("out of memory");
+    snprintf(line, size, "Idempotency-Key: %s", key);
+    const char *headers[] = {line, NULL};
+    struct ft_response *response = ft_http_with_headers(method, path, body, headers);
+    free(line);
     return response;
 }
 
@@ -1032,6 +1078,34 @@ void ft_assert_error(const struct ft_response *response, long status, const char
         harness_fail("expected \"error\": \"%s\"; %s", message, describe(response));
 }
 
+void ft_assert_not_replayed(const struct ft_response *response) {
+    char value[64];
+    if (ft_header(response, "Idempotent-Replayed", value, sizeof value) != NULL)
+        harness_fail("a first answer carries Idempotent-Replayed: %s; %s", value,
+                     describe(response));
+}
+
+void ft_assert_replay_of(const struct ft_response *first, const struct ft_response *replay) {
+    char value[64], first_location[512], replay_location[512];
+    ft_assert_not_replayed(first);
+    if (replay->status != first->status)
+        harness_fail("the replay's status is %ld, the first answer's %ld; %s", replay->status,
+                     first->status, describe(replay));
+    if (replay->body_size != first->body_size ||
+        memcmp(replay->body, first->body, first->body_size) != 0)
+        harness_fail("the replay's body differs from the first answer's:\n  first:  %.500s\n  "
+                     "replay: %.500s",
+                     first->body, replay->body);
+    if (ft_header(replay, "Idempotent-Replayed", value, sizeof value) == NULL ||
+        strcmp(value, "true") != 0)
+        harness_fail("a replay without 'Idempotent-Replayed: true'; %s", describe(replay));
+    const char *a = ft_header(first, "Location", first_location, sizeof first_location);
+    const char *b = ft_header(replay, "Location", replay_location, sizeof replay_location);
+    if ((a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0))
+        harness_fail("the replay's Location is '%s', the first answer's '%s'; %s",
+                     b != NULL ? b : "(none)", a != NULL ? a : "(none)", describe(replay));
+}
+
 int64_t ft_json_int(const struct ft_response *response, const char *name) {
     json_t *value = json_object_get(response->json, name);
     if (!json_is_integer(value))
@@ -1078,6 +1152,31 @@ int64_t ft_balance(const char *number) {
     return balance;
 }
 
+void ft_create_account_with_overdraft(char number[FT_ACCOUNT_SIZE], int64_t overdraft_limit_cents) {
+    char body[96];
+    snprintf(body, sizeof body, "{\"overdraft_limit\": %" PRId64 "}", overdraft_limit_cents);
+    struct ft_response *r = ft_http("POST", "/api/accounts", body);
+    ft_assert_status(r, 201);
+    ft_assert_json(r);
+    if (ft_json_int(r, "overdraft_limit") != overdraft_limit_cents)
+        harness_fail("created with overdraft_limit %" PRId64 "; %s", overdraft_limit_cents,
+                     describe(r));
+    snprintf(number, FT_ACCOUNT_SIZE, "%s", ft_json_str(r, "account_number"));
+    ft_response_free(r);
+}
+
+int64_t ft_transfer(const char *from, const char *to, int64_t sum) {
+    char body[256];
+    snprintf(body, sizeof body, "{\"from\": \"%s\", \"to\": \"%s\", \"sum\": %" PRId64 "}", from,
+             to, sum);
+    struct ft_response *r = ft_http("POST", "/api/transfers", body);
+    ft_assert_status(r, 201);
+    ft_assert_json(r);
+    int64_t id = ft_json_int(r, "id");
+    ft_response_free(r);
+    return id;
+}
+
 struct ft_snapshot ft_snapshot(const char *number) {
     const char *param = number != NULL ? number : "";
     struct ft_snapshot s;
@@ -1112,4 +1211,111 @@ void ft_mistype(const char *number, char out[FT_ACCOUNT_SIZE]) {
     size_t middle = strlen(out) / 2;
     if (out[middle] >= '0' && out[middle] <= '9')
         out[middle] = (char)('0' + (out[middle] - '0' + 1) % 10);
+}
+
+/* ---- the ledger's invariants --------------------------------------------------------------- */
+
+/* Each query lists the offenders of one invariant as text, one row each; none is the rule. */
+static const struct {
+    const char *rule;
+    const char *sql;
+} invariants[] = {
+    {"every balance is the sum of its journal",
+     "SELECT a.account_number || ': balance ' || a.balance_cents || ', journal ' || "
+     "coalesce(j.total, 0) FROM accounts a LEFT JOIN (SELECT account_id, sum(amount_cents) AS "
+     "total FROM entries GROUP BY account_id) j ON j.account_id = a.id "
+     "WHERE a.balance_cents <> coalesce(j.total, 0)"},
+    {"every balance is within -overdraft_limit..2^53-1",
+     "SELECT account_number || ': balance ' || balance_cents || ', overdraft limit ' || "
+     "overdraft_limit_cents FROM accounts WHERE balance_cents < -overdraft_limit_cents OR "
+     "balance_cents > 9007199254740991"},
+    {"every balance_after is the running sum of its account's journal",
+     "SELECT 'entry ' || id || ': balance_after ' || balance_after_cents || ', running sum ' || "
+     "running FROM (SELECT id, balance_after_cents, sum(amount_cents) OVER (PARTITION BY "
+     "account_id ORDER BY id) AS running FROM entries) x WHERE running <> balance_after_cents"},
+    {"every entry's kind, sign and transfer_id agree",
+     "SELECT 'entry ' || id || ': ' || kind || ' ' || amount_cents || ', transfer ' || "
+     "coalesce(transfer_id::text, 'none') FROM entries WHERE NOT ("
+     "(kind = 'deposit' AND amount_cents > 0 AND transfer_id IS NULL) OR "
+     "(kind = 'withdrawal' AND amount_cents < 0 AND transfer_id IS NULL) OR "
+     "(kind = 'transfer_in' AND amount_cents > 0 AND transfer_id IS NOT NULL) OR "
+     "(kind = 'transfer_out' AND amount_cents < 0 AND transfer_id IS NOT NULL))"},
+    {"every transfer has exactly its two legs",
+     "SELECT 'transfer ' || t.id || ' of ' || t.amount_cents || ': ' || count(e.id) || "
+     "' legs summing to ' || coalesce(sum(e.amount_cents), 0) FROM transfers t LEFT JOIN entries "
+     "e ON e.transfer_id = t.id GROUP BY t.id HAVING count(e.id) <> 2 OR t.amount_cents <= 0 OR "
+     "t.from_account_id = t.to_account_id OR count(e.id) FILTER (WHERE e.kind = 'transfer_out' "
+     "AND e.account_id = t.from_account_id AND e.amount_cents = -t.amount_cents) <> 1 OR "
+     "count(e.id) FILTER (WHERE e.kind = 'transfer_in' AND e.account_id = t.to_account_id AND "
+     "e.amount_cents = t.amount_cents) <> 1"},
+    {"the transfer legs sum to zero",
+     "SELECT 'all legs sum to ' || sum(amount_cents) FROM entries WHERE transfer_id IS NOT NULL "
+     "HAVING sum(amount_cents) <> 0"},
+    {"a stored outcome is a 2xx with one effect or a 404/409 refusal with none",
+     "SELECT 'key ' || quote_literal(key) || ': status ' || coalesce(http_status::text, 'NULL') "
+     "|| ', effects ' || num_nonnulls(account_id, entry_id, transfer_id) || ', body ' || "
+     "coalesce(body, 'NULL') FROM idempotency_keys WHERE http_status IS NULL OR NOT ("
+     "(http_status BETWEEN 200 AND 299 AND num_nonnulls(account_id, entry_id, transfer_id) = 1) "
+     "OR (http_status IN (404, 409) AND num_nonnulls(account_id, entry_id, transfer_id) = 0 AND "
+     "(body::jsonb ->> 'code') IN ('account_not_found', 'insufficient_funds', "
+     "'balance_limit_exceeded')))"},
+    {"no effect is referenced by two keys",
+     "SELECT what || ' ' || id || ' referenced by ' || n || ' keys' FROM ("
+     "SELECT 'account' AS what, account_id AS id, count(*) AS n FROM idempotency_keys WHERE "
+     "account_id IS NOT NULL GROUP BY account_id UNION ALL "
+     "SELECT 'entry', entry_id, count(*) FROM idempotency_keys WHERE entry_id IS NOT NULL "
+     "GROUP BY entry_id UNION ALL "
+     "SELECT 'transfer', transfer_id, count(*) FROM idempotency_keys WHERE transfer_id IS NOT "
+     "NULL GROUP BY transfer_id) x WHERE n > 1"},
+    {"a stored deposit/withdrawal answer agrees with its entry",
+     "SELECT 'key ' || quote_literal(k.key) || ': body ' || k.body || ' vs entry ' || e.id || "
+     "' (' || e.kind || ' on ' || a.account_number || ', balance after ' || "
+     "e.balance_after_cents || ')' FROM idempotency_keys k JOIN entries e ON e.id = k.entry_id "
+     "JOIN accounts a ON a.id = e.account_id WHERE e.kind NOT IN ('deposit', 'withdrawal') OR "
+     "k.http_status <> 200 OR (k.body::jsonb ->> 'balance') IS DISTINCT FROM "
+     "e.balance_after_cents::text OR (k.body::jsonb ->> 'account_number') IS DISTINCT FROM "
+     "a.account_number"},
+    {"a stored transfer answer agrees with its transfer and legs",
+     "SELECT 'key ' || quote_literal(k.key) || ': body ' || k.body || ', Location ' || "
+     "coalesce(k.location, 'none') || ' vs transfer ' || t.id || ' of ' || t.amount_cents || "
+     "' from ' || f.account_number || ' (after ' || coalesce(o.balance_after_cents::text, '?') || "
+     "') to ' || d.account_number || ' (after ' || coalesce(i.balance_after_cents::text, '?') || "
+     "')' FROM idempotency_keys k JOIN transfers t ON t.id = k.transfer_id "
+     "JOIN accounts f ON f.id = t.from_account_id JOIN accounts d ON d.id = t.to_account_id "
+     "LEFT JOIN entries o ON o.transfer_id = t.id AND o.kind = 'transfer_out' "
+     "LEFT JOIN entries i ON i.transfer_id = t.id AND i.kind = 'transfer_in' "
+     "WHERE k.http_status <> 201 OR (k.body::jsonb ->> 'id') IS DISTINCT FROM t.id::text OR "
+     "(k.body::jsonb ->> 'from') IS DISTINCT FROM f.account_number OR "
+     "(k.body::jsonb ->> 'to') IS DISTINCT FROM d.account_number OR "
+     "(k.body::jsonb ->> 'sum') IS DISTINCT FROM t.amount_cents::text OR "
+     "(k.body::jsonb ->> 'from_balance') IS DISTINCT FROM o.balance_after_cents::text OR "
+     "(k.body::jsonb ->> 'to_balance') IS DISTINCT FROM i.balance_after_cents::text OR "
+     "k.location IS DISTINCT FROM '/api/transfers/' || t.id"},
+    {"a stored creation answer agrees with its account",
+     "SELECT 'key ' || quote_literal(k.key) || ': status ' || k.http_status || ', body ' || "
+     "k.body || ', Location ' || coalesce(k.location, 'none') || ' vs account ' || "
+     "a.account_number FROM idempotency_keys k JOIN accounts a ON a.id = k.account_id "
+     "WHERE k.http_status NOT IN (200, 201) OR (k.body::jsonb ->> 'account_number') IS DISTINCT "
+     "FROM a.account_number OR (k.body::jsonb ->> 'overdraft_limit') IS DISTINCT FROM "
+     "a.overdraft_limit_cents::text OR (k.http_status = 201 AND k.location IS DISTINCT FROM "
+     "'/api/accounts/' || a.account_number)"},
+};
+
+void ft_assert_ledger_invariants(void) {
+    for (size_t i = 0; i < sizeof invariants / sizeof invariants[0]; i++) {
+        PGresult *result = sql_run(invariants[i].sql, 0, NULL);
+        int rows = PQntuples(result);
+        if (rows == 0) {
+            PQclear(result);
+            continue;
+        }
+        char offenders[3000] = "";
+        size_t used = 0;
+        for (int row = 0; row < rows && row < 5 && used < sizeof offenders; row++)
+            used += (size_t)snprintf(offenders + used, sizeof offenders - used, "\n  %s",
+                                     PQgetvalue(result, row, 0));
+        PQclear(result);
+        harness_fail("ledger invariant broken: %s (%d offenders):%s", invariants[i].rule, rows,
+                     offenders);
+    }
 }

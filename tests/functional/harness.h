@@ -112,6 +112,10 @@ void ft_sql_admin_exec(const char *sql, ...) __attribute__((sentinel));
  * the current one). */
 int64_t ft_sql_admin_int64(const char *sql, ...) __attribute__((sentinel));
 
+/* Runs sql like ft_sql_exec but does not assert: returns 0 when it succeeded, else -1 with the
+ * SQLSTATE (5 characters, "" if none) in sqlstate. For statements the database must refuse. */
+int ft_sql_try(char sqlstate[6], const char *sql, ...) __attribute__((sentinel));
+
 /* Closes this process's cached connection to the current database (e.g. before a restart). */
 void ft_sql_disconnect(void);
 
@@ -178,13 +182,29 @@ struct ft_response {
 };
 
 /* Sends method path (e.g. "/api/accounts/1/balance?x=1") to the default server, with body
- * (NULL for none) sent as application/json. */
+ * (NULL for none) sent as application/json. HEAD is sent as a real HEAD (no body awaited). */
 struct ft_response *ft_http(const char *method, const char *path, const char *body);
 
-/* Same, with a given curl handle (kept across requests, so one per thread) and base URL, and a
- * body of body_size bytes. Thread-safe when each thread has its own handle. */
+/* Like ft_http, plus request headers: a NULL-terminated list (may be NULL) of header lines sent
+ * as given, in order ("Name: value"; curl's "Name;" sends the header with an empty value; the
+ * same name twice sends it twice). Borrowed: nothing is kept after the call. */
+struct ft_response *ft_http_with_headers(const char *method, const char *path, const char *body,
+                                         const char *const *headers);
+
+/* Like ft_http with an "Idempotency-Key: key" header (none when key is NULL). */
+struct ft_response *ft_http_keyed(const char *method, const char *path, const char *body,
+                                  const char *key);
+
+/* Same as ft_http, with a given curl handle (kept across requests, so one per thread) and base
+ * URL, and a body of body_size bytes. Thread-safe when each thread has its own handle. Returns
+ * NULL only when out of memory; never asserts. */
 struct ft_response *ft_http_on(CURL *curl, const char *base_url, const char *method,
                                const char *path, const char *body, size_t body_size);
+
+/* ft_http_on plus request headers as in ft_http_with_headers. Thread-safe like ft_http_on. */
+struct ft_response *ft_http_on_with_headers(CURL *curl, const char *base_url, const char *method,
+                                            const char *path, const char *body, size_t body_size,
+                                            const char *const *headers);
 
 /* Like ft_http, but sends again while the answer is 503 (which changes nothing), for up to
  * timeout_s seconds: for the moments after an outage, when the service may still be backing off
@@ -210,6 +230,14 @@ void ft_assert_json(const struct ft_response *response);
 void ft_assert_error(const struct ft_response *response, long status, const char *code,
                      const char *message);
 
+/* Asserts that replay is the stored answer of first given again: the same status, the same
+ * body byte for byte, the same Location (or none in both), and "Idempotent-Replayed: true" on
+ * replay. Also asserts that first itself carries no Idempotent-Replayed header. */
+void ft_assert_replay_of(const struct ft_response *first, const struct ft_response *replay);
+
+/* Asserts that response carries no Idempotent-Replayed header (a first answer). */
+void ft_assert_not_replayed(const struct ft_response *response);
+
 /* The integer field name of the JSON body; asserting that it is an integer. */
 int64_t ft_json_int(const struct ft_response *response, const char *name);
 
@@ -228,6 +256,13 @@ int64_t ft_move(const char *number, const char *op, int64_t sum);
 /* GET /api/accounts/<n>/balance; asserts 200. */
 int64_t ft_balance(const char *number);
 
+/* POST /api/accounts {"overdraft_limit": limit}; asserts 201, that the answer shows the limit,
+ * and writes the number. */
+void ft_create_account_with_overdraft(char number[FT_ACCOUNT_SIZE], int64_t overdraft_limit_cents);
+
+/* POST /api/transfers {"from", "to", "sum"}; asserts 201 and returns the transfer's id. */
+int64_t ft_transfer(const char *from, const char *to, int64_t sum);
+
 /* ---- the bank, through SQL ----------------------------------------------------------------- */
 
 struct ft_snapshot {
@@ -243,6 +278,19 @@ struct ft_snapshot ft_snapshot(const char *number);
 
 /* Asserts that nothing changed since before. */
 void ft_assert_unchanged(const struct ft_snapshot *before, const char *number);
+
+/* Asserts the ledger's invariants over the whole current database (the contract's "Database"
+ * section), reporting the first offenders of a broken one:
+ * - every account's balance is the sum of its journal, and within -overdraft_limit..2^53-1;
+ * - every entry's balance_after is the running sum of its account's journal, and its kind, the
+ *   sign of its amount and its transfer_id agree;
+ * - every transfer has exactly two legs, transfer_out of -sum on "from" and transfer_in of +sum on
+ *   "to", and all legs together sum to zero;
+ * - every stored idempotent outcome is a 2xx referencing exactly one effect, or a 404/409 refusal
+ *   referencing none; no effect is referenced by two keys; and each stored 2xx body (and
+ *   Location) agrees with the journal it references.
+ * Run it when no request is in flight (at the end of concurrent tests). */
+void ft_assert_ledger_invariants(void);
 
 /* An account number that passes nothing: the same length as number with one digit changed. */
 void ft_mistype(const char *number, char out[FT_ACCOUNT_SIZE]);

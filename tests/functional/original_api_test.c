@@ -121,6 +121,7 @@ START_TEST(post_accounts_is_201_with_a_location_that_gets_back) {
     ck_assert_msg(is_timestamp(created_at), "created_at '%s' is not YYYY-MM-DDTHH:MM:SSZ",
                   created_at);
     ck_assert_int_eq(ft_json_int(r, "balance"), 0);
+    ck_assert_int_eq(ft_json_int(r, "overdraft_limit"), 0);
     ck_assert_msg(ft_header(r, "Location", location, sizeof location) != NULL, "no Location");
     snprintf(expected, sizeof expected, "/api/accounts/%s", n);
     ck_assert_str_eq(location, expected);
@@ -129,6 +130,7 @@ START_TEST(post_accounts_is_201_with_a_location_that_gets_back) {
     r = get_ok(location);
     ck_assert_str_eq(ft_json_str(r, "account_number"), n);
     ck_assert_int_eq(ft_json_int(r, "balance"), 0);
+    ck_assert_int_eq(ft_json_int(r, "overdraft_limit"), 0);
     ck_assert_str_eq(ft_json_str(r, "created_at"), created_at);
     ft_response_free(r);
     ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts WHERE account_number = $1", n,
@@ -146,7 +148,7 @@ START_TEST(post_accounts_accepts_an_empty_object_body) {
 }
 END_TEST
 
-START_TEST(get_account_shows_number_balance_and_created_at) {
+START_TEST(get_account_shows_number_balance_overdraft_limit_and_created_at) {
     char n[FT_ACCOUNT_SIZE], path[256];
     ft_create_account(n);
     ft_move(n, "deposit", 1234);
@@ -154,6 +156,7 @@ START_TEST(get_account_shows_number_balance_and_created_at) {
     struct ft_response *r = get_ok(path);
     ck_assert_str_eq(ft_json_str(r, "account_number"), n);
     ck_assert_int_eq(ft_json_int(r, "balance"), 1234);
+    ck_assert_int_eq(ft_json_int(r, "overdraft_limit"), 0);
     ck_assert_msg(is_timestamp(ft_json_str(r, "created_at")), "bad created_at: %s", r->body);
     ft_response_free(r);
 }
@@ -340,7 +343,7 @@ int main(void) {
     FT_ADD_TEST(s, invalid_sum_on_unknown_account_is_400);
     FT_ADD_TEST(s, post_accounts_is_201_with_a_location_that_gets_back);
     FT_ADD_TEST(s, post_accounts_accepts_an_empty_object_body);
-    FT_ADD_TEST(s, get_account_shows_number_balance_and_created_at);
+    FT_ADD_TEST(s, get_account_shows_number_balance_overdraft_limit_and_created_at);
     FT_ADD_TEST(s, deposit_and_withdraw_answer_put_and_post_alike);
     FT_ADD_TEST(s, every_movement_is_journaled_with_a_signed_amount);
     FT_ADD_TEST(s, healthz_is_200_status_ok);
