@@ -18,7 +18,7 @@ CREATE TABLE transfers (
     to_account_id   bigint      NOT NULL REFERENCES accounts (id),
     amount_cents    bigint      NOT NULL
                     CHECK (amount_cents >= 1 AND amount_cents <= 9007199254740991),
-    created_at      timestamptz NOT NULL DEFAULT now(),
+    created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     CHECK (from_account_id <> to_account_id)
 );
 
@@ -37,6 +37,14 @@ ALTER TABLE entries ADD CONSTRAINT entries_kind_and_sign
 ALTER TABLE entries ADD CONSTRAINT entries_transfer_legs
     CHECK ((kind IN ('transfer_in', 'transfer_out')) = (transfer_id IS NOT NULL));
 CREATE INDEX entries_transfer_id_idx ON entries (transfer_id) WHERE transfer_id IS NOT NULL;
+
+-- The history pages through an account's entries by id (keyset pagination), which is safe because
+-- every writer takes the account's row lock before inserting its entry and holds it to commit: for
+-- one account, id order is commit order, so no entry appears later below a page already read.
+-- That needs the identity's sequence cache to stay 1 and every entry to be written under that lock.
+-- created_at is taken when the row is written, after the lock, so it follows the same order (now()
+-- would give the transaction's start, and a transaction may wait a while for its locks).
+ALTER TABLE entries ALTER COLUMN created_at SET DEFAULT clock_timestamp();
 
 -- Transfers are journal too: kept forever, never changed.
 CREATE OR REPLACE FUNCTION entries_are_append_only() RETURNS trigger
@@ -75,11 +83,16 @@ CREATE TABLE idempotency_keys (
 -- The clean-up deletes the oldest keys first.
 CREATE INDEX idempotency_keys_created_at_idx ON idempotency_keys (created_at);
 
+-- One effect, one key: no answer is ever stored twice for the same account, entry or transfer.
+CREATE UNIQUE INDEX idempotency_keys_account_id_key ON idempotency_keys (account_id);
+CREATE UNIQUE INDEX idempotency_keys_entry_id_key ON idempotency_keys (entry_id);
+CREATE UNIQUE INDEX idempotency_keys_transfer_id_key ON idempotency_keys (transfer_id);
+
 -- Serialises the requests that carry one key: the first holds a transaction-scoped lock on the
 -- key until it commits or rolls back; another waits for at most p_wait (a lock_timeout value; on
 -- timeout it fails with SQLSTATE 55P03) and then reads what the first stored. The read is a new
--- statement, so it sees an outcome committed while we waited. No row: the key is new, and the
--- caller's transaction owns it.
+-- statement, so at READ COMMITTED (which the caller's BEGIN asks for) it sees an outcome committed
+-- while we waited. No row: the key is new, and the caller's transaction owns it.
 CREATE FUNCTION idempotency_claim(p_key text, p_wait text)
 RETURNS TABLE (fingerprint text, http_status integer, body text, location text)
 LANGUAGE plpgsql AS $$

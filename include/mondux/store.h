@@ -15,7 +15,7 @@
 
 /* Connection settings as libpq keyword/value pairs. A "dbname" value may itself be a full
  * conninfo string or URI (it is expanded, so DATABASE_URL goes there). */
-#define MX_STORE_MAX_PARAMS 8
+#define MX_STORE_MAX_PARAMS 12
 struct mx_store_params {
     const char *keywords[MX_STORE_MAX_PARAMS + 1]; /* NULL-terminated */
     const char *values[MX_STORE_MAX_PARAMS + 1];
@@ -115,19 +115,19 @@ mx_status mx_store_history(const char *number, int64_t before_id, unsigned limit
  * mx_store_idempotent_begin, then the store calls that make its effect, then
  * mx_store_idempotent_commit (which stores the answer with the effect) or _rollback. */
 
-/* Waits (at most MX_IDEMPOTENCY_WAIT) for any other request holding key, then looks for its
- * stored answer. MX_OK and *found = 0: the key is new and a transaction is open; the store calls
- * this thread makes until commit/rollback belong to it. MX_OK and *found = 1: nothing is open and
- * *stored holds the answer (free stored->body). MX_IDEMPOTENCY_KEY_IN_USE when the other request
- * is still running, MX_UNAVAILABLE, MX_INTERNAL: nothing is open. */
-#define MX_IDEMPOTENCY_WAIT "5s"
+/* Waits (at most 5 s) for any other request holding key, then looks for its stored answer. MX_OK
+ * and *found = 0: the key is new and a transaction is open; the store calls this thread makes until
+ * commit/rollback belong to it. MX_OK and *found = 1: nothing is open and *stored holds the answer
+ * (free stored->body). MX_IDEMPOTENCY_KEY_IN_USE when the other request is still running,
+ * MX_UNAVAILABLE, MX_INTERNAL: nothing is open. */
 mx_status mx_store_idempotent_begin(const char *key, const char *fingerprint, int *found,
                                     struct mx_stored_outcome *stored);
 
 /* Stores the answer (body borrowed, NUL-terminated; location "" for none), pointing at the effect
- * the transaction made, and commits. On failure nothing was stored or changed -- except that a
- * connection lost during the commit leaves the outcome unknown (MX_UNAVAILABLE), which a retry
- * with the same key resolves. */
+ * the transaction made, and commits. MX_OK: stored and committed. On failure nothing was stored
+ * or changed: when the connection is lost during the commit, the key is looked up again on a new
+ * connection to tell which, and only if that cannot be told either is the outcome unknown
+ * (MX_UNAVAILABLE), which a retry with the same key then resolves. */
 mx_status mx_store_idempotent_commit(const char *key, const char *fingerprint, unsigned http_status,
                                      const char *body, const char *location);
 

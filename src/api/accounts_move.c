@@ -16,8 +16,12 @@ struct move_input {
 static void move(const void *input_ptr, struct mx_response *response) {
     const struct move_input *input = input_ptr;
     int64_t balance_cents = 0;
-    mx_status status =
-        mx_store_move(input->account_number, input->kind, input->sum_cents, &balance_cents);
+    /* A malformed number is no account, and that needs no database; with a key the answer is
+     * still stored, like any other 404 account_not_found. */
+    mx_status status = MX_ACCOUNT_NOT_FOUND;
+    if (mx_acct_is_valid(input->account_number))
+        status =
+            mx_store_move(input->account_number, input->kind, input->sum_cents, &balance_cents);
     if (status != MX_OK) {
         mx_api_error(status, response);
         return;
@@ -28,7 +32,8 @@ static void move(const void *input_ptr, struct mx_response *response) {
 }
 
 /* Validation order of api.md: the key and the sum first (an invalid sum on an unknown account is a
- * 400), then the account number, then the balance rules inside the store's one statement. */
+ * 400), then (in move) the account number, then the balance rules inside the store's one
+ * statement. */
 static void move_request(const struct mx_request *request, struct mx_response *response,
                          mx_move_kind kind) {
     struct move_input input = {request->account_number, kind, 0};
@@ -42,11 +47,6 @@ static void move_request(const struct mx_request *request, struct mx_response *r
     }
     if (status != MX_OK) {
         mx_api_error(status, response);
-        return;
-    }
-    /* A malformed number is answered without the database, and is not worth remembering. */
-    if (!mx_acct_is_valid(request->account_number)) {
-        mx_api_error(MX_ACCOUNT_NOT_FOUND, response);
         return;
     }
     char canonical[48];

@@ -19,6 +19,12 @@ int mx_api_json_int(const json_t *object, const char *name, int64_t min, int64_t
 json_t *mx_api_parse_object(const struct mx_request *request) {
     json_error_t error;
     json_t *body = json_loadb(request->body, request->body_size, JSON_REJECT_DUPLICATES, &error);
+    /* An integer too big for jansson is still well-formed JSON, and the member it sits in should
+     * be the one refused ("sum" gets invalid_sum): read it as a real, which no integer check
+     * accepts. */
+    if (body == NULL && json_error_code(&error) == json_error_numeric_overflow)
+        body = json_loadb(request->body, request->body_size,
+                          JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &error);
     if (body != NULL && !json_is_object(body)) {
         json_decref(body);
         body = NULL;

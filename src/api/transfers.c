@@ -59,7 +59,11 @@ static mx_status read_body(const struct mx_request *request, struct transfer_inp
 static void transfer(const void *input_ptr, struct mx_response *response) {
     const struct transfer_input *input = input_ptr;
     struct mx_transfer done;
-    mx_status status = mx_store_transfer(input->from, input->to, input->sum_cents, &done);
+    /* Malformed numbers name no account, without asking the database; with a key the answer is
+     * still stored, like any other 404 account_not_found. */
+    mx_status status = MX_ACCOUNT_NOT_FOUND;
+    if (mx_acct_is_valid(input->from) && mx_acct_is_valid(input->to))
+        status = mx_store_transfer(input->from, input->to, input->sum_cents, &done);
     if (status != MX_OK) {
         mx_api_error(status, response);
         return;
@@ -75,9 +79,6 @@ void mx_api_create_transfer(const struct mx_request *request, struct mx_response
     mx_status status = mx_api_idempotency_key(request, &key);
     if (status == MX_OK)
         status = read_body(request, &input);
-    /* Malformed numbers are answered without the database, and are not worth remembering. */
-    if (status == MX_OK && (!mx_acct_is_valid(input.from) || !mx_acct_is_valid(input.to)))
-        status = MX_ACCOUNT_NOT_FOUND;
     if (status != MX_OK) {
         mx_api_error(status, response);
         return;

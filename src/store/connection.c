@@ -136,6 +136,12 @@ static mx_status connect_and_prepare(struct thread_conn *tc) {
         status = MX_UNAVAILABLE; /* whatever the reason, a failed connect is an outage */
         goto out;
     }
+    PGresult *setup = PQexec(tc->pg, mx_sql_session_setup);
+    if (PQresultStatus(setup) != PGRES_COMMAND_OK)
+        status = mx_conn_failure_status(tc->pg, setup, "session setup");
+    PQclear(setup);
+    if (status != MX_OK)
+        goto out;
     for (int i = 0; i < MX_STMT_COUNT; i++) {
         const struct mx_statement *s = mx_statement((enum mx_stmt)i);
         PGresult *result = PQprepare(tc->pg, s->name, s->sql, s->param_count, s->param_types);
@@ -250,6 +256,9 @@ mx_status mx_conn_commit(void) {
     }
     PQclear(result);
     tc->in_transaction = 0;
+    /* Whatever went wrong, this connection may still hold the transaction open: never reuse it. */
+    if (status != MX_OK)
+        discard(tc);
     return status;
 }
 

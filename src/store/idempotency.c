@@ -6,6 +6,9 @@
 
 #include "store_internal.h"
 
+/* How long a request waits for another one holding its key (a PostgreSQL lock_timeout value). */
+#define WAIT_FOR_KEY "5s"
+
 static mx_status read_outcome(const PGresult *result, const char *fingerprint,
                               struct mx_stored_outcome *stored) {
     int length = PQgetlength(result, 0, 2);
@@ -27,7 +30,7 @@ mx_status mx_store_idempotent_begin(const char *key, const char *fingerprint, in
     mx_status status = mx_conn_begin();
     if (status != MX_OK)
         return status;
-    const char *params[2] = {key, MX_IDEMPOTENCY_WAIT};
+    const char *params[2] = {key, WAIT_FOR_KEY};
     PGresult *result = NULL;
     status = mx_conn_exec(MX_STMT_IDEMPOTENCY_CLAIM, params, &result);
     /* lock_not_available: the request holding the key outlasted our wait. */
@@ -47,6 +50,24 @@ mx_status mx_store_idempotent_begin(const char *key, const char *fingerprint, in
         *found = 0;
     }
     return status;
+}
+
+/* The connection broke during COMMIT: it may or may not have happened. Claiming the key on a new
+ * connection waits for the old transaction to end either way, then finds the answer if and only
+ * if it was committed. */
+static mx_status resolve_lost_commit(const char *key, const char *fingerprint) {
+    int found = 0;
+    struct mx_stored_outcome stored;
+    mx_status status = mx_store_idempotent_begin(key, fingerprint, &found, &stored);
+    if (status != MX_OK)
+        return MX_UNAVAILABLE; /* still unknown; the client's retry with the key will tell */
+    free(stored.body);
+    if (!found) {
+        mx_conn_rollback(); /* it was not committed: nothing changed */
+        return MX_UNAVAILABLE;
+    }
+    fprintf(stderr, "mondux: the connection broke during a commit that did happen\n");
+    return stored.same_request ? MX_OK : MX_INTERNAL;
 }
 
 mx_status mx_store_idempotent_commit(const char *key, const char *fingerprint, unsigned http_status,
@@ -70,7 +91,10 @@ mx_status mx_store_idempotent_commit(const char *key, const char *fingerprint, u
         mx_conn_rollback();
         return status;
     }
-    return mx_conn_commit();
+    status = mx_conn_commit();
+    if (status == MX_UNAVAILABLE)
+        status = resolve_lost_commit(key, fingerprint);
+    return status;
 }
 
 void mx_store_idempotent_rollback(void) {

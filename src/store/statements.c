@@ -93,8 +93,9 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                              " ORDER BY e.id DESC LIMIT $3) e ON true"
                              " ORDER BY e.id DESC",
          3, history_types, 1},
-    /* Nothing has happened yet when BEGIN fails, so it may be sent again. */
-    [MX_STMT_BEGIN] = {"begin", "BEGIN", 0, NULL, 1},
+    /* Nothing has happened yet when BEGIN fails, so it may be sent again. READ COMMITTED whatever
+     * the database's default: idempotency_claim relies on each statement's fresh snapshot. */
+    [MX_STMT_BEGIN] = {"begin", "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, 1},
     [MX_STMT_COMMIT] = {"commit", "COMMIT", 0, NULL, 0},
     [MX_STMT_ROLLBACK] = {"rollback", "ROLLBACK", 0, NULL, 0},
     /* $1 key, $2 how long to wait for a request holding it (a lock_timeout value). */
@@ -120,6 +121,15 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
 const struct mx_statement *mx_statement(enum mx_stmt stmt) {
     return &statements[stmt];
 }
+
+/* Sent once on every new connection (two statements, so through the simple protocol; fixed
+ * text). A transaction of ours holds row locks between statements: should this process freeze or
+ * lose the network in between, the server ends it rather than keeping every other writer of those
+ * accounts waiting. And every statement here is written for READ COMMITTED (a guarded UPDATE
+ * re-checks the newest row; idempotency_claim reads what committed while it waited), whatever
+ * the database's own default is. */
+const char mx_sql_session_setup[] = "SET idle_in_transaction_session_timeout = '10s';"
+                                    " SET default_transaction_isolation = 'read committed'";
 
 const char mx_sql_migration_quiet[] = "SET LOCAL client_min_messages = warning";
 /* Any constant works as long as every instance uses the same one. */

@@ -38,7 +38,8 @@ struct mx_statement {
 /* Borrowed; the table is static. */
 const struct mx_statement *mx_statement(enum mx_stmt stmt);
 
-/* SQL the migrator runs outside the prepared set. */
+/* SQL run outside the prepared set: on each new connection, and by the migrator. */
+extern const char mx_sql_session_setup[];
 extern const char mx_sql_migration_quiet[];
 extern const char mx_sql_migration_lock[];
 extern const char mx_sql_migration_table[];

@@ -244,8 +244,10 @@ START_TEST(transfer_sum_missing_or_not_an_integer_from_1_to_max_is_400_invalid_s
     funded_account(b, 0);
     ft_mistype(a, typo);
     struct pair_state before = pair_state(a, b);
-    const char *sums[] = {"0",    "-5",   "1.5", "1e3", "\"5\"", "9007199254740992",
-                          "null", "true", "5.0", "[5]", "{}",    "-0"};
+    /* The last two are too big for any C integer, yet still well-formed JSON numbers. */
+    const char *sums[] = {
+        "0",    "-5",  "1.5", "1e3", "\"5\"", "9007199254740992",     "null",
+        "true", "5.0", "[5]", "{}",  "-0",    "99999999999999999999", "-99999999999999999999"};
     for (size_t i = 0; i < sizeof sums / sizeof sums[0]; i++) {
         snprintf(body, sizeof body, "{\"from\": \"%s\", \"to\": \"%s\", \"sum\": %s}", a, b,
                  sums[i]);
