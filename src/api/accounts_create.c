@@ -4,7 +4,7 @@
 
 #include "account_json.h"
 #include "idempotent.h"
-#include "json_input.h"
+#include "request_bodies.h"
 #include "render.h"
 
 struct create_input {
@@ -12,25 +12,6 @@ struct create_input {
     unsigned success_status;
     int with_location;
 };
-
-/* The body is optional; when present it is a JSON object whose only allowed member is
- * overdraft_limit, a JSON integer 0..MX_MONEY_MAX_CENTS. */
-static mx_status read_body(const struct mx_request *request, int64_t *overdraft_limit_cents) {
-    *overdraft_limit_cents = 0;
-    if (request->body_size == 0)
-        return MX_OK;
-    static const char *const allowed[] = {"overdraft_limit", NULL};
-    json_t *body = mx_api_parse_object(request);
-    mx_status status = MX_OK;
-    if (body == NULL || !mx_api_only_members(body, allowed))
-        status = MX_INVALID_REQUEST;
-    else if (json_object_get(body, "overdraft_limit") != NULL &&
-             !mx_api_json_int(body, "overdraft_limit", 0, MX_MONEY_MAX_CENTS,
-                              overdraft_limit_cents))
-        status = MX_INVALID_REQUEST;
-    json_decref(body);
-    return status;
-}
 
 static void create(const void *input_ptr, struct mx_response *response) {
     const struct create_input *input = input_ptr;
@@ -50,7 +31,8 @@ static void create_with(const struct mx_request *request, struct mx_response *re
     const char *key = NULL;
     mx_status status = mx_api_idempotency_key(request, &key);
     if (status == MX_OK && reads_body)
-        status = read_body(request, &input->overdraft_limit_cents);
+        status = mx_api_read_account_body(request->body, request->body_size,
+                                          &input->overdraft_limit_cents);
     if (status != MX_OK) {
         mx_api_error(status, response);
         return;
