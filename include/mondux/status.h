@@ -6,6 +6,7 @@ typedef enum mx_status {
     MX_OK = 0,
     MX_INVALID_SUM,
     MX_INVALID_REQUEST,
+    MX_UNAUTHORIZED,
     MX_ACCOUNT_NOT_FOUND,
     MX_TRANSFER_NOT_FOUND,
     MX_NOT_FOUND,
@@ -15,6 +16,8 @@ typedef enum mx_status {
     MX_IDEMPOTENCY_KEY_IN_USE,
     MX_IDEMPOTENCY_KEY_REUSED,
     MX_PAYLOAD_TOO_LARGE,
+    MX_URI_TOO_LONG,
+    MX_HEADERS_TOO_LARGE,
     MX_UNAVAILABLE,
     MX_INTERNAL,
     MX_STATUS_COUNT /* not a status: the number of them */

@@ -17,6 +17,7 @@ static const struct {
     [MX_OK] = {200, "ok"},
     [MX_INVALID_SUM] = {400, "invalid_sum"},
     [MX_INVALID_REQUEST] = {400, "invalid_request"},
+    [MX_UNAUTHORIZED] = {401, "unauthorized"},
     [MX_ACCOUNT_NOT_FOUND] = {404, "account_not_found"},
     [MX_TRANSFER_NOT_FOUND] = {404, "transfer_not_found"},
     [MX_NOT_FOUND] = {404, "not_found"},
@@ -26,6 +27,8 @@ static const struct {
     [MX_IDEMPOTENCY_KEY_IN_USE] = {409, "idempotency_key_in_use"},
     [MX_IDEMPOTENCY_KEY_REUSED] = {422, "idempotency_key_reused"},
     [MX_PAYLOAD_TOO_LARGE] = {413, "payload_too_large"},
+    [MX_URI_TOO_LONG] = {414, "uri_too_long"},
+    [MX_HEADERS_TOO_LARGE] = {431, "headers_too_large"},
     [MX_UNAVAILABLE] = {503, "unavailable"},
     [MX_INTERNAL] = {500, "internal_error"},
 };

@@ -1,0 +1,33 @@
+/* API keys: who may call /api when MX_API_KEYS (or MX_API_KEYS_FILE) is set. Each key is
+ * "<id>:<secret>": the client sends only the secret (Authorization: Bearer <secret>); the id names
+ * the client in logs and scopes its Idempotency-Keys, so the secret itself is never logged or
+ * stored. Thread-safe once parsed. */
+#ifndef MONDUX_API_KEYS_H
+#define MONDUX_API_KEYS_H
+
+#include <stddef.h>
+
+#include "mondux/status.h"
+
+#define MX_API_KEY_ID_MAX     32 /* [A-Za-z0-9_.-], at least 1 */
+#define MX_API_KEY_SECRET_MIN 16 /* printable ASCII without spaces, commas or colons */
+#define MX_API_KEY_SECRET_MAX 128
+#define MX_API_KEYS_MAX       64
+
+struct mx_api_keys;
+
+/* Parses keys separated by commas or line breaks ("#" starts a comment line; blanks around each
+ * key are ignored). MX_OK and *out (new; mx_api_keys_free it), or MX_INVALID_REQUEST with a
+ * reason in error -- which never quotes a secret. */
+mx_status mx_api_keys_parse(const char *text, struct mx_api_keys **out, char *error,
+                            size_t error_size);
+
+/* The id of the key whose secret is presented (borrowed, lives as long as keys), or NULL. Takes
+ * the same time whichever key matches, or none, for a presented secret of a given length. */
+const char *mx_api_keys_match(const struct mx_api_keys *keys, const char *presented);
+
+size_t mx_api_keys_count(const struct mx_api_keys *keys);
+
+void mx_api_keys_free(struct mx_api_keys *keys);
+
+#endif

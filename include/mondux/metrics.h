@@ -1,0 +1,41 @@
+/* Counters for GET /metrics (Prometheus text format 0.0.4). Every layer counts what it alone
+ * sees: src/http the requests, src/store the database's troubles and the money that moved.
+ * All functions are lock-free and thread-safe; the counters live as long as the process. */
+#ifndef MONDUX_METRICS_H
+#define MONDUX_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One answered request. route is the route table's pattern (a static string, borrowed for the
+ * life of the process) or NULL when no route matched; method as sent; duration in microseconds. */
+void mx_metrics_request(const char *route, const char *method, unsigned http_status,
+                        uint64_t duration_us);
+
+/* Requests being served right now (the HTTP layer's own count, read at render time). */
+void mx_metrics_set_in_flight_source(unsigned (*read)(void));
+
+typedef enum mx_metrics_db_event {
+    MX_METRICS_DB_UNAVAILABLE, /* a statement or connect failed for a passing reason (503) */
+    MX_METRICS_DB_ERROR,       /* any other failure (500) */
+    MX_METRICS_DB_CONNECT,     /* a connection was (re)opened */
+    MX_METRICS_DB_EVENT_COUNT
+} mx_metrics_db_event;
+
+void mx_metrics_db(mx_metrics_db_event event);
+
+typedef enum mx_metrics_money_kind {
+    MX_METRICS_DEPOSIT,
+    MX_METRICS_WITHDRAWAL,
+    MX_METRICS_TRANSFER,
+    MX_METRICS_MONEY_KIND_COUNT
+} mx_metrics_money_kind;
+
+/* Money that moved for good (committed), in cents (positive). */
+void mx_metrics_money(mx_metrics_money_kind kind, int64_t cents);
+
+/* The whole exposition: a new malloc'd, NUL-terminated text (free it), its length in *size; NULL
+ * when out of memory. */
+char *mx_metrics_render(size_t *size);
+
+#endif

@@ -1,0 +1,150 @@
+/* Parsing and constant-time matching of API keys (api_keys.h). */
+#include "mondux/api_keys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct api_key {
+    char id[MX_API_KEY_ID_MAX + 1];
+    char secret[MX_API_KEY_SECRET_MAX + 1];
+    size_t secret_length;
+};
+
+struct mx_api_keys {
+    size_t count;
+    struct api_key keys[MX_API_KEYS_MAX];
+};
+
+static int is_id_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+}
+
+static int is_secret_char(char c) {
+    return c > 0x20 && c < 0x7f && c != ',' && c != ':';
+}
+
+static int is_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* One "<id>:<secret>" of length bytes at entry (blanks already trimmed). */
+static mx_status parse_entry(const char *entry, size_t length, struct api_key *key, size_t position,
+                             char *error, size_t error_size) {
+    const char *colon = memchr(entry, ':', length);
+    size_t id_length = colon != NULL ? (size_t)(colon - entry) : 0;
+    size_t secret_length = colon != NULL ? length - id_length - 1 : 0;
+    int ok = colon != NULL && id_length >= 1 && id_length <= MX_API_KEY_ID_MAX &&
+             secret_length >= MX_API_KEY_SECRET_MIN && secret_length <= MX_API_KEY_SECRET_MAX;
+    for (size_t i = 0; ok && i < id_length; i++)
+        ok = is_id_char(entry[i]);
+    for (size_t i = 0; ok && i < secret_length; i++)
+        ok = is_secret_char(colon[1 + i]);
+    if (!ok) {
+        snprintf(error, error_size,
+                 "API key %zu is not <id>:<secret> (id: 1-%d of A-Z a-z 0-9 _ . -; secret: %d-%d "
+                 "printable characters, no space, comma or colon)",
+                 position, MX_API_KEY_ID_MAX, MX_API_KEY_SECRET_MIN, MX_API_KEY_SECRET_MAX);
+        return MX_INVALID_REQUEST;
+    }
+    memcpy(key->id, entry, id_length);
+    key->id[id_length] = '\0';
+    memcpy(key->secret, colon + 1, secret_length);
+    key->secret[secret_length] = '\0';
+    key->secret_length = secret_length;
+    return MX_OK;
+}
+
+mx_status mx_api_keys_parse(const char *text, struct mx_api_keys **out, char *error,
+                            size_t error_size) {
+    *out = NULL;
+    struct mx_api_keys *keys = calloc(1, sizeof *keys);
+    if (keys == NULL) {
+        snprintf(error, error_size, "out of memory");
+        return MX_INTERNAL;
+    }
+    mx_status status = MX_OK;
+    const char *p = text;
+    while (status == MX_OK && *p != '\0') {
+        size_t length = strcspn(p, ",\n");
+        const char *entry = p;
+        p += length;
+        if (*p != '\0')
+            p++;
+        while (length > 0 && is_blank(entry[0])) {
+            entry++;
+            length--;
+        }
+        while (length > 0 && is_blank(entry[length - 1]))
+            length--;
+        if (length == 0 || entry[0] == '#')
+            continue;
+        if (keys->count == MX_API_KEYS_MAX) {
+            snprintf(error, error_size, "more than %d API keys", MX_API_KEYS_MAX);
+            status = MX_INVALID_REQUEST;
+            break;
+        }
+        struct api_key *key = &keys->keys[keys->count];
+        status = parse_entry(entry, length, key, keys->count + 1, error, error_size);
+        for (size_t i = 0; status == MX_OK && i < keys->count; i++) {
+            if (strcmp(keys->keys[i].id, key->id) == 0) {
+                snprintf(error, error_size, "API key id \"%s\" appears twice", key->id);
+                status = MX_INVALID_REQUEST;
+            }
+        }
+        if (status == MX_OK)
+            keys->count++;
+    }
+    if (status == MX_OK && keys->count == 0) {
+        snprintf(error, error_size, "no API key given");
+        status = MX_INVALID_REQUEST;
+    }
+    if (status != MX_OK) {
+        mx_api_keys_free(keys);
+        return status;
+    }
+    *out = keys;
+    return MX_OK;
+}
+
+/* Compares every byte position up to the longer of the two, so the time depends on lengths
+ * only, never on where the first difference is. */
+static int same_secret(const struct api_key *key, const char *presented, size_t presented_length) {
+    size_t longest = presented_length > key->secret_length ? presented_length : key->secret_length;
+    unsigned char difference = (unsigned char)(presented_length != key->secret_length);
+    for (size_t i = 0; i < longest; i++) {
+        unsigned char a = i < key->secret_length ? (unsigned char)key->secret[i] : 0;
+        unsigned char b = i < presented_length ? (unsigned char)presented[i] : 0;
+        difference |= (unsigned char)(a ^ b);
+    }
+    return difference == 0;
+}
+
+const char *mx_api_keys_match(const struct mx_api_keys *keys, const char *presented) {
+    if (keys == NULL || presented == NULL)
+        return NULL;
+    size_t presented_length = strnlen(presented, MX_API_KEY_SECRET_MAX + 1);
+    const char *found = NULL;
+    /* Every key is compared, whichever matches. */
+    for (size_t i = 0; i < keys->count; i++) {
+        int same = same_secret(&keys->keys[i], presented, presented_length);
+        if (same && found == NULL)
+            found = keys->keys[i].id;
+    }
+    return found;
+}
+
+size_t mx_api_keys_count(const struct mx_api_keys *keys) {
+    return keys != NULL ? keys->count : 0;
+}
+
+void mx_api_keys_free(struct mx_api_keys *keys) {
+    if (keys == NULL)
+        return;
+    /* The secrets should not outlive their use in freed memory. */
+    volatile unsigned char *bytes = (volatile unsigned char *)keys;
+    for (size_t i = 0; i < sizeof *keys; i++)
+        bytes[i] = 0;
+    free(keys);
+}
