@@ -65,9 +65,12 @@ CREATE TRIGGER transfers_no_truncate
 
 -- What a request carrying an Idempotency-Key answered, written in the same transaction as its
 -- effect, so a retry gets the same answer and never a second effect. A success points at the one
--- effect it made (an account, a journal entry or a transfer); a refusal made none.
+-- effect it made (an account, a journal entry or a transfer); a refusal made none. Keys belong to
+-- a client: the id of its API key ('' when the service runs without API keys), so two clients
+-- never see each other's answers.
 CREATE TABLE idempotency_keys (
-    key         text        PRIMARY KEY CHECK (key ~ '^[ -~]{1,255}$'),
+    client      text        NOT NULL DEFAULT '' CHECK (client ~ '^[A-Za-z0-9_.-]{0,32}$'),
+    key         text        NOT NULL CHECK (key ~ '^[ -~]{1,255}$'),
     fingerprint text        NOT NULL,
     http_status integer     NOT NULL CHECK (http_status >= 200 AND http_status <= 499),
     body        text        NOT NULL,
@@ -76,6 +79,7 @@ CREATE TABLE idempotency_keys (
     entry_id    bigint      REFERENCES entries (id),
     transfer_id bigint      REFERENCES transfers (id),
     created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (client, key),
     CHECK (num_nonnulls(account_id, entry_id, transfer_id)
            = CASE WHEN http_status < 300 THEN 1 ELSE 0 END)
 );
@@ -93,18 +97,18 @@ CREATE UNIQUE INDEX idempotency_keys_transfer_id_key ON idempotency_keys (transf
 -- timeout it fails with SQLSTATE 55P03) and then reads what the first stored. The read is a new
 -- statement, so at READ COMMITTED (which the caller's BEGIN asks for) it sees an outcome committed
 -- while we waited. No row: the key is new, and the caller's transaction owns it.
-CREATE FUNCTION idempotency_claim(p_key text, p_wait text)
+CREATE FUNCTION idempotency_claim(p_client text, p_key text, p_wait text)
 RETURNS TABLE (fingerprint text, http_status integer, body text, location text)
 LANGUAGE plpgsql AS $$
 DECLARE
     usual_wait text := current_setting('lock_timeout');
 BEGIN
     PERFORM set_config('lock_timeout', p_wait, true);
-    PERFORM pg_advisory_xact_lock(hashtextextended(p_key, 0));
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_client || '/' || p_key, 0));
     PERFORM set_config('lock_timeout', usual_wait, true);
     RETURN QUERY
         SELECT k.fingerprint, k.http_status, k.body, k.location
-        FROM idempotency_keys k WHERE k.key = p_key;
+        FROM idempotency_keys k WHERE k.client = p_client AND k.key = p_key;
 END
 $$;
 

@@ -15,6 +15,9 @@ struct mx_request {
     /* Borrowed, the {n} of the route ("" when the route has none): an account number, or a
      * transfer id on /api/transfers/{n}. */
     const char *account_number;
+    /* Borrowed, the id of the API key the request came with; "" when the service runs without
+     * API keys. Idempotency-Keys belong to it. */
+    const char *client;
     const char *body; /* borrowed, NUL-terminated; "" when there is none */
     size_t body_size;
     /* Value of a query parameter, or NULL; *count (may be NULL) gets how often it appears. The

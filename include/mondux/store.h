@@ -115,21 +115,23 @@ mx_status mx_store_history(const char *number, int64_t before_id, unsigned limit
  * mx_store_idempotent_begin, then the store calls that make its effect, then
  * mx_store_idempotent_commit (which stores the answer with the effect) or _rollback. */
 
-/* Waits (at most 5 s) for any other request holding key, then looks for its stored answer. MX_OK
- * and *found = 0: the key is new and a transaction is open; the store calls this thread makes until
- * commit/rollback belong to it. MX_OK and *found = 1: nothing is open and *stored holds the answer
- * (free stored->body). MX_IDEMPOTENCY_KEY_IN_USE when the other request is still running,
- * MX_UNAVAILABLE, MX_INTERNAL: nothing is open. */
-mx_status mx_store_idempotent_begin(const char *key, const char *fingerprint, int *found,
-                                    struct mx_stored_outcome *stored);
+/* Keys belong to a client: the id of its API key, or "" without API keys.
+ *
+ * Waits (at most 5 s) for any other request holding the client's key, then looks for its stored
+ * answer. MX_OK and *found = 0: the key is new and a transaction is open; the store calls this
+ * thread makes until commit/rollback belong to it. MX_OK and *found = 1: nothing is open and
+ * *stored holds the answer (free stored->body). MX_IDEMPOTENCY_KEY_IN_USE when the other request is
+ * still running, MX_UNAVAILABLE, MX_INTERNAL: nothing is open. */
+mx_status mx_store_idempotent_begin(const char *client, const char *key, const char *fingerprint,
+                                    int *found, struct mx_stored_outcome *stored);
 
 /* Stores the answer (body borrowed, NUL-terminated; location "" for none), pointing at the effect
  * the transaction made, and commits. MX_OK: stored and committed. On failure nothing was stored
  * or changed: when the connection is lost during the commit, the key is looked up again on a new
  * connection to tell which, and only if that cannot be told either is the outcome unknown
  * (MX_UNAVAILABLE), which a retry with the same key then resolves. */
-mx_status mx_store_idempotent_commit(const char *key, const char *fingerprint, unsigned http_status,
-                                     const char *body, const char *location);
+mx_status mx_store_idempotent_commit(const char *client, const char *key, const char *fingerprint,
+                                     unsigned http_status, const char *body, const char *location);
 
 /* Undoes the open transaction, if any. */
 void mx_store_idempotent_rollback(void);

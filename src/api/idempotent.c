@@ -55,7 +55,7 @@ void mx_api_run_idempotent(const struct mx_request *request, const char *key,
     snprintf(fingerprint, size, "%s %s %s %s", request->method, request->route,
              request->account_number, canonical_input);
 
-    status = mx_store_idempotent_begin(key, fingerprint, &found, &stored);
+    status = mx_store_idempotent_begin(request->client, key, fingerprint, &found, &stored);
     if (status != MX_OK)
         goto out;
     if (found) {
@@ -72,8 +72,8 @@ void mx_api_run_idempotent(const struct mx_request *request, const char *key,
         mx_store_idempotent_rollback();
         goto out;
     }
-    status = mx_store_idempotent_commit(key, fingerprint, response->http_status, response->body,
-                                        response->location);
+    status = mx_store_idempotent_commit(request->client, key, fingerprint, response->http_status,
+                                        response->body, response->location);
     if (status != MX_OK)
         response->location[0] = '\0';
 out:

@@ -201,6 +201,7 @@ static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const 
         .path = url,
         .route = match.pattern,
         .account_number = match.capture,
+        .client = "",
         .body = ctx->body != NULL ? ctx->body : "",
         .body_size = ctx->body_size,
         .query = query_value,

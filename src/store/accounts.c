@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mondux/metrics.h"
 #include "store_internal.h"
 
 /* Random 14-digit numbers collide about once in 10^14 / accounts draws; a few retries are plenty,
@@ -23,7 +24,7 @@ mx_status mx_store_create_account(int64_t overdraft_limit_cents, struct mx_accou
             return status;
         int created = PQntuples(result) == 1;
         if (created) {
-            mx_conn_note_effect(MX_EFFECT_ACCOUNT, PQgetvalue(result, 0, 0));
+            mx_conn_note_effect(MX_EFFECT_ACCOUNT, PQgetvalue(result, 0, 0), -1, 0);
             out->balance_cents = mx_pg_int64(result, 0, 1);
             out->overdraft_limit_cents = mx_pg_int64(result, 0, 2);
             mx_pg_text(out->created_at, sizeof out->created_at, result, 0, 3);
@@ -70,7 +71,9 @@ mx_status mx_store_move(const char *number, mx_move_kind kind, int64_t sum_cents
         status = mx_money_refusal(kind);
     } else {
         *out_balance_cents = mx_pg_int64(result, 0, 1);
-        mx_conn_note_effect(MX_EFFECT_ENTRY, PQgetvalue(result, 0, 2));
+        mx_conn_note_effect(MX_EFFECT_ENTRY, PQgetvalue(result, 0, 2),
+                            kind == MX_MOVE_DEPOSIT ? MX_METRICS_DEPOSIT : MX_METRICS_WITHDRAWAL,
+                            sum_cents);
     }
     PQclear(result);
     return status;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mondux/metrics.h"
 #include "store_internal.h"
 
 /* After a failed connect, requests in the next moment answer 503 at once instead of each waiting
@@ -19,8 +20,10 @@ struct thread_conn {
     PGconn *pg;
     struct timespec last_failure;
     int in_transaction;
-    enum mx_effect_kind effect;
+    enum mx_effect_kind effect; /* what the open transaction changed, for its idempotency record */
     char effect_id[24];
+    int money_kind; /* and the money it moved (an mx_metrics_money_kind, or -1 for none) */
+    int64_t money_cents;
     char last_sqlstate[6];
 };
 
@@ -91,6 +94,11 @@ mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const cha
                       strncmp(sqlstate, "53", 2) == 0));
     const char *message = result != NULL ? PQresultErrorMessage(result)
                                          : (conn != NULL ? PQerrorMessage(conn) : "no connection");
+    /* A lock wait that ran out (55P03) is a busy resource, not a database failure: callers that
+     * set a lock_timeout turn it into their own answer. */
+    int lock_wait = sqlstate != NULL && strcmp(sqlstate, "55P03") == 0;
+    if (!lock_wait)
+        mx_metrics_db(transient ? MX_METRICS_DB_UNAVAILABLE : MX_METRICS_DB_ERROR);
     fprintf(stderr, "mondux: database %s failed (%s): %s%s", what,
             sqlstate != NULL ? sqlstate : "no sqlstate", message,
             (message[0] != '\0' && message[strlen(message) - 1] == '\n') ? "" : "\n");
@@ -157,6 +165,7 @@ out:
         clock_gettime(CLOCK_MONOTONIC, &tc->last_failure);
     } else {
         tc->last_failure.tv_sec = 0;
+        mx_metrics_db(MX_METRICS_DB_CONNECT);
     }
     return status;
 }
@@ -235,6 +244,7 @@ mx_status mx_conn_begin(void) {
         return MX_INTERNAL; /* a transaction left open is a bug of ours */
     tc->effect = MX_EFFECT_NONE;
     tc->effect_id[0] = '\0';
+    tc->money_kind = -1;
     PGresult *result = NULL;
     mx_status status = mx_conn_exec(MX_STMT_BEGIN, NULL, &result);
     PQclear(result);
@@ -259,6 +269,8 @@ mx_status mx_conn_commit(void) {
     /* Whatever went wrong, this connection may still hold the transaction open: never reuse it. */
     if (status != MX_OK)
         discard(tc);
+    else if (tc->money_kind >= 0)
+        mx_metrics_money((mx_metrics_money_kind)tc->money_kind, tc->money_cents);
     return status;
 }
 
@@ -275,12 +287,21 @@ void mx_conn_rollback(void) {
     tc->in_transaction = 0;
 }
 
-void mx_conn_note_effect(enum mx_effect_kind kind, const char *id) {
+void mx_conn_note_effect(enum mx_effect_kind kind, const char *id, int money_kind,
+                         int64_t money_cents) {
     struct thread_conn *tc = thread_conn();
     if (tc == NULL)
         return;
+    /* Money counts in the metrics once it moved for good: now, or when the transaction commits. */
+    if (!tc->in_transaction) {
+        if (money_kind >= 0)
+            mx_metrics_money((mx_metrics_money_kind)money_kind, money_cents);
+        return;
+    }
     tc->effect = kind;
     snprintf(tc->effect_id, sizeof tc->effect_id, "%s", id);
+    tc->money_kind = money_kind;
+    tc->money_cents = money_cents;
 }
 
 enum mx_effect_kind mx_conn_effect(const char **id) {

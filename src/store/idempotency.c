@@ -23,14 +23,14 @@ static mx_status read_outcome(const PGresult *result, const char *fingerprint,
     return MX_OK;
 }
 
-mx_status mx_store_idempotent_begin(const char *key, const char *fingerprint, int *found,
-                                    struct mx_stored_outcome *stored) {
+mx_status mx_store_idempotent_begin(const char *client, const char *key, const char *fingerprint,
+                                    int *found, struct mx_stored_outcome *stored) {
     *found = 0;
     memset(stored, 0, sizeof *stored);
     mx_status status = mx_conn_begin();
     if (status != MX_OK)
         return status;
-    const char *params[2] = {key, WAIT_FOR_KEY};
+    const char *params[3] = {client, key, WAIT_FOR_KEY};
     PGresult *result = NULL;
     status = mx_conn_exec(MX_STMT_IDEMPOTENCY_CLAIM, params, &result);
     /* lock_not_available: the request holding the key outlasted our wait. */
@@ -55,10 +55,10 @@ mx_status mx_store_idempotent_begin(const char *key, const char *fingerprint, in
 /* The connection broke during COMMIT: it may or may not have happened. Claiming the key on a new
  * connection waits for the old transaction to end either way, then finds the answer if and only
  * if it was committed. */
-static mx_status resolve_lost_commit(const char *key, const char *fingerprint) {
+static mx_status resolve_lost_commit(const char *client, const char *key, const char *fingerprint) {
     int found = 0;
     struct mx_stored_outcome stored;
-    mx_status status = mx_store_idempotent_begin(key, fingerprint, &found, &stored);
+    mx_status status = mx_store_idempotent_begin(client, key, fingerprint, &found, &stored);
     if (status != MX_OK)
         return MX_UNAVAILABLE; /* still unknown; the client's retry with the key will tell */
     free(stored.body);
@@ -70,13 +70,14 @@ static mx_status resolve_lost_commit(const char *key, const char *fingerprint) {
     return stored.same_request ? MX_OK : MX_INTERNAL;
 }
 
-mx_status mx_store_idempotent_commit(const char *key, const char *fingerprint, unsigned http_status,
-                                     const char *body, const char *location) {
+mx_status mx_store_idempotent_commit(const char *client, const char *key, const char *fingerprint,
+                                     unsigned http_status, const char *body, const char *location) {
     char status_text[16];
     snprintf(status_text, sizeof status_text, "%u", http_status);
     const char *effect_id = NULL;
     enum mx_effect_kind effect = mx_conn_effect(&effect_id);
-    const char *params[8] = {key,
+    const char *params[9] = {client,
+                             key,
                              fingerprint,
                              status_text,
                              body,
@@ -93,7 +94,7 @@ mx_status mx_store_idempotent_commit(const char *key, const char *fingerprint, u
     }
     status = mx_conn_commit();
     if (status == MX_UNAVAILABLE)
-        status = resolve_lost_commit(key, fingerprint);
+        status = resolve_lost_commit(client, key, fingerprint);
     return status;
 }
 

@@ -16,8 +16,8 @@ static const Oid create_types[] = {OID_TEXT, OID_INT8};
 static const Oid move_types[] = {OID_TEXT, OID_INT8, OID_INT8};
 static const Oid transfer_types[] = {OID_TEXT, OID_TEXT, OID_INT8, OID_INT8};
 static const Oid history_types[] = {OID_TEXT, OID_INT8, OID_INT8};
-static const Oid claim_types[] = {OID_TEXT, OID_TEXT};
-static const Oid record_types[] = {OID_TEXT, OID_TEXT, OID_INT4, OID_TEXT,
+static const Oid claim_types[] = {OID_TEXT, OID_TEXT, OID_TEXT};
+static const Oid record_types[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_INT4, OID_TEXT,
                                    OID_TEXT, OID_INT8, OID_INT8, OID_INT8};
 static const Oid sweep_types[] = {OID_INT8, OID_INT8};
 
@@ -98,16 +98,16 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
     [MX_STMT_BEGIN] = {"begin", "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, 1},
     [MX_STMT_COMMIT] = {"commit", "COMMIT", 0, NULL, 0},
     [MX_STMT_ROLLBACK] = {"rollback", "ROLLBACK", 0, NULL, 0},
-    /* $1 key, $2 how long to wait for a request holding it (a lock_timeout value). */
+    /* $1 client, $2 key, $3 how long to wait for a request holding it (a lock_timeout value). */
     [MX_STMT_IDEMPOTENCY_CLAIM] = {"idempotency_claim",
                                    "SELECT fingerprint, http_status, body, location"
-                                   " FROM idempotency_claim($1, $2)",
-                                   2, claim_types, 0},
+                                   " FROM idempotency_claim($1, $2, $3)",
+                                   3, claim_types, 0},
     [MX_STMT_IDEMPOTENCY_RECORD] = {"idempotency_record",
-                                    "INSERT INTO idempotency_keys (key, fingerprint, http_status,"
-                                    " body, location, account_id, entry_id, transfer_id)"
-                                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                                    8, record_types, 0},
+                                    "INSERT INTO idempotency_keys (client, key, fingerprint,"
+                                    " http_status, body, location, account_id, entry_id,"
+                                    " transfer_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                    9, record_types, 0},
     /* $1 age in seconds, $2 at most this many rows: short transactions, oldest first. */
     [MX_STMT_IDEMPOTENCY_SWEEP] = {"idempotency_sweep",
                                    "DELETE FROM idempotency_keys WHERE key IN ("

@@ -77,9 +77,11 @@ mx_status mx_conn_commit(void);
 /* Rolls back (or just forgets a transaction whose connection is gone). Never fails. */
 void mx_conn_rollback(void);
 
-/* Records what the current transaction changed (id as decimal text, copied); read back by
- * mx_conn_effect. Outside a transaction it is harmless and unused. */
-void mx_conn_note_effect(enum mx_effect_kind kind, const char *id);
+/* Records what a statement just changed: the effect (id as decimal text, copied) for the open
+ * transaction's idempotency record, read back by mx_conn_effect; and the money it moved
+ * (money_kind an mx_metrics_money_kind, or -1), counted in the metrics once committed. */
+void mx_conn_note_effect(enum mx_effect_kind kind, const char *id, int money_kind,
+                         int64_t money_cents);
 enum mx_effect_kind mx_conn_effect(const char **id);
 
 /* Maps a failed result (or NULL) on conn to a status, logging what the client will not see. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mondux/metrics.h"
 #include "store_internal.h"
 
 /* transfer_funds reports refusals as outcomes, so that they are answers, not errors. */
@@ -32,7 +33,8 @@ mx_status mx_store_transfer(const char *from, const char *to, int64_t amount_cen
         return status;
     status = PQntuples(result) == 1 ? outcome_status(PQgetvalue(result, 0, 0)) : MX_INTERNAL;
     if (status == MX_OK) {
-        mx_conn_note_effect(MX_EFFECT_TRANSFER, PQgetvalue(result, 0, 1));
+        mx_conn_note_effect(MX_EFFECT_TRANSFER, PQgetvalue(result, 0, 1), MX_METRICS_TRANSFER,
+                            amount_cents);
         out->id = mx_pg_int64(result, 0, 1);
         snprintf(out->from, sizeof out->from, "%s", from);
         snprintf(out->to, sizeof out->to, "%s", to);
