@@ -30,15 +30,17 @@ struct mx_request {
 
 struct mx_response {
     unsigned http_status;
-    const char *content_type; /* static string */
+    const char *content_type; /* static string, or NULL for a body-less 304 */
     char *body;               /* new: malloc'd, or static when body_is_static */
     size_t body_size;
     int body_is_static;
     char location[96];    /* "" when none */
     const char *allow;    /* static string, or NULL */
     unsigned retry_after; /* seconds; 0 when none */
-    const char *etag;     /* static string, or NULL */
+    const char *etag;     /* static string, or NULL; an answer with one may be cached */
     int replayed;         /* the stored answer to an earlier request with the same key */
+    /* static string, or NULL: the Content-Security-Policy of an answer a browser renders */
+    const char *content_security_policy;
 };
 
 typedef void (*mx_handler)(const struct mx_request *request, struct mx_response *response);
@@ -59,6 +61,7 @@ void mx_api_get_transactions(const struct mx_request *request, struct mx_respons
 void mx_api_create_transfer(const struct mx_request *request, struct mx_response *response);
 void mx_api_get_transfer(const struct mx_request *request, struct mx_response *response);
 void mx_api_healthz(const struct mx_request *request, struct mx_response *response);
-void mx_api_landing_page(const struct mx_request *request, struct mx_response *response);
+/* The teller page's files (web/): the route names the file ("/" is index.html). */
+void mx_api_web_file(const struct mx_request *request, struct mx_response *response);
 
 #endif

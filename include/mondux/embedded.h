@@ -8,6 +8,7 @@ struct mx_embedded_file {
     const char *name;           /* file name without directory, e.g. "0001_init.sql" */
     const unsigned char *bytes; /* NUL-terminated copy of the contents */
     size_t size;                /* without the terminating NUL */
+    const char *etag;           /* quoted HTTP entity tag computed from the bytes at build time */
 };
 
 /* Sorted by name. Both tables are static and read-only. */

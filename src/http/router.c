@@ -22,7 +22,9 @@ static const struct route routes[] = {
     {"POST", "/api/transfers", mx_api_create_transfer},
     {"GET", "/api/transfers/{n}", mx_api_get_transfer},
     {"GET", "/healthz", mx_api_healthz},
-    {"GET", "/", mx_api_landing_page},
+    {"GET", "/", mx_api_web_file},
+    {"GET", "/teller.css", mx_api_web_file},
+    {"GET", "/teller.js", mx_api_web_file},
 };
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
 

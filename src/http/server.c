@@ -109,8 +109,19 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
         return MHD_NO;
     }
     out->body = NULL; /* the response owns it now */
-    add_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
-    add_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (out->content_type != NULL)
+        add_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
+    /* An answer with an entity tag (a page file) may be kept, but is revalidated on every use, so
+     * a new binary's page is seen at once; everything else (the API) is never stored. */
+    add_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
+               out->etag != NULL ? "no-cache" : "no-store");
+    if (out->etag != NULL)
+        add_header(response, MHD_HTTP_HEADER_ETAG, out->etag);
+    if (out->content_security_policy != NULL)
+        add_header(response, "Content-Security-Policy", out->content_security_policy);
+    /* Every answer means exactly its declared type, and no URL of ours leaks in a Referer. */
+    add_header(response, "X-Content-Type-Options", "nosniff");
+    add_header(response, "Referrer-Policy", "no-referrer");
     if (out->location[0] != '\0')
         add_header(response, MHD_HTTP_HEADER_LOCATION, out->location);
     if (out->allow != NULL)

@@ -1,0 +1,505 @@
+'use strict';
+// The teller page (web/) in a real browser: headless Chromium (Debian's /usr/bin/chromium, driven
+// by playwright-core from node_modules/) against the real mondux binary and a fresh database.
+//
+//   node tests/browser/teller.test.js MONDUX_BINARY OUTPUT_DIR
+//
+// Like the functional suites it needs MX_TEST_PGHOST (the cluster's socket directory),
+// MX_TEST_PGPORT and MX_TEST_PGUSER (a superuser), as scripts/test provides, and fails without
+// them. It creates its own database, starts mondux on it with PORT=0, reads the port from the
+// "listening" line on stderr, and at the end stops it with SIGTERM (it must exit 0) and drops the
+// database. Screenshots and the server's output go to OUTPUT_DIR. MX_CHROMIUM overrides the
+// browser's path.
+//
+// Nothing here sleeps: every wait is for a condition on the page (Playwright's waiting) or for a
+// process event, and each is bounded.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn, execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const [binary, outputDir] = process.argv.slice(2);
+const WEB_DIR = path.resolve(__dirname, '../../web');
+const CHROMIUM = process.env.MX_CHROMIUM || '/usr/bin/chromium';
+const WAIT_MS = 15000;
+const TEST_OPTIONS = { timeout: 60000 };
+
+function die(message) {
+  process.stderr.write('teller.test.js: ' + message + '\n');
+  process.exit(2);
+}
+
+if (!binary || !outputDir) {
+  die('usage: node teller.test.js MONDUX_BINARY OUTPUT_DIR');
+}
+const pg = {
+  host: process.env.MX_TEST_PGHOST,
+  port: process.env.MX_TEST_PGPORT,
+  user: process.env.MX_TEST_PGUSER,
+};
+if (!pg.host || !pg.port || !pg.user) {
+  die('MX_TEST_PGHOST, MX_TEST_PGPORT and MX_TEST_PGUSER must name a PostgreSQL cluster ' +
+      '(scripts/test sets them; or start one with scripts/lib/pg-cluster). Failing rather than skipping.');
+}
+try {
+  fs.accessSync(CHROMIUM, fs.constants.X_OK);
+} catch (e) {
+  die(CHROMIUM + ' is missing: install Debian\'s chromium (scripts/lib/deps chromium) or set MX_CHROMIUM.');
+}
+fs.mkdirSync(outputDir, { recursive: true });
+
+// ---- the database and the server ------------------------------------------------------------
+
+function psql(sql) {
+  execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', pg.host, '-p', pg.port, '-U', pg.user,
+    '-d', 'postgres', '-c', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+const database = 'mx_browser_' + process.pid + '_' + crypto.randomBytes(4).toString('hex');
+let server = null; // the mondux child process
+let baseUrl = '';
+
+// Starts mondux and resolves with its URL once it prints the listening line.
+function startServer() {
+  const env = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!/^(PORT|HOST|DATABASE_URL|API_DB.*|MX_.*)$/.test(name)) {
+      env[name] = value;
+    }
+  }
+  env.PORT = '0';
+  env.HOST = '127.0.0.1';
+  env.DATABASE_URL = `host=${pg.host} port=${pg.port} user=${pg.user} dbname=${database}`;
+  const log = fs.openSync(path.join(outputDir, 'mondux.stdout.log'), 'w');
+  server = spawn(binary, [], { env, stdio: ['ignore', log, 'pipe'] });
+  fs.closeSync(log);
+  const errLog = fs.createWriteStream(path.join(outputDir, 'mondux.stderr.log'));
+  server.stderr.pipe(errLog);
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error('mondux did not say it was listening within 30 s:\n' + seen)), 30000);
+    server.stderr.on('data', (chunk) => {
+      seen += chunk.toString();
+      const found = /mondux: listening on (http:\/\/127\.0\.0\.1:[0-9]+)/.exec(seen);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found[1]);
+      }
+    });
+    server.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`mondux exited (${code ?? signal}) before listening:\n${seen}`));
+    });
+  });
+}
+
+// SIGTERM, then the exit status (a signal name if it died of one).
+function stopServer() {
+  if (server === null || server.exitCode !== null || server.signalCode !== null) {
+    return Promise.resolve(server === null ? 0 : server.exitCode ?? server.signalCode);
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.kill('SIGKILL'), 30000);
+    server.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(code ?? signal);
+    });
+    server.kill('SIGTERM');
+  });
+}
+
+// Never leave a server behind, whatever happened.
+process.on('exit', () => {
+  if (server !== null && server.exitCode === null && server.signalCode === null) {
+    server.kill('SIGKILL');
+  }
+});
+
+// ---- the API, from the test's side ----------------------------------------------------------
+
+async function api(method, urlPath) {
+  const response = await fetch(baseUrl + urlPath, { method });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : null };
+}
+
+async function createAccountViaApi() {
+  const answer = await api('POST', '/api/accounts');
+  assert.equal(answer.status, 201, answer.text);
+  return answer.json.account_number;
+}
+
+async function balanceViaApi(number) {
+  const answer = await api('GET', `/api/accounts/${number}/balance`);
+  assert.equal(answer.status, 200, answer.text);
+  return answer.json.balance;
+}
+
+async function entriesViaApi(number) {
+  const answer = await api('GET', `/api/accounts/${number}/transactions?limit=100`);
+  assert.equal(answer.status, 200, answer.text);
+  return answer.json.transactions;
+}
+
+// ---- the browser ------------------------------------------------------------------------------
+
+let browser = null;
+
+// A fresh browser context (its own localStorage) with the page loaded. `problems` collects what
+// must never happen: script errors and console errors such as CSP violations. Answers the test
+// provokes (404, 409) and aborted requests are logged by Chromium as "Failed to load resource";
+// the tests check those answers themselves.
+async function openPage(viewport = { width: 1024, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push('page error: ' + error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+      problems.push('console error: ' + message.text());
+    }
+  });
+  const requests = [];
+  page.on('request', (request) => requests.push(request));
+  await page.goto(baseUrl + '/');
+  return { context, page, problems, requests };
+}
+
+async function closePage({ context, problems }) {
+  await context.close();
+  assert.deepEqual(problems, [], 'the page reported problems');
+}
+
+// Waits until the page has finished its action (its buttons are aria-disabled meanwhile).
+// Playwright's click() waits for that by itself; key presses don't.
+async function idle(page) {
+  await page.waitForFunction(() => document.querySelector('button[aria-disabled="true"]') === null,
+    null, { timeout: WAIT_MS });
+}
+
+// Waits until the element's text is exactly `expected`; on time-out, says what it was instead.
+async function waitForText(page, selector, expected) {
+  try {
+    await page.waitForFunction(([s, e]) => {
+      const element = document.querySelector(s);
+      return element !== null && element.textContent === e;
+    }, [selector, expected], { timeout: WAIT_MS });
+  } catch (error) {
+    const actual = await page.textContent(selector).catch(() => '(no element)');
+    throw new Error(`${selector}: waited for ${JSON.stringify(expected)}, it shows ${JSON.stringify(actual)}`);
+  }
+}
+
+async function waitForRows(page, count) {
+  await page.waitForFunction((n) => {
+    const table = document.getElementById('history');
+    return !table.hidden && table.tBodies[0].rows.length === n;
+  }, count, { timeout: WAIT_MS });
+}
+
+// The history table as arrays of cell texts, newest first.
+function historyRows(page) {
+  return page.$$eval('#history tbody tr', (rows) => rows.map((row) => Array.from(row.cells, (cell) => cell.textContent)));
+}
+
+async function createAccountViaPage(page) {
+  await page.getByRole('button', { name: 'Create new account' }).click();
+  await page.waitForFunction(() => document.getElementById('create-message').textContent.startsWith('Created account'),
+    null, { timeout: WAIT_MS });
+  const number = await page.inputValue('#account');
+  assert.match(number, /^[0-9]{16}$/);
+  await waitForText(page, '#create-message', `Created account ${number}.`);
+  return number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+// ---- the tests ------------------------------------------------------------------------------
+
+describe('teller page', () => {
+  before(async () => {
+    psql(`CREATE DATABASE ${database}`);
+    baseUrl = await startServer();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // Chromium's sandbox cannot start as root (CI containers); elsewhere it stays on.
+      args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
+    });
+  });
+
+  after(async () => {
+    if (browser !== null) {
+      await browser.close();
+    }
+    const status = await stopServer();
+    psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    assert.equal(status, 0, 'mondux did not exit 0 after SIGTERM; see ' + path.join(outputDir, 'mondux.stderr.log'));
+  });
+
+  it('serves web/ byte for byte with an ETag of the bytes, and 304 when it matches', TEST_OPTIONS, async () => {
+    for (const [urlPath, file] of [['/', 'index.html'], ['/teller.css', 'teller.css'], ['/teller.js', 'teller.js']]) {
+      const bytes = fs.readFileSync(path.join(WEB_DIR, file));
+      const etag = '"' + crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 32) + '"';
+      const full = await fetch(baseUrl + urlPath);
+      assert.equal(full.status, 200);
+      assert.equal(full.headers.get('etag'), etag, urlPath);
+      assert.ok(Buffer.from(await full.arrayBuffer()).equals(bytes), urlPath + ' is not web/' + file);
+      const again = await fetch(baseUrl + urlPath, { headers: { 'If-None-Match': etag } });
+      assert.equal(again.status, 304, urlPath);
+    }
+  });
+
+  it('the Content-Security-Policy stops injected inline script', TEST_OPTIONS, async () => {
+    const session = await openPage();
+    const { page, context, problems } = session;
+    const outcome = await page.evaluate(() => new Promise((resolve) => {
+      document.addEventListener('securitypolicyviolation', (event) => {
+        resolve({ directive: event.effectiveDirective, ran: window.injected === true });
+      });
+      const script = document.createElement('script');
+      script.textContent = 'window.injected = true;';
+      document.body.append(script);
+    }));
+    assert.deepEqual(outcome, { directive: 'script-src-elem', ran: false });
+    assert.equal(await page.evaluate(() => window.injected), undefined);
+    await context.close();
+    assert.ok(problems.length > 0 && problems.every((p) => p.includes('Content Security Policy')),
+      problems.join('\n'));
+  });
+
+  it('create → deposit 12.34 → withdraw 2.34 shows €10.00, the API agrees, and the history lists both',
+    TEST_OPTIONS, async () => {
+      const session = await openPage();
+      const { page, requests } = session;
+      const number = await createAccountViaPage(page);
+      await waitForText(page, '#balance', '€0.00');
+      await waitForText(page, '#history-message', 'No transactions yet.');
+
+      await page.getByLabel('Amount in euros').fill('12.34');
+      await page.getByRole('button', { name: 'Deposit' }).click();
+      await waitForText(page, '#move-message', 'Deposited €12.34.');
+      await waitForText(page, '#balance', '€12.34');
+
+      await page.getByLabel('Amount in euros').fill('2.34');
+      await page.getByRole('button', { name: 'Withdraw' }).click();
+      await waitForText(page, '#move-message', 'Withdrew €2.34.');
+      await waitForText(page, '#balance', '€10.00');
+
+      assert.equal(await balanceViaApi(number), 1000);
+      await waitForRows(page, 2);
+      const rows = await historyRows(page);
+      assert.deepEqual(rows.map((cells) => cells.slice(1)), [
+        ['Withdrawal', '-€2.34', '€10.00'],
+        ['Deposit', '+€12.34', '€12.34'],
+      ]);
+      const entries = await entriesViaApi(number);
+      assert.deepEqual(rows.map((cells) => cells[0]), entries.map((e) => e.created_at.replace('T', ' ').replace('Z', '')));
+
+      // Every request that creates or moves carried its own Idempotency-Key.
+      const keyed = requests.filter((r) => r.method() === 'POST');
+      assert.equal(keyed.length, 3);
+      const keys = keyed.map((r) => r.headers()['idempotency-key']);
+      keys.forEach((key) => assert.match(key, UUID));
+      assert.equal(new Set(keys).size, 3);
+
+      await page.screenshot({ path: path.join(outputDir, 'teller.png'), fullPage: true });
+      await closePage(session);
+    });
+
+  it('withdrawing too much shows "insufficient funds" next to it and changes nothing', TEST_OPTIONS, async () => {
+    const number = await createAccountViaApi();
+    assert.equal((await api('POST', `/api/accounts/${number}/deposit?sum=500`)).status, 200);
+    const session = await openPage();
+    const { page } = session;
+    // Keyboard only: type the number, Enter gets the balance; Enter in the amount field deposits,
+    // so the withdrawal is the button reached with Tab.
+    await page.getByLabel('Account number').fill(number);
+    await page.getByLabel('Account number').press('Enter');
+    await waitForText(page, '#balance', '€5.00');
+    await page.getByLabel('Amount in euros').fill('5.01');
+    await page.getByLabel('Amount in euros').press('Tab');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'withdraw');
+    await idle(page);
+    await page.keyboard.press('Enter');
+    await waitForText(page, '#move-message', 'insufficient funds');
+    assert.equal(await page.getAttribute('#move-message', 'data-kind'), 'error');
+    assert.equal(await page.textContent('#account-message'), '');
+    await waitForText(page, '#balance', '€5.00');
+    assert.equal(await balanceViaApi(number), 500);
+    assert.equal((await entriesViaApi(number)).length, 1);
+    await closePage(session);
+  });
+
+  it('an unknown account number shows "account does not exist" next to the action', TEST_OPTIONS, async () => {
+    const session = await openPage();
+    const { page } = session;
+    const known = await createAccountViaApi();
+    // A real number with its first digit changed, as a typo would: the API answers it like a
+    // number nobody has.
+    const unknown = known.startsWith('1') ? '2' + known.slice(1) : '1' + known.slice(1);
+    await page.getByLabel('Account number').fill(unknown);
+    await page.getByRole('button', { name: 'Get balance' }).click();
+    await waitForText(page, '#account-message', 'account does not exist');
+    await waitForText(page, '#balance', '—');
+
+    await page.getByLabel('Amount in euros').fill('1');
+    await page.getByRole('button', { name: 'Deposit' }).click();
+    await waitForText(page, '#move-message', 'account does not exist');
+    assert.equal(await page.textContent('#account-message'), '');
+    await closePage(session);
+  });
+
+  it('a new account appears in the list and survives a reload', TEST_OPTIONS, async () => {
+    const session = await openPage();
+    const { page } = session;
+    const first = await createAccountViaPage(page);
+    const second = await createAccountViaPage(page);
+    assert.notEqual(first, second);
+    const listed = () => page.$$eval('#accounts button', (buttons) => buttons.map((b) => b.textContent));
+    assert.deepEqual(await listed(), [first, second]);
+
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('#accounts button').length === 2, null, { timeout: WAIT_MS });
+    assert.deepEqual(await listed(), [first, second]);
+    assert.equal(await page.isHidden('#accounts-empty'), true);
+
+    // Clicking a listed account selects it.
+    await page.getByRole('button', { name: first }).click();
+    await waitForText(page, '#balance-of', ' of ' + first);
+    await waitForText(page, '#balance', '€0.00');
+    assert.equal(await page.inputValue('#account'), first);
+    assert.equal(await page.getByRole('button', { name: first }).getAttribute('aria-current'), 'true');
+    await closePage(session);
+  });
+
+  it('the amount parser accepts 12,34 and rejects 1.234 (and parses cents without floating point)',
+    TEST_OPTIONS, async () => {
+      const session = await openPage();
+      const { page, requests } = session;
+      const number = await createAccountViaPage(page);
+      await page.getByLabel('Amount in euros').fill('12,34');
+      await idle(page);
+      await page.getByLabel('Amount in euros').press('Enter'); // Enter deposits
+      await waitForText(page, '#balance', '€12.34');
+      assert.equal(await balanceViaApi(number), 1234);
+
+      const sent = requests.length;
+      await page.getByLabel('Amount in euros').fill('1.234');
+      await page.getByRole('button', { name: 'Deposit' }).click();
+      await waitForText(page, '#move-message', 'At most two digits after the decimal separator: cents are the smallest unit.');
+      assert.equal(requests.length, sent, 'a refused amount was sent');
+      assert.equal(await balanceViaApi(number), 1234);
+
+      // The parser and the formatter on their own, in the page.
+      const parsed = await page.evaluate((inputs) => inputs.map((text) => parseCents(text)), [
+        '12.34', '12,34', '12', '0.5', ' 7 ', '007.10', '0.01', '90071992547409.91',
+        '90071992547409.92', '100000000000000000000', '1.234', '-5', '+5', '−5', '1e3', '12.', '.5',
+        '1,234.56', '', '0', '0,00', 'abc', '１２', '1 000', '0x10', 'Infinity', '12.3.4',
+      ]);
+      const cents = parsed.map((result) => (result.cents !== undefined ? result.cents : 'error'));
+      assert.deepEqual(cents, [
+        '1234', '1234', '1200', '50', '700', '710', '1', '9007199254740991',
+        'error', 'error', 'error', 'error', 'error', 'error', 'error', 'error', 'error',
+        'error', 'error', 'error', 'error', 'error', 'error', 'error', 'error', 'error', 'error',
+      ]);
+      parsed.filter((result) => result.error !== undefined).forEach((result) => assert.ok(result.error.length > 10));
+      assert.match(parsed[8].error, /too large/);
+
+      const formatted = await page.evaluate((values) => values.map((v) => formatCents(v)), [
+        0, 5, 99, 100, 123456, 100000, -500, -1, 9007199254740991, -9007199254740991,
+      ]);
+      assert.deepEqual(formatted, [
+        '€0.00', '€0.05', '€0.99', '€1.00', '€1,234.56', '€1,000.00', '-€5.00', '-€0.01',
+        '€90,071,992,547,409.91', '-€90,071,992,547,409.91',
+      ]);
+      await closePage(session);
+    });
+
+  it('a double click or a retry after a lost answer moves the money once', TEST_OPTIONS, async () => {
+    const session = await openPage();
+    const { page, requests } = session;
+    const number = await createAccountViaPage(page);
+
+    await page.getByLabel('Amount in euros').fill('1.00');
+    await page.getByRole('button', { name: 'Deposit' }).dblclick();
+    await waitForText(page, '#balance', '€1.00');
+    await waitForText(page, '#move-message', 'Deposited €1.00.');
+    assert.equal(await balanceViaApi(number), 100);
+
+    // The next deposit reaches the server, but its answer is lost on the way back.
+    let lost = false;
+    await page.route('**/deposit?*', async (route) => {
+      if (!lost) {
+        lost = true;
+        await route.fetch();
+        await route.abort('failed');
+      } else {
+        await route.continue();
+      }
+    });
+    await page.getByRole('button', { name: 'Deposit' }).click();
+    await waitForText(page, '#move-message', 'Could not reach the server. Try again.');
+    assert.equal(await balanceViaApi(number), 200); // it did happen
+
+    const replayed = page.waitForResponse((r) => r.url().includes('/deposit?'), { timeout: WAIT_MS });
+    await page.getByRole('button', { name: 'Deposit' }).click();
+    assert.equal((await replayed).headers()['idempotent-replayed'], 'true');
+    await waitForText(page, '#balance', '€2.00');
+    assert.equal(await balanceViaApi(number), 200); // and only once
+    assert.equal((await entriesViaApi(number)).length, 2);
+
+    const deposits = requests.filter((r) => r.url().includes('/deposit?'));
+    const keys = deposits.map((r) => r.headers()['idempotency-key']);
+    assert.equal(keys.length, 3);
+    assert.notEqual(keys[0], keys[1]);
+    assert.equal(keys[1], keys[2]);
+
+    // After a definite answer the same amount again is a new deposit.
+    await page.getByRole('button', { name: 'Deposit' }).click();
+    await waitForText(page, '#balance', '€3.00');
+    assert.equal(await balanceViaApi(number), 300);
+    await closePage(session);
+  });
+
+  it('works at 375 px wide without horizontal scrolling', TEST_OPTIONS, async () => {
+    const session = await openPage({ width: 375, height: 812 });
+    const { page } = session;
+    const number = await createAccountViaPage(page);
+    const other = await createAccountViaApi();
+    assert.equal((await api('POST', `/api/accounts/${other}/deposit?sum=123456789`)).status, 200);
+    const transfer = await fetch(baseUrl + '/api/transfers', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ from: other, to: number, sum: 123456789 }),
+    });
+    assert.equal(transfer.status, 201);
+    await page.getByLabel('Amount in euros').fill('1234556.78');
+    await page.getByRole('button', { name: 'Withdraw' }).click();
+    await waitForText(page, '#balance', '€11.11');
+    await waitForRows(page, 2);
+    const rows = await historyRows(page);
+    assert.deepEqual(rows.map((cells) => cells.slice(1)), [
+      ['Withdrawal', '-€1,234,556.78', '€11.11'],
+      [`Transfer from ${other}`, '+€1,234,567.89', '€1,234,567.89'],
+    ]);
+
+    const widths = await page.evaluate(() => ({
+      document: document.documentElement.scrollWidth,
+      body: document.body.scrollWidth,
+      viewport: window.innerWidth,
+    }));
+    assert.equal(widths.viewport, 375);
+    assert.ok(widths.document <= widths.viewport && widths.body <= widths.viewport,
+      `content is wider than the screen: ${JSON.stringify(widths)}`);
+    const file = path.join(outputDir, 'teller-375px.png');
+    await page.screenshot({ path: file, fullPage: true });
+    assert.ok(fs.statSync(file).size > 1000);
+    await closePage(session);
+  });
+});

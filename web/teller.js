@@ -1,0 +1,410 @@
+// The teller page: a small client of the Mondu X API. Plain JavaScript, no framework, no build
+// step. Text from the server or the user only ever reaches the page through textContent.
+//
+// Money is integer cents, as in the API. Amounts typed in euros are turned into cents with string
+// operations only (no floating point), and balances are formatted from their digits.
+'use strict';
+
+// ---- money (pure; the browser test calls these directly) ---------------------------------------
+
+// 2^53 - 1: the largest number of cents the API accepts or answers.
+const MAX_CENTS = '9007199254740991';
+
+// "12.34", "12,34", "12", "0.5" → { cents: "1234" } (a canonical digit string, the API's `sum`);
+// anything else → { error: "<sentence for the user>" }.
+function parseCents(text) {
+  const typed = String(text).trim();
+  if (typed === '') {
+    return { error: 'Enter an amount, e.g. 12.34.' };
+  }
+  if (/^[+\-−]/.test(typed)) {
+    return { error: 'Enter the amount without a sign.' };
+  }
+  const parts = /^([0-9]+)(?:[.,]([0-9]+))?$/.exec(typed);
+  if (parts === null) {
+    return {
+      error: 'That is not an amount: use digits, and "." or "," before the cents, e.g. 12.34.',
+    };
+  }
+  const fraction = parts[2] === undefined ? '' : parts[2];
+  if (fraction.length > 2) {
+    return {
+      error: 'At most two digits after the decimal separator: cents are the smallest unit.',
+    };
+  }
+  const cents = (parts[1] + fraction.padEnd(2, '0')).replace(/^0+/, '');
+  if (cents === '') {
+    return { error: 'The amount must be more than zero.' };
+  }
+  if (cents.length > MAX_CENTS.length || (cents.length === MAX_CENTS.length && cents > MAX_CENTS)) {
+    return { error: 'The amount is too large: at most ' + formatDigits(MAX_CENTS) + '.' };
+  }
+  return { cents };
+}
+
+// "123456" → "€1,234.56"; digits is a string of decimal digits (the cents, no sign).
+function formatDigits(digits) {
+  const padded = digits.replace(/^0+/, '').padStart(3, '0');
+  const whole = padded.slice(0, -2);
+  let grouped = '';
+  for (let i = 0; i < whole.length; i++) {
+    if (i > 0 && (whole.length - i) % 3 === 0) {
+      grouped += ',';
+    }
+    grouped += whole[i];
+  }
+  return '€' + grouped + '.' + padded.slice(-2);
+}
+
+// A number of cents from the API → "€1,234.56", "-€5.00", "€0.00". String() writes every
+// safe integer with plain digits, so no arithmetic on euros happens here either.
+function formatCents(cents) {
+  if (!Number.isSafeInteger(cents)) {
+    return '(not a valid amount)';
+  }
+  const text = String(cents);
+  return text.startsWith('-') ? '-' + formatDigits(text.slice(1)) : formatDigits(text);
+}
+
+// The same with an explicit sign for amounts that move money: "+€12.34", "-€2.34".
+function formatSignedCents(cents) {
+  const text = formatCents(cents);
+  return cents > 0 ? '+' + text : text;
+}
+
+// ---- talking to the API ---------------------------------------------------------------------
+
+// A fresh Idempotency-Key. crypto.randomUUID needs a secure context (https or localhost); the
+// page may be opened over plain http on another address, where getRandomValues still works.
+function newIdempotencyKey() {
+  if (window.crypto && typeof window.crypto.randomUUID === 'function') {
+    return window.crypto.randomUUID();
+  }
+  const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+  bytes[8] = (bytes[8] & 0x3f) | 0x80; // variant 10
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  const cuts = [[0, 8], [8, 12], [12, 16], [16, 20], [20, 32]];
+  return cuts.map(([from, to]) => hex.slice(from, to)).join('-');
+}
+
+// The key of every money-moving or creating request that has not had a definite answer yet (the
+// network failed, or the server answered 5xx or "still in progress"). Sending the same request
+// again reuses its key, so the server carries it out at most once however often it is retried;
+// after a definite answer, the same request is a new one with a new key.
+const unansweredKeys = new Map();
+
+// What callApi throws when no answer came: the request may or may not have arrived.
+class Unreachable extends Error {}
+
+// { ok, status, data } for any answer; throws Unreachable when none came.
+async function callApi(method, path, retryable) {
+  const headers = { Accept: 'application/json' };
+  if (retryable) {
+    const signature = method + ' ' + path;
+    if (!unansweredKeys.has(signature)) {
+      unansweredKeys.set(signature, newIdempotencyKey());
+    }
+    headers['Idempotency-Key'] = unansweredKeys.get(signature);
+  }
+  let response;
+  try {
+    response = await fetch(path, { method, headers, cache: 'no-store' });
+  } catch (failure) {
+    throw new Unreachable(String(failure));
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (ignored) {
+    data = null;
+  }
+  if (retryable) {
+    const inProgress = data !== null && data.code === 'idempotency_key_in_use';
+    if (response.status < 500 && !inProgress) {
+      unansweredKeys.delete(method + ' ' + path);
+    }
+  }
+  return { ok: response.ok, status: response.status, data };
+}
+
+// The sentence to show for a refused request: the API's own message when it sent one.
+function errorText(answer) {
+  if (answer.data !== null && typeof answer.data.error === 'string' && answer.data.error !== '') {
+    return answer.data.error;
+  }
+  return 'the server answered ' + answer.status;
+}
+
+function accountPath(number) {
+  return '/api/accounts/' + encodeURIComponent(number);
+}
+
+// ---- accounts created in this browser (localStorage) ----------------------------------------
+
+const STORAGE_KEY = 'mondux.accounts';
+
+function loadAccounts() {
+  try {
+    const stored = JSON.parse(window.localStorage.getItem(STORAGE_KEY) || '[]');
+    if (!Array.isArray(stored)) {
+      return [];
+    }
+    return stored.filter((n) => typeof n === 'string' && /^[0-9]{1,64}$/.test(n));
+  } catch (ignored) {
+    return []; // storage disabled, or not ours: start with an empty list
+  }
+}
+
+function saveAccounts(numbers) {
+  try {
+    window.localStorage.setItem(STORAGE_KEY, JSON.stringify(numbers));
+  } catch (ignored) {
+    // Storage full or disabled: the list lasts until the page is closed.
+  }
+}
+
+// ---- the page ---------------------------------------------------------------------------------
+
+const page = {
+  accountForm: document.getElementById('account-form'),
+  account: document.getElementById('account'),
+  accountMessage: document.getElementById('account-message'),
+  balance: document.getElementById('balance'),
+  balanceOf: document.getElementById('balance-of'),
+  moveForm: document.getElementById('move-form'),
+  amount: document.getElementById('amount'),
+  moveMessage: document.getElementById('move-message'),
+  createForm: document.getElementById('create-form'),
+  createMessage: document.getElementById('create-message'),
+  accounts: document.getElementById('accounts'),
+  accountsEmpty: document.getElementById('accounts-empty'),
+  history: document.getElementById('history'),
+  historyOf: document.getElementById('history-of'),
+  historyMessage: document.getElementById('history-message'),
+};
+
+const accounts = loadAccounts();
+let shownAccount = null; // whose balance and history are on the page
+let busy = false; // one action (a request and its follow-ups) at a time: a double click acts once
+
+function say(element, text, kind) {
+  element.textContent = text;
+  element.dataset.kind = kind;
+}
+
+function clearMessages() {
+  for (const element of [page.accountMessage, page.moveMessage, page.createMessage]) {
+    say(element, '', '');
+  }
+}
+
+function renderAccounts() {
+  const items = accounts.map((number) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'link';
+    button.textContent = number;
+    if (number === shownAccount) {
+      button.setAttribute('aria-current', 'true');
+    }
+    if (busy) {
+      button.setAttribute('aria-disabled', 'true');
+    }
+    button.addEventListener('click', () => run(page.accountMessage, () => selectAccount(number)));
+    const item = document.createElement('li');
+    item.append(button);
+    return item;
+  });
+  page.accounts.replaceChildren(...items);
+  page.accountsEmpty.hidden = accounts.length > 0;
+}
+
+function showBalance(number, cents) {
+  shownAccount = number;
+  page.balanceOf.textContent = ' of ' + number;
+  page.balance.textContent = formatCents(cents);
+  renderAccounts();
+}
+
+function forgetShown() {
+  shownAccount = null;
+  page.balanceOf.textContent = '';
+  page.balance.textContent = '—';
+  page.historyOf.textContent = '';
+  page.history.hidden = true;
+  say(page.historyMessage, '', '');
+  renderAccounts();
+}
+
+const ENTRY_NAMES = {
+  deposit: 'Deposit',
+  withdrawal: 'Withdrawal',
+  transfer_in: 'Transfer from ',
+  transfer_out: 'Transfer to ',
+};
+
+function historyRow(entry) {
+  const known = Object.prototype.hasOwnProperty.call(ENTRY_NAMES, entry.type);
+  let what = known ? ENTRY_NAMES[entry.type] : String(entry.type);
+  if (typeof entry.counterparty === 'string') {
+    what += entry.counterparty;
+  }
+  // "2026-11-25T19:52:10Z" → "2026-11-25 19:52:10" (the column heading says UTC)
+  const when = String(entry.created_at).replace('T', ' ').replace('Z', '');
+  const cells = [when, what, formatSignedCents(entry.amount), formatCents(entry.balance_after)];
+  const row = document.createElement('tr');
+  cells.forEach((text, i) => {
+    const cell = document.createElement('td');
+    cell.textContent = text;
+    if (i >= 2) {
+      cell.className = 'money';
+    }
+    row.append(cell);
+  });
+  return row;
+}
+
+async function loadHistory(number) {
+  page.historyOf.textContent = ' of ' + number;
+  const answer = await callApi('GET', accountPath(number) + '/transactions?limit=10', false);
+  if (number !== shownAccount) {
+    return; // another account was selected meanwhile
+  }
+  if (!answer.ok || answer.data === null || !Array.isArray(answer.data.transactions)) {
+    page.history.hidden = true;
+    say(page.historyMessage, 'Could not load the history: ' + errorText(answer), 'error');
+    return;
+  }
+  const entries = answer.data.transactions;
+  page.history.tBodies[0].replaceChildren(...entries.map(historyRow));
+  page.history.hidden = entries.length === 0;
+  const summary =
+    entries.length === 0 ? 'No transactions yet.' : `The last ${entries.length}, newest first.`;
+  say(page.historyMessage, summary, 'info');
+}
+
+// The account number in the field, or null after telling the user (in `where`) what is wrong.
+function typedAccount(where) {
+  const number = page.account.value.trim();
+  if (number === '') {
+    say(where, 'Enter an account number first.', 'error');
+    page.account.focus();
+    return null;
+  }
+  if (!/^[0-9]+$/.test(number)) {
+    say(where, 'An account number has digits only.', 'error');
+    page.account.focus();
+    return null;
+  }
+  return number;
+}
+
+async function selectAccount(number) {
+  page.account.value = number;
+  await getBalance();
+}
+
+async function getBalance() {
+  const number = typedAccount(page.accountMessage);
+  if (number === null) {
+    return;
+  }
+  const answer = await callApi('GET', accountPath(number) + '/balance', false);
+  if (!answer.ok) {
+    forgetShown();
+    say(page.accountMessage, errorText(answer), 'error');
+    return;
+  }
+  showBalance(number, answer.data.balance);
+  await loadHistory(number);
+}
+
+async function move(operation) {
+  const number = typedAccount(page.moveMessage);
+  if (number === null) {
+    return;
+  }
+  const amount = parseCents(page.amount.value);
+  if (amount.error !== undefined) {
+    say(page.moveMessage, amount.error, 'error');
+    page.amount.focus();
+    return;
+  }
+  const path = `${accountPath(number)}/${operation}?sum=${amount.cents}`;
+  const answer = await callApi('POST', path, true);
+  if (!answer.ok) {
+    say(page.moveMessage, errorText(answer), 'error');
+    return;
+  }
+  const done = operation === 'deposit' ? 'Deposited ' : 'Withdrew ';
+  say(page.moveMessage, done + formatDigits(amount.cents) + '.', 'ok');
+  showBalance(number, answer.data.balance);
+  await loadHistory(number);
+}
+
+async function createAccount() {
+  const answer = await callApi('POST', '/api/accounts', true);
+  if (!answer.ok || answer.data === null || typeof answer.data.account_number !== 'string') {
+    say(page.createMessage, errorText(answer), 'error');
+    return;
+  }
+  const number = answer.data.account_number;
+  if (!accounts.includes(number)) {
+    accounts.push(number);
+    saveAccounts(accounts);
+  }
+  page.account.value = number;
+  say(page.createMessage, 'Created account ' + number + '.', 'ok');
+  showBalance(number, answer.data.balance);
+  await loadHistory(number);
+}
+
+// While an action runs, every button says it is disabled (aria-disabled, not the disabled
+// property, so a button keeps the keyboard focus it has).
+function setBusy(value) {
+  busy = value;
+  for (const button of document.querySelectorAll('button')) {
+    if (value) {
+      button.setAttribute('aria-disabled', 'true');
+    } else {
+      button.removeAttribute('aria-disabled');
+    }
+  }
+}
+
+// Runs one user action at a time; the ones asked for meanwhile (a double click) are dropped.
+// `where` is the message line next to the control that asked for it.
+async function run(where, action) {
+  if (busy) {
+    return;
+  }
+  setBusy(true);
+  clearMessages();
+  try {
+    await action();
+  } catch (failure) {
+    if (!(failure instanceof Unreachable)) {
+      say(where, 'Something went wrong on this page: ' + failure.message, 'error');
+      throw failure; // a bug: let the browser report it
+    }
+    // The request's Idempotency-Key is kept, so trying again cannot do it twice.
+    say(where, 'Could not reach the server. Try again.', 'error');
+  } finally {
+    setBusy(false);
+  }
+}
+
+function onSubmit(form, where, action) {
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    run(where, () => action(event.submitter));
+  });
+}
+
+onSubmit(page.accountForm, page.accountMessage, getBalance);
+// Enter in the amount field submits with the first button: a deposit.
+onSubmit(page.moveForm, page.moveMessage, (submitter) =>
+  move(submitter && submitter.value === 'withdraw' ? 'withdraw' : 'deposit'));
+onSubmit(page.createForm, page.createMessage, createAccount);
+renderAccounts();
