@@ -72,6 +72,49 @@ static int load_database(struct mx_config *config, char *error, size_t error_siz
     return 1;
 }
 
+/* The largest API key file we read: 64 keys of at most ~160 bytes, with room for comments. */
+#define API_KEYS_FILE_MAX 65536
+
+/* MX_API_KEYS holds the keys; MX_API_KEYS_FILE names a file that does (one per line), so they
+ * need not sit in the environment, where `docker inspect` and /proc show them. */
+static int load_api_keys(struct mx_config *config, char *error, size_t error_size) {
+    const char *inline_keys = env("MX_API_KEYS");
+    const char *path = env("MX_API_KEYS_FILE");
+    if (inline_keys != NULL && path != NULL) {
+        snprintf(error, error_size, "set MX_API_KEYS or MX_API_KEYS_FILE, not both");
+        return 0;
+    }
+    if (inline_keys == NULL && path == NULL)
+        return 1;
+    char *text = NULL;
+    if (path != NULL) {
+        FILE *file = fopen(path, "r");
+        text = file != NULL ? calloc(1, API_KEYS_FILE_MAX + 1) : NULL;
+        size_t length = text != NULL ? fread(text, 1, API_KEYS_FILE_MAX + 1, file) : 0;
+        int too_big = length > API_KEYS_FILE_MAX;
+        int failed = file == NULL || text == NULL || ferror(file) || too_big;
+        if (file != NULL)
+            fclose(file);
+        if (failed) {
+            snprintf(error, error_size, "MX_API_KEYS_FILE %s cannot be read%s", path,
+                     too_big ? " (larger than 64 KiB)" : "");
+            free(text);
+            return 0;
+        }
+        text[length] = '\0';
+    }
+    char reason[200];
+    mx_status status = mx_api_keys_parse(text != NULL ? text : inline_keys, &config->api_keys,
+                                         reason, sizeof reason);
+    free(text);
+    if (status != MX_OK) {
+        snprintf(error, error_size, "%s: %s", path != NULL ? "MX_API_KEYS_FILE" : "MX_API_KEYS",
+                 reason);
+        return 0;
+    }
+    return 1;
+}
+
 static int load_log_level(struct mx_config *config, char *error, size_t error_size) {
     const char *level = env("MX_LOG_LEVEL");
     if (level == NULL || strcmp(level, "info") == 0 || strcmp(level, "debug") == 0) {
@@ -89,26 +132,43 @@ static int load_log_level(struct mx_config *config, char *error, size_t error_si
 
 int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     memset(config, 0, sizeof *config);
-    unsigned long long port, threads, body_limit, max_connections, wait, ttl, sweep;
+    unsigned long long port, threads, body_limit, max_connections, wait, ttl, sweep, url_limit,
+        header_limit, idle_timeout, request_timeout;
     if (!env_number("PORT", 5000, 0, 65535, &port, error, error_size) ||
         !env_number("MX_THREADS", 4, 1, 256, &threads, error, error_size) ||
         !env_number("MX_BODY_LIMIT", 65536, 1, 64ULL << 20, &body_limit, error, error_size) ||
-        !env_number("MX_MAX_CONNECTIONS", 1000, 1, 100000, &max_connections, error, error_size) ||
+        !env_number("MX_MAX_CONNECTIONS", 4096, 1, 100000, &max_connections, error, error_size) ||
+        !env_number("MX_URL_LIMIT", 8192, 256, 65536, &url_limit, error, error_size) ||
+        !env_number("MX_HEADER_LIMIT", 16384, 1024, 65536, &header_limit, error, error_size) ||
+        !env_number("MX_IDLE_TIMEOUT", 30, 1, 3600, &idle_timeout, error, error_size) ||
+        !env_number("MX_REQUEST_TIMEOUT", 60, 1, 3600, &request_timeout, error, error_size) ||
         !env_number("MX_DB_WAIT", 30, 0, 3600, &wait, error, error_size) ||
         !env_number("MX_IDEMPOTENCY_TTL", MX_IDEMPOTENCY_TTL_MIN, MX_IDEMPOTENCY_TTL_MIN,
                     MX_IDEMPOTENCY_TTL_MAX, &ttl, error, error_size) ||
         !env_number("MX_IDEMPOTENCY_SWEEP", 600, 0, 86400, &sweep, error, error_size) ||
-        !load_log_level(config, error, error_size) || !load_database(config, error, error_size))
+        !load_log_level(config, error, error_size) || !load_database(config, error, error_size) ||
+        !load_api_keys(config, error, error_size))
         return 0;
     config->http.host = env("HOST") != NULL ? env("HOST") : "127.0.0.1";
     config->http.port = (unsigned)port;
     config->http.threads = (unsigned)threads;
     config->http.body_limit = (size_t)body_limit;
     config->http.max_connections = (unsigned)max_connections;
+    config->http.url_limit = (size_t)url_limit;
+    config->http.header_limit = (size_t)header_limit;
+    config->http.idle_timeout = (unsigned)idle_timeout;
+    config->http.request_timeout = (unsigned)request_timeout;
+    config->http.api_keys = config->api_keys;
     config->db_wait_seconds = (unsigned)wait;
     config->idempotency_ttl_seconds = (unsigned)ttl;
     config->idempotency_sweep_seconds = (unsigned)sweep;
     return 1;
+}
+
+void mx_config_free(struct mx_config *config) {
+    mx_api_keys_free(config->api_keys);
+    config->api_keys = NULL;
+    config->http.api_keys = NULL;
 }
 
 void mx_config_print_help(FILE *out) {
@@ -128,7 +188,16 @@ void mx_config_print_help(FILE *out) {
           "  API_DB_PORT         port               }\n"
           "  MX_THREADS          worker threads = database connections, 1-256 (default 4)\n"
           "  MX_BODY_LIMIT       largest request body in bytes; larger is 413 (default 65536)\n"
-          "  MX_MAX_CONNECTIONS  open HTTP connections at once              (default 1000)\n"
+          "  MX_MAX_CONNECTIONS  open HTTP connections at once              (default 4096)\n"
+          "  MX_URL_LIMIT        longest request URL in bytes; longer is 414 (default 8192)\n"
+          "  MX_HEADER_LIMIT     request headers in bytes, all together; more is 431\n"
+          "                      (default 16384)\n"
+          "  MX_IDLE_TIMEOUT     seconds a connection may stay silent       (default 30)\n"
+          "  MX_REQUEST_TIMEOUT  seconds a request may take to arrive, headers and body\n"
+          "                      (default 60)\n"
+          "  MX_API_KEYS         API keys \"id:secret,...\"; when set, /api needs\n"
+          "                      \"Authorization: Bearer <secret>\" (401 otherwise)\n"
+          "  MX_API_KEYS_FILE    a file of such keys, one per line (instead of MX_API_KEYS)\n"
           "  MX_DB_WAIT          seconds to wait for the database at start-up (default 30)\n"
           "  MX_LOG_LEVEL        debug|info: access log on stdout; warn|error: none\n"
           "                      (default info)\n"

@@ -13,6 +13,7 @@ struct mx_config {
     unsigned db_wait_seconds;
     unsigned idempotency_ttl_seconds;   /* stored answers are kept at least this long */
     unsigned idempotency_sweep_seconds; /* between clean-ups; 0: no clean-up in the server */
+    struct mx_api_keys *api_keys;       /* new, or NULL when none are configured */
 };
 
 /* Keys are kept at least a day (the Idempotency-Key contract), and at most a year. */
@@ -20,8 +21,12 @@ struct mx_config {
 #define MX_IDEMPOTENCY_TTL_MAX (366ULL * 86400ULL)
 
 /* Reads the environment into config. 1 on success; 0 with a one-line reason in error. The
- * config borrows strings from the environment, so it must not change while config is used. */
+ * config borrows strings from the environment, so it must not change while config is used; the
+ * API keys it parsed are its own (mx_config_free). */
 int mx_config_load(struct mx_config *config, char *error, size_t error_size);
+
+/* Releases what mx_config_load allocated. */
+void mx_config_free(struct mx_config *config);
 
 void mx_config_print_help(FILE *out);
 

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "mondux/http.h"
@@ -27,6 +28,17 @@ static int handle_arguments(int argc, char **argv, int *exit_code) {
     return 1;
 }
 
+/* Each HTTP connection is a file descriptor; the usual soft limit of 1024 would refuse clients
+ * long before MX_MAX_CONNECTIONS. Raise it as far as the hard limit allows. */
+static void raise_open_file_limit(void) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+            fprintf(stderr, "mondux: cannot raise the open-file limit\n");
+    }
+}
+
 int main(int argc, char **argv) {
     int exit_code = 0;
     if (handle_arguments(argc, argv, &exit_code))
@@ -36,8 +48,13 @@ int main(int argc, char **argv) {
     char error[256];
     if (!mx_config_load(&config, error, sizeof error)) {
         fprintf(stderr, "mondux: %s\n", error);
+        mx_config_free(&config);
         return EXIT_CONFIG;
     }
+    if (config.api_keys == NULL)
+        fprintf(stderr, "mondux: warning: no API keys (MX_API_KEYS): /api is open to anyone "
+                        "who can connect\n");
+    raise_open_file_limit();
     setvbuf(stdout, NULL, _IOLBF, 0); /* access-log lines reach `docker logs` as they happen */
 
     /* Signals are taken synchronously by sigwait below; every thread started later inherits the
@@ -87,5 +104,6 @@ out:
     mx_http_stop(server);
     mx_store_sweeper_stop();
     mx_store_shutdown();
+    mx_config_free(&config);
     return exit_code;
 }

@@ -61,6 +61,8 @@ void mx_api_get_transactions(const struct mx_request *request, struct mx_respons
 void mx_api_create_transfer(const struct mx_request *request, struct mx_response *response);
 void mx_api_get_transfer(const struct mx_request *request, struct mx_response *response);
 void mx_api_healthz(const struct mx_request *request, struct mx_response *response);
+void mx_api_readyz(const struct mx_request *request, struct mx_response *response);
+void mx_api_metrics(const struct mx_request *request, struct mx_response *response);
 /* The teller page's files (web/): the route names the file ("/" is index.html). */
 void mx_api_web_file(const struct mx_request *request, struct mx_response *response);
 

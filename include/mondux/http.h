@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "mondux/api_keys.h"
 #include "mondux/status.h"
 
 struct mx_http_config {
@@ -11,8 +12,15 @@ struct mx_http_config {
     unsigned port;            /* 0 = any free port */
     unsigned threads;         /* worker threads, each with its own database connection */
     size_t body_limit;        /* bytes; larger bodies are answered 413 */
+    size_t url_limit;         /* bytes of the request target; longer is 414 */
+    size_t header_limit;      /* bytes of all request headers together; more is 431 */
+    unsigned idle_timeout;    /* seconds a connection may send or read nothing */
+    unsigned request_timeout; /* seconds a request may take to arrive (headers and body) */
     unsigned max_connections; /* open connections at once */
     int access_log;           /* 1 = one line per request on stdout */
+    /* Borrowed; NULL: /api is open to anyone who can connect. Otherwise every /api request needs
+     * "Authorization: Bearer <secret>" of one of these keys. */
+    const struct mx_api_keys *api_keys;
 };
 
 struct mx_http_server;

@@ -1,7 +1,41 @@
-/* GET /healthz: the process is up and serving (it does not ask the database). */
+/* GET /healthz, GET /readyz and GET /metrics: what operators and orchestrators ask. */
+
 #include "render.h"
 
+#include "mondux/metrics.h"
+#include "mondux/store.h"
+
+/* The process is up and serving; it does not ask the database, so a database outage never gets
+ * a healthy process restarted. */
 void mx_api_healthz(const struct mx_request *request, struct mx_response *response) {
     (void)request;
     mx_api_render_json(response, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* Ready to serve money: the database answers now (a load balancer sends traffic elsewhere
+ * meanwhile). */
+void mx_api_readyz(const struct mx_request *request, struct mx_response *response) {
+    (void)request;
+    if (!mx_store_ping()) {
+        mx_api_error(MX_UNAVAILABLE, response);
+        return;
+    }
+    mx_api_render_json(response, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+/* Prometheus text format, version 0.0.4. */
+void mx_api_metrics(const struct mx_request *request, struct mx_response *response) {
+    (void)request;
+    size_t size = 0;
+    char *text = mx_metrics_render(&size);
+    if (text == NULL) {
+        mx_api_error(MX_INTERNAL, response);
+        return;
+    }
+    mx_api_response_free(response);
+    response->http_status = 200;
+    response->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response->body = text;
+    response->body_size = size;
+    response->body_is_static = 0;
 }

@@ -1,38 +1,54 @@
+/* The access log: one JSON object per line, so no client-chosen path can forge or break a line
+ * (jansson escapes it). */
 #include "access_log.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define LOGGED_METHOD_MAX 16
 #define LOGGED_PATH_MAX   256
 
-/* Copies at most max bytes of src, with spaces and control characters replaced by '?'. */
-static void copy_printable(char *dst, const char *src, size_t max) {
-    size_t n = 0;
-    for (; src[n] != '\0' && n < max; n++) {
-        unsigned char c = (unsigned char)src[n];
-        dst[n] = (c <= 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    dst[n] = '\0';
-}
-
-void mx_access_log(const char *method, const char *path, unsigned status,
-                   const struct timespec *started, const char *request_id) {
-    struct timespec now;
+void mx_access_log(const struct mx_access_entry *entry) {
+    struct timespec now, wall;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    long elapsed_us =
-        (long)(now.tv_sec - started->tv_sec) * 1000000L + (now.tv_nsec - started->tv_nsec) / 1000L;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    long long elapsed_us = (long long)(now.tv_sec - entry->started->tv_sec) * 1000000LL +
+                           (now.tv_nsec - entry->started->tv_nsec) / 1000LL;
 
-    char safe_method[LOGGED_METHOD_MAX + 1], safe_path[LOGGED_PATH_MAX + 1];
-    copy_printable(safe_method, method, LOGGED_METHOD_MAX);
-    copy_printable(safe_path, path, LOGGED_PATH_MAX);
-
-    time_t wall = time(NULL);
     struct tm utc;
-    char stamp[32];
-    gmtime_r(&wall, &utc);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    char stamp[40];
+    gmtime_r(&wall.tv_sec, &utc);
+    size_t n = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf(stamp + n, sizeof stamp - n, ".%03ldZ", wall.tv_nsec / 1000000L);
 
-    /* One fprintf per line: stdio locks the stream, so lines from threads never interleave. */
-    fprintf(stdout, "%s %s %s %u %ld.%03ldms id=%s\n", stamp, safe_method, safe_path, status,
-            elapsed_us / 1000, elapsed_us % 1000, request_id);
+    /* Bytes that are not UTF-8 cannot be a JSON string: such a path is logged with them as '?'. */
+    char path[LOGGED_PATH_MAX + 1], method[LOGGED_METHOD_MAX + 1];
+    snprintf(path, sizeof path, "%s", entry->path);
+    snprintf(method, sizeof method, "%s", entry->method);
+    json_t *line =
+        json_pack("{s:s, s:s, s:s, s:s?, s:i, s:I, s:s}", "time", stamp, "request_id",
+                  entry->request_id, "method", method, "path", NULL, "status", (int)entry->status,
+                  "duration_us", (json_int_t)elapsed_us, "client", entry->client);
+    if (line == NULL)
+        return;
+    json_t *path_value = json_stringn(path, strlen(path));
+    if (path_value == NULL) {
+        for (char *p = path; *p != '\0'; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        path_value = json_string(path);
+    }
+    json_object_set_new(line, "path", path_value);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(line);
+    if (text == NULL)
+        return;
+    /* One fputs + putc under the stream lock: lines from threads never interleave. */
+    flockfile(stdout);
+    fputs(text, stdout);
+    putc_unlocked('\n', stdout);
+    funlockfile(stdout);
+    free(text);
 }

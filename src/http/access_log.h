@@ -1,12 +1,20 @@
-/* One line per request on stdout. */
+/* One JSON object per request on stdout (JSON Lines), for log shippers. */
 #ifndef MONDUX_HTTP_ACCESS_LOG_H
 #define MONDUX_HTTP_ACCESS_LOG_H
 
 #include <time.h>
 
-/* Writes "<time> <method> <path> <status> <ms>ms id=<request id>". Control characters in the
- * (client-chosen) path are replaced so a request cannot forge log lines. Thread-safe. */
-void mx_access_log(const char *method, const char *path, unsigned status,
-                   const struct timespec *started, const char *request_id);
+struct mx_access_entry {
+    const char *method;
+    const char *path; /* client-chosen: JSON-escaped, cut to a bounded length */
+    unsigned status;  /* 0: the client went away before an answer */
+    const struct timespec *started;
+    const char *request_id;
+    const char *client; /* the API key's id, or "" */
+};
+
+/* Writes {"time","request_id","method","path","status","duration_us","client"} and a newline.
+ * Thread-safe: each line is written whole. */
+void mx_access_log(const struct mx_access_entry *entry);
 
 #endif

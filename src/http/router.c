@@ -22,6 +22,8 @@ static const struct route routes[] = {
     {"POST", "/api/transfers", mx_api_create_transfer},
     {"GET", "/api/transfers/{n}", mx_api_get_transfer},
     {"GET", "/healthz", mx_api_healthz},
+    {"GET", "/readyz", mx_api_readyz},
+    {"GET", "/metrics", mx_api_metrics},
     {"GET", "/", mx_api_web_file},
     {"GET", "/teller.css", mx_api_web_file},
     {"GET", "/teller.js", mx_api_web_file},
@@ -86,6 +88,7 @@ void mx_route(const char *method, const char *path, struct mx_route_match *match
     }
 
     match->handler = NULL;
+    match->pattern = pattern;
     match->allow[0] = '\0';
     if (pattern == NULL) {
         match->status = MX_NOT_FOUND;
@@ -96,7 +99,6 @@ void mx_route(const char *method, const char *path, struct mx_route_match *match
             continue;
         if (method_matches(routes[i].method, method)) {
             match->handler = routes[i].handler;
-            match->pattern = routes[i].pattern;
             match->status = MX_OK;
             return;
         }

@@ -7,10 +7,10 @@
 #define MX_ROUTE_CAPTURE_MAX 64 /* longer {n} segments can't be account numbers anyway */
 
 struct mx_route_match {
-    mx_handler handler;                     /* NULL when status != MX_OK */
-    const char *pattern;                    /* the matched route's pattern (static), with handler */
-    mx_status status;                       /* MX_OK, MX_NOT_FOUND or MX_METHOD_NOT_ALLOWED */
-    char allow[64];                         /* for 405: the methods the path does take */
+    mx_handler handler;  /* NULL when status != MX_OK */
+    const char *pattern; /* the matched path's pattern (static), NULL when status is MX_NOT_FOUND */
+    mx_status status;    /* MX_OK, MX_NOT_FOUND or MX_METHOD_NOT_ALLOWED */
+    char allow[64];      /* for 405: the methods the path does take */
     char capture[MX_ROUTE_CAPTURE_MAX + 1]; /* the {n} segment, "" when none or too long */
 };
 

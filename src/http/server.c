@@ -13,34 +13,58 @@
 
 #include "access_log.h"
 #include "mondux/http.h"
+#include "mondux/metrics.h"
 #include "router.h"
+#include "watchdog.h"
 
 /* How long shutdown waits for in-flight requests before closing anyway. */
 #define DRAIN_TIMEOUT_MS 10000
-/* An idle keep-alive connection is closed after this long. */
-#define IDLE_TIMEOUT_SECONDS 30
+/* A client's X-Request-Id is kept when it is 1..64 visible ASCII characters. */
+#define REQUEST_ID_MAX 64
+/* Room libmicrohttpd keeps per connection beyond our own URL and header limits, so that it is
+ * our JSON 414/431 that answers an oversized request, not the library's HTML page -- unless the
+ * request outgrows even this. */
+#define CONNECTION_MEMORY_SLACK (64 * 1024)
 
 struct mx_http_server {
     struct MHD_Daemon *daemon;
     struct mx_http_config config;
+    struct mx_watchdog *watchdog;
     atomic_uint in_flight;
     atomic_ulong next_request;
     unsigned long id_prefix;
+};
+
+/* Per-connection state: from libmicrohttpd's "connection started" to "closed". */
+struct connection_ctx {
+    struct mx_watch *watch;
+    size_t uri_length; /* of the request being received, as sent (before decoding) */
 };
 
 /* Per-request state: created on the first call of a request, freed in on_completed. */
 struct request_ctx {
     struct mx_http_server *server;
     struct MHD_Connection *connection;
+    struct connection_ctx *conn;
     struct timespec started;
     char *body;
     size_t body_size;
     int body_too_large;
-    unsigned status; /* what was answered, for the log */
-    char request_id[32];
+    unsigned status;    /* what was answered, for the log */
+    const char *route;  /* the route table's pattern, or NULL */
+    const char *client; /* the API key's id, or "" */
+    char request_id[REQUEST_ID_MAX + 1];
     char method[16]; /* copies for the log line, truncated */
     char path[257];
 };
+
+/* For the in-flight gauge of /metrics; there is one server per process. */
+static struct mx_http_server *_Atomic current_server;
+
+static unsigned read_in_flight(void) {
+    struct mx_http_server *server = atomic_load(&current_server);
+    return server != NULL ? atomic_load(&server->in_flight) : 0;
+}
 
 struct value_search {
     const char *name;
@@ -133,6 +157,9 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
         snprintf(seconds, sizeof seconds, "%u", out->retry_after);
         add_header(response, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
     }
+    if (out->http_status == 401)
+        add_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mondux\"");
+    add_header(response, "X-Request-Id", ctx->request_id);
     ctx->status = out->http_status;
     enum MHD_Result result = MHD_queue_response(ctx->connection, out->http_status, response);
     MHD_destroy_response(response);
@@ -145,6 +172,29 @@ static enum MHD_Result send_error(struct request_ctx *ctx, mx_status status) {
     return send_response(ctx, &out);
 }
 
+/* The client's X-Request-Id when it is one sane value, so its logs and ours meet; else ours. */
+static void choose_request_id(struct request_ctx *ctx) {
+    struct value_search search = {"X-Request-Id", 1, 0};
+    MHD_get_connection_values(ctx->connection, MHD_HEADER_KIND, count_value, &search);
+    const char *theirs =
+        MHD_lookup_connection_value(ctx->connection, MHD_HEADER_KIND, "X-Request-Id");
+    size_t length = theirs != NULL ? strlen(theirs) : 0;
+    int sane = search.count == 1 && length >= 1 && length <= REQUEST_ID_MAX;
+    for (size_t i = 0; sane && i < length; i++)
+        sane = theirs[i] > 0x20 && theirs[i] < 0x7f;
+    if (sane)
+        memcpy(ctx->request_id, theirs, length + 1);
+    else
+        snprintf(ctx->request_id, sizeof ctx->request_id, "%08lx-%06lx", ctx->server->id_prefix,
+                 atomic_fetch_add(&ctx->server->next_request, 1) & 0xffffffUL);
+}
+
+static struct connection_ctx *connection_of(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info != NULL ? info->socket_context : NULL;
+}
+
 static struct request_ctx *request_begin(struct mx_http_server *server,
                                          struct MHD_Connection *connection, const char *method,
                                          const char *url) {
@@ -153,13 +203,61 @@ static struct request_ctx *request_begin(struct mx_http_server *server,
         return NULL;
     ctx->server = server;
     ctx->connection = connection;
+    ctx->conn = connection_of(connection);
+    ctx->client = "";
     clock_gettime(CLOCK_MONOTONIC, &ctx->started);
     snprintf(ctx->method, sizeof ctx->method, "%s", method);
     snprintf(ctx->path, sizeof ctx->path, "%s", url);
-    snprintf(ctx->request_id, sizeof ctx->request_id, "%08lx-%06lx", server->id_prefix,
-             atomic_fetch_add(&server->next_request, 1) & 0xffffffUL);
+    choose_request_id(ctx);
     atomic_fetch_add(&server->in_flight, 1);
     return ctx;
+}
+
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value) {
+    (void)kind;
+    size_t *total = cls;
+    *total += strlen(key) + (value != NULL ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
+/* The limits a request's head must keep, checked once it has arrived: 414, 431, or MX_OK. */
+static mx_status check_head(const struct request_ctx *ctx) {
+    size_t uri_length = ctx->conn != NULL ? ctx->conn->uri_length : strlen(ctx->path);
+    if (uri_length > ctx->server->config.url_limit)
+        return MX_URI_TOO_LONG;
+    size_t header_bytes = 0;
+    MHD_get_connection_values(ctx->connection, MHD_HEADER_KIND, add_header_size, &header_bytes);
+    if (header_bytes > ctx->server->config.header_limit)
+        return MX_HEADERS_TOO_LARGE;
+    return MX_OK;
+}
+
+static int is_api_path(const char *path) {
+    return strncmp(path, "/api", 4) == 0 && (path[4] == '\0' || path[4] == '/');
+}
+
+/* With API keys configured, every /api request must carry exactly one
+ * "Authorization: Bearer <secret>" of a known key. MX_OK and the key's id in ctx->client, or
+ * MX_UNAUTHORIZED. The secret itself is never copied or logged. */
+static mx_status authenticate(struct request_ctx *ctx) {
+    const struct mx_api_keys *keys = ctx->server->config.api_keys;
+    if (keys == NULL || !is_api_path(ctx->path))
+        return MX_OK;
+    struct value_search search = {MHD_HTTP_HEADER_AUTHORIZATION, 1, 0};
+    MHD_get_connection_values(ctx->connection, MHD_HEADER_KIND, count_value, &search);
+    const char *value = MHD_lookup_connection_value(ctx->connection, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_AUTHORIZATION);
+    if (search.count != 1 || value == NULL || strncasecmp(value, "Bearer ", 7) != 0)
+        return MX_UNAUTHORIZED;
+    const char *secret = value + 7;
+    while (*secret == ' ')
+        secret++;
+    const char *id = mx_api_keys_match(keys, secret);
+    if (id == NULL)
+        return MX_UNAUTHORIZED;
+    ctx->client = id;
+    return MX_OK;
 }
 
 /* Keeps the body unless it grows past the limit; after that, the rest is read and dropped. */
@@ -197,9 +295,11 @@ static int declared_too_large(struct MHD_Connection *connection, size_t limit) {
 static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const char *method) {
     if (ctx->body_too_large)
         return send_error(ctx, MX_PAYLOAD_TOO_LARGE);
+    mx_watch_serving(ctx->conn != NULL ? ctx->conn->watch : NULL);
 
     struct mx_route_match match;
     mx_route(method, url, &match);
+    ctx->route = match.pattern;
     struct mx_response out = {0};
     if (match.status != MX_OK) {
         mx_api_error(match.status, &out);
@@ -212,7 +312,7 @@ static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const 
         .path = url,
         .route = match.pattern,
         .account_number = match.capture,
-        .client = "",
+        .client = ctx->client,
         .body = ctx->body != NULL ? ctx->body : "",
         .body_size = ctx->body_size,
         .query = query_value,
@@ -237,9 +337,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         if (ctx == NULL)
             return MHD_NO;
         *con_cls = ctx;
-        if (declared_too_large(connection, server->config.body_limit)) {
-            ctx->body_too_large = 1;
-            return send_error(ctx, MX_PAYLOAD_TOO_LARGE);
+        /* The head is checked before a byte of the body is read: its size, who is asking, and a
+         * declared body size over the limit. */
+        mx_status refused = check_head(ctx);
+        if (refused == MX_OK)
+            refused = authenticate(ctx);
+        if (refused == MX_OK && declared_too_large(connection, server->config.body_limit))
+            refused = MX_PAYLOAD_TOO_LARGE;
+        if (refused != MX_OK) {
+            ctx->body_too_large = refused == MX_PAYLOAD_TOO_LARGE;
+            return send_error(ctx, refused);
         }
         return MHD_YES;
     }
@@ -249,7 +356,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         return MHD_YES;
     }
     if (ctx->status != 0)
-        return MHD_YES; /* answered early (413); nothing more to say */
+        return MHD_YES; /* answered early (413, 414, 431, 401); nothing more to say */
     return dispatch(ctx, url, method);
 }
 
@@ -262,12 +369,52 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
         return;
     *con_cls = NULL;
     (void)connection;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long elapsed_us = (long long)(now.tv_sec - ctx->started.tv_sec) * 1000000LL +
+                           (now.tv_nsec - ctx->started.tv_nsec) / 1000LL;
+    mx_metrics_request(ctx->route, ctx->method, ctx->status,
+                       elapsed_us > 0 ? (uint64_t)elapsed_us : 0);
     /* Status 0 in the log: the client went away before an answer was queued. */
     if (server->config.access_log)
-        mx_access_log(ctx->method, ctx->path, ctx->status, &ctx->started, ctx->request_id);
+        mx_access_log(&(struct mx_access_entry){ctx->method, ctx->path, ctx->status, &ctx->started,
+                                                ctx->request_id, ctx->client});
+    if (ctx->conn != NULL)
+        mx_watch_receiving(ctx->conn->watch);
     free(ctx->body);
     free(ctx);
     atomic_fetch_sub(&server->in_flight, 1);
+}
+
+/* A connection opens or closes: its state, and the watchdog's eye on it. */
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    struct mx_http_server *server = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct connection_ctx *conn = calloc(1, sizeof *conn);
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (conn != NULL && info != NULL)
+            conn->watch = mx_watch_open(server->watchdog, info->connect_fd);
+        *socket_context = conn;
+        return;
+    }
+    struct connection_ctx *conn = *socket_context;
+    *socket_context = NULL;
+    if (conn != NULL) {
+        mx_watch_close(server->watchdog, conn->watch);
+        free(conn);
+    }
+}
+
+/* Called with each request line as sent, before it is decoded: remembers its length for the
+ * 414 check, which sees the query string only in pieces. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection) {
+    (void)cls;
+    struct connection_ctx *conn = connection_of(connection);
+    if (conn != NULL)
+        conn->uri_length = strlen(uri);
+    return NULL;
 }
 
 /* Resolves host:port into the one address to listen on. */
@@ -300,6 +447,11 @@ mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_serv
         return MX_INTERNAL;
     server->config = *config;
     server->id_prefix = (unsigned long)time(NULL) & 0xffffffffUL;
+    if (mx_watchdog_start(config->request_timeout, &server->watchdog) != MX_OK) {
+        free(server);
+        return MX_INTERNAL;
+    }
+    size_t memory_limit = config->url_limit + config->header_limit + CONNECTION_MEMORY_SLACK;
 
     /* Each pool thread blocks in its own database connection while it serves a request, so the
      * pool size is the database concurrency (performance.md). */
@@ -309,13 +461,18 @@ mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_serv
         flags, 0, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR,
         (const struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE, config->threads,
         MHD_OPTION_CONNECTION_LIMIT, config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)IDLE_TIMEOUT_SECONDS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+        config->idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, server, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (server->daemon == NULL) {
         fprintf(stderr, "mondux: cannot listen on %s:%u\n", config->host, config->port);
+        mx_watchdog_stop(server->watchdog);
         free(server);
         return MX_INTERNAL;
     }
+    atomic_store(&current_server, server);
+    mx_metrics_set_in_flight_source(read_in_flight);
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     *bound_port = info != NULL ? info->port : config->port;
@@ -336,6 +493,9 @@ void mx_http_stop(struct mx_http_server *server) {
         nanosleep(&pause, NULL);
     }
     MHD_stop_daemon(server->daemon);
+    mx_metrics_set_in_flight_source(NULL);
+    atomic_store(&current_server, NULL);
+    mx_watchdog_stop(server->watchdog);
     fflush(stdout);
     free(server);
 }

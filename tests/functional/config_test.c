@@ -204,32 +204,48 @@ START_TEST(mx_body_limit_sets_the_request_body_limit) {
 }
 END_TEST
 
-START_TEST(every_request_writes_one_access_log_line_on_stdout) {
+START_TEST(every_request_writes_one_json_access_log_line_on_stdout) {
     struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), NULL);
     ft_set_default_server(server);
+    /* The third path carries a quote, a backslash and a newline-looking escape: JSON must keep
+     * each line one object. */
     const char *requests[][2] = {
-        {"GET", "/healthz"}, {"GET", "/api/nothing"}, {"POST", "/api/accounts"}};
+        {"GET", "/healthz"}, {"GET", "/api/nothing%22%5C%0A"}, {"POST", "/api/accounts"}};
+    const char *logged_paths[] = {"/healthz", "/api/nothing\"\\\n", "/api/accounts"};
+    const int statuses[] = {200, 404, 201};
     for (size_t i = 0; i < 3; i++)
         ft_response_free(ft_http(requests[i][0], requests[i][1], NULL));
     kill(server->pid, SIGTERM);
     char *out = NULL;
     ck_assert_int_eq(ft_server_wait_exit(server, FT_STOP_TIMEOUT_S, &out, NULL), 0);
     ck_assert_msg(count_lines(out) == 3, "expected 3 access-log lines, got:\n%s", out);
-    /* One line each, in whatever order the server's threads finished them. */
-    const char *statuses[] = {"200", "404", "201"};
-    for (size_t i = 0; i < 3; i++) {
-        int matches = 0;
-        for (const char *line = out; *line != '\0';) {
-            const char *end = strchr(line, '\n');
-            char copy[512];
-            snprintf(copy, sizeof copy, "%.*s", (int)(end - line), line);
-            matches += strstr(copy, requests[i][0]) != NULL &&
-                       strstr(copy, requests[i][1]) != NULL && strstr(copy, statuses[i]) != NULL;
-            line = end + 1;
-        }
-        ck_assert_msg(matches == 1, "%d access-log lines for %s %s %s in:\n%s", matches,
-                      requests[i][0], requests[i][1], statuses[i], out);
+    /* One object per line, in whatever order the server's threads finished them. */
+    int seen[3] = {0, 0, 0};
+    for (const char *line = out; *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        json_error_t error;
+        json_t *entry = json_loadb(line, (size_t)(end - line), 0, &error);
+        ck_assert_msg(json_is_object(entry), "not a JSON object: %.*s (%s)", (int)(end - line),
+                      line, error.text);
+        const char *method = json_string_value(json_object_get(entry, "method"));
+        const char *path = json_string_value(json_object_get(entry, "path"));
+        const char *id = json_string_value(json_object_get(entry, "request_id"));
+        const char *time = json_string_value(json_object_get(entry, "time"));
+        ck_assert(method != NULL && path != NULL && id != NULL && id[0] != '\0' && time != NULL);
+        ck_assert(json_is_integer(json_object_get(entry, "duration_us")));
+        ck_assert(json_integer_value(json_object_get(entry, "duration_us")) >= 0);
+        ck_assert_str_eq(json_string_value(json_object_get(entry, "client")), "");
+        for (size_t i = 0; i < 3; i++)
+            if (strcmp(method, requests[i][0]) == 0 && strcmp(path, logged_paths[i]) == 0) {
+                ck_assert_int_eq(json_integer_value(json_object_get(entry, "status")), statuses[i]);
+                seen[i]++;
+            }
+        json_decref(entry);
+        line = end + 1;
     }
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_msg(seen[i] == 1, "%d lines for %s %s in:\n%s", seen[i], requests[i][0],
+                      logged_paths[i], out);
     free(out);
 }
 END_TEST
@@ -324,7 +340,7 @@ int main(void) {
     FT_ADD_TEST(s, api_db_variables_are_used_when_database_url_is_unset);
     FT_ADD_TEST(s, database_url_wins_over_api_db_variables);
     FT_ADD_TEST(s, mx_body_limit_sets_the_request_body_limit);
-    FT_ADD_TEST(s, every_request_writes_one_access_log_line_on_stdout);
+    FT_ADD_TEST(s, every_request_writes_one_json_access_log_line_on_stdout);
     FT_ADD_TEST(s, sigterm_finishes_the_request_in_flight_then_exits_0);
     FT_ADD_TEST(s, sigterm_on_an_idle_server_exits_0);
     return ft_main(s, 0, FT_DATABASE_URL, NULL);

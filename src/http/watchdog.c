@@ -1,0 +1,143 @@
+/* A list of the open connections and a thread that shuts down those stuck receiving a request.
+ * The list is touched only when a connection opens or closes; the request path just stores two
+ * atomics. */
+#include "watchdog.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct mx_watch {
+    int fd;
+    atomic_int serving;
+    atomic_llong receiving_since; /* monotonic seconds */
+    struct mx_watch *prev, *next;
+};
+
+struct mx_watchdog {
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards the list and stopping */
+    pthread_cond_t wake;
+    int stopping;
+    long long timeout_seconds;
+    struct mx_watch *head;
+};
+
+static long long monotonic_seconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec;
+}
+
+/* Shutting the socket down (not closing it: the fd stays libmicrohttpd's) makes its next read
+ * fail, and libmicrohttpd then closes the connection in its own thread. The lock keeps the fd
+ * from being closed and reused while we do it: watches are closed under it, before the socket. */
+static void shut_down_late(struct mx_watchdog *watchdog, long long now) {
+    for (struct mx_watch *w = watchdog->head; w != NULL; w = w->next) {
+        if (atomic_load(&w->serving))
+            continue;
+        long long since = atomic_load(&w->receiving_since);
+        if (now - since > watchdog->timeout_seconds) {
+            shutdown(w->fd, SHUT_RDWR);
+            atomic_store(&w->receiving_since, now); /* once is enough */
+        }
+    }
+}
+
+static void *watchdog_main(void *arg) {
+    struct mx_watchdog *watchdog = arg;
+    pthread_mutex_lock(&watchdog->lock);
+    while (!watchdog->stopping) {
+        shut_down_late(watchdog, monotonic_seconds());
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += 1;
+        while (!watchdog->stopping &&
+               pthread_cond_timedwait(&watchdog->wake, &watchdog->lock, &until) != ETIMEDOUT) {
+        }
+    }
+    pthread_mutex_unlock(&watchdog->lock);
+    return NULL;
+}
+
+mx_status mx_watchdog_start(unsigned request_timeout_seconds, struct mx_watchdog **out) {
+    struct mx_watchdog *watchdog = calloc(1, sizeof *watchdog);
+    if (watchdog == NULL)
+        return MX_INTERNAL;
+    watchdog->timeout_seconds = request_timeout_seconds;
+    /* The wait is measured on the monotonic clock, which a wall-clock jump cannot move. */
+    pthread_condattr_t attributes;
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    int cond_rc = pthread_cond_init(&watchdog->wake, &attributes);
+    pthread_condattr_destroy(&attributes);
+    pthread_mutex_init(&watchdog->lock, NULL);
+    if (cond_rc != 0 || pthread_create(&watchdog->thread, NULL, watchdog_main, watchdog) != 0) {
+        if (cond_rc == 0)
+            pthread_cond_destroy(&watchdog->wake);
+        pthread_mutex_destroy(&watchdog->lock);
+        free(watchdog);
+        return MX_INTERNAL;
+    }
+    *out = watchdog;
+    return MX_OK;
+}
+
+void mx_watchdog_stop(struct mx_watchdog *watchdog) {
+    if (watchdog == NULL)
+        return;
+    pthread_mutex_lock(&watchdog->lock);
+    watchdog->stopping = 1;
+    pthread_cond_signal(&watchdog->wake);
+    pthread_mutex_unlock(&watchdog->lock);
+    pthread_join(watchdog->thread, NULL);
+    pthread_cond_destroy(&watchdog->wake);
+    pthread_mutex_destroy(&watchdog->lock);
+    free(watchdog);
+}
+
+struct mx_watch *mx_watch_open(struct mx_watchdog *watchdog, int fd) {
+    struct mx_watch *watch = calloc(1, sizeof *watch);
+    if (watch == NULL)
+        return NULL;
+    watch->fd = fd;
+    atomic_init(&watch->serving, 0);
+    atomic_init(&watch->receiving_since, monotonic_seconds());
+    pthread_mutex_lock(&watchdog->lock);
+    watch->next = watchdog->head;
+    if (watchdog->head != NULL)
+        watchdog->head->prev = watch;
+    watchdog->head = watch;
+    pthread_mutex_unlock(&watchdog->lock);
+    return watch;
+}
+
+void mx_watch_close(struct mx_watchdog *watchdog, struct mx_watch *watch) {
+    if (watch == NULL)
+        return;
+    pthread_mutex_lock(&watchdog->lock);
+    if (watch->prev != NULL)
+        watch->prev->next = watch->next;
+    else
+        watchdog->head = watch->next;
+    if (watch->next != NULL)
+        watch->next->prev = watch->prev;
+    pthread_mutex_unlock(&watchdog->lock);
+    free(watch);
+}
+
+void mx_watch_serving(struct mx_watch *watch) {
+    if (watch != NULL)
+        atomic_store(&watch->serving, 1);
+}
+
+void mx_watch_receiving(struct mx_watch *watch) {
+    if (watch == NULL)
+        return;
+    atomic_store(&watch->receiving_since, monotonic_seconds());
+    atomic_store(&watch->serving, 0);
+}

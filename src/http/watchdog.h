@@ -1,0 +1,31 @@
+/* The request timeout: a connection that has been receiving one request (its headers and body)
+ * for longer than the limit is shut down, however slowly it keeps sending -- which the idle
+ * timeout alone would not catch ("slowloris"). Requests being served are never touched. */
+#ifndef MONDUX_HTTP_WATCHDOG_H
+#define MONDUX_HTTP_WATCHDOG_H
+
+#include "mondux/status.h"
+
+struct mx_watchdog;
+struct mx_watch;
+
+/* Starts the thread that looks once a second. MX_OK and *out (new), or MX_INTERNAL. */
+mx_status mx_watchdog_start(unsigned request_timeout_seconds, struct mx_watchdog **out);
+
+/* Stops the thread and frees the watchdog; every watch must be closed by then. NULL is fine. */
+void mx_watchdog_stop(struct mx_watchdog *watchdog);
+
+/* Starts watching a new connection's socket, as receiving. New (mx_watch_close it), or NULL
+ * when out of memory (the connection then goes unwatched). Thread-safe. */
+struct mx_watch *mx_watch_open(struct mx_watchdog *watchdog, int fd);
+
+/* Stops watching; call before the socket is closed. NULL is fine. Thread-safe. */
+void mx_watch_close(struct mx_watchdog *watchdog, struct mx_watch *watch);
+
+/* The request has fully arrived and is being served: the clock stops. NULL is fine. */
+void mx_watch_serving(struct mx_watch *watch);
+
+/* The answer is sent: the clock restarts for the next request on this connection. */
+void mx_watch_receiving(struct mx_watch *watch);
+
+#endif
