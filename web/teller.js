@@ -97,9 +97,36 @@ const unansweredKeys = new Map();
 // What callApi throws when no answer came: the request may or may not have arrived.
 class Unreachable extends Error {}
 
+// The API key, when the server asks for one (401): kept in sessionStorage, so it lives as long as
+// this tab and is never written to disk with the accounts list.
+const API_KEY_STORAGE = 'mondux.apiKey';
+
+function apiKey() {
+  try {
+    return window.sessionStorage.getItem(API_KEY_STORAGE) || '';
+  } catch (ignored) {
+    return '';
+  }
+}
+
+function setApiKey(value) {
+  try {
+    if (value === '') {
+      window.sessionStorage.removeItem(API_KEY_STORAGE);
+    } else {
+      window.sessionStorage.setItem(API_KEY_STORAGE, value);
+    }
+  } catch (ignored) {
+    // Storage refused (private mode): the key works for nothing then; the page says so on 401.
+  }
+}
+
 // { ok, status, data } for any answer; throws Unreachable when none came.
 async function callApi(method, path, retryable) {
   const headers = { Accept: 'application/json' };
+  if (apiKey() !== '') {
+    headers.Authorization = 'Bearer ' + apiKey();
+  }
   if (retryable) {
     const signature = method + ' ' + path;
     if (!unansweredKeys.has(signature)) {
@@ -124,6 +151,9 @@ async function callApi(method, path, retryable) {
     if (response.status < 500 && !inProgress) {
       unansweredKeys.delete(method + ' ' + path);
     }
+  }
+  if (response.status === 401) {
+    askForApiKey();
   }
   return { ok: response.ok, status: response.status, data };
 }
@@ -167,6 +197,10 @@ function saveAccounts(numbers) {
 // ---- the page ---------------------------------------------------------------------------------
 
 const page = {
+  keySection: document.getElementById('key-section'),
+  keyForm: document.getElementById('key-form'),
+  key: document.getElementById('api-key'),
+  keyMessage: document.getElementById('key-message'),
   accountForm: document.getElementById('account-form'),
   account: document.getElementById('account'),
   accountMessage: document.getElementById('account-message'),
@@ -191,6 +225,15 @@ let busy = false; // one action (a request and its follow-ups) at a time: a doub
 function say(element, text, kind) {
   element.textContent = text;
   element.dataset.kind = kind;
+}
+
+// The server refused us for want of a (valid) key: show the key form and put the cursor there.
+function askForApiKey() {
+  page.keySection.hidden = false;
+  say(page.keyMessage,
+    apiKey() === '' ? 'Enter the API key, then try again.' : 'That key was refused. Enter another one.',
+    'error');
+  page.key.focus();
 }
 
 function clearMessages() {
@@ -407,4 +450,10 @@ onSubmit(page.accountForm, page.accountMessage, getBalance);
 onSubmit(page.moveForm, page.moveMessage, (submitter) =>
   move(submitter && submitter.value === 'withdraw' ? 'withdraw' : 'deposit'));
 onSubmit(page.createForm, page.createMessage, createAccount);
+page.keyForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  setApiKey(page.key.value.trim());
+  page.key.value = '';
+  say(page.keyMessage, apiKey() === '' ? 'Key forgotten.' : 'Key kept for this tab. Try again.', 'ok');
+});
 renderAccounts();

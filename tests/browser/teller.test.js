@@ -64,7 +64,7 @@ let server = null; // the mondux child process
 let baseUrl = '';
 
 // Starts mondux and resolves with its URL once it prints the listening line.
-function startServer() {
+function startServer(extraEnv = {}) {
   const env = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (!/^(PORT|HOST|DATABASE_URL|API_DB.*|MX_.*)$/.test(name)) {
@@ -74,6 +74,7 @@ function startServer() {
   env.PORT = '0';
   env.HOST = '127.0.0.1';
   env.DATABASE_URL = `host=${pg.host} port=${pg.port} user=${pg.user} dbname=${database}`;
+  Object.assign(env, extraEnv);
   const log = fs.openSync(path.join(outputDir, 'mondux.stdout.log'), 'w');
   server = spawn(binary, [], { env, stdio: ['ignore', log, 'pipe'] });
   fs.closeSync(log);
@@ -502,4 +503,42 @@ describe('teller page', () => {
     assert.ok(fs.statSync(file).size > 1000);
     await closePage(session);
   });
+  // Last, because it replaces the server with one that wants API keys.
+  it('asks for the API key on 401, keeps it in sessionStorage only, and then works', TEST_OPTIONS, async () => {
+    assert.equal(await stopServer(), 0);
+    const secret = 'teller-secret-' + crypto.randomBytes(8).toString('hex');
+    baseUrl = await startServer({ MX_API_KEYS: 'teller:' + secret });
+    const { page, context, requests } = await openPage();
+    assert.equal(await page.locator('#key-section').isHidden(), true);
+
+    await page.getByRole('button', { name: 'Create new account' }).click();
+    await waitForText(page, '#key-message', 'Enter the API key, then try again.');
+    assert.equal(await page.locator('#key-section').isVisible(), true);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'api-key');
+
+    await page.getByLabel('This server asks for an API key').fill('wrong-' + secret);
+    await page.getByRole('button', { name: 'Use key' }).click();
+    await page.getByRole('button', { name: 'Create new account' }).click();
+    await waitForText(page, '#key-message', 'That key was refused. Enter another one.');
+
+    await page.getByLabel('This server asks for an API key').fill(secret);
+    await page.keyboard.press('Enter');
+    await waitForText(page, '#key-message', 'Key kept for this tab. Try again.');
+    const number = await createAccountViaPage(page);
+    await waitForText(page, '#balance', '€0.00');
+    const last = requests.filter((r) => r.url().endsWith('/api/accounts')).pop();
+    assert.equal(last.headers().authorization, 'Bearer ' + secret);
+
+    const stored = await page.evaluate(() => ({
+      session: window.sessionStorage.getItem('mondux.apiKey'),
+      local: JSON.stringify(Object.assign({}, window.localStorage)),
+    }));
+    assert.equal(stored.session, secret);
+    assert.ok(!stored.local.includes(secret), 'the key reached localStorage: ' + stored.local);
+    const withKey = await fetch(baseUrl + '/api/accounts/' + number + '/balance',
+      { headers: { Authorization: 'Bearer ' + secret } });
+    assert.equal(withKey.status, 200);
+    await context.close();
+  });
 });
+
