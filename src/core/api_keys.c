@@ -66,10 +66,12 @@ mx_status mx_api_keys_parse(const char *text, struct mx_api_keys **out, char *er
     }
     mx_status status = MX_OK;
     const char *p = text;
+    int in_comment = 0; /* a "#" line runs to its end, commas and all */
     while (status == MX_OK && *p != '\0') {
         size_t length = strcspn(p, ",\n");
         const char *entry = p;
         p += length;
+        int line_ends = *p != ',';
         if (*p != '\0')
             p++;
         while (length > 0 && is_blank(entry[0])) {
@@ -78,7 +80,12 @@ mx_status mx_api_keys_parse(const char *text, struct mx_api_keys **out, char *er
         }
         while (length > 0 && is_blank(entry[length - 1]))
             length--;
-        if (length == 0 || entry[0] == '#')
+        if (!in_comment && length > 0 && entry[0] == '#')
+            in_comment = 1;
+        int skip = in_comment || length == 0;
+        if (line_ends)
+            in_comment = 0;
+        if (skip)
             continue;
         if (keys->count == MX_API_KEYS_MAX) {
             snprintf(error, error_size, "more than %d API keys", MX_API_KEYS_MAX);

@@ -41,7 +41,8 @@ END_TEST
 
 START_TEST(keys_may_be_split_by_lines_with_blanks_and_comments) {
     struct mx_api_keys *keys =
-        parse_ok("# the teller\n  teller:" SECRET_A "  \r\n\n\tops.team-1:" SECRET_B "\n");
+        parse_ok("# the teller, and ops: both\n  teller:" SECRET_A "  \r\n\n\tops.team-1:" SECRET_B
+                 "\n# retired, gone:" SECRET_A "x\n");
     ck_assert_uint_eq(mx_api_keys_count(keys), 2);
     ck_assert_str_eq(mx_api_keys_match(keys, SECRET_B), "ops.team-1");
     mx_api_keys_free(keys);
