@@ -133,7 +133,7 @@ static int load_log_level(struct mx_config *config, char *error, size_t error_si
 int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     memset(config, 0, sizeof *config);
     unsigned long long port, threads, body_limit, max_connections, wait, ttl, sweep, url_limit,
-        header_limit, idle_timeout, request_timeout;
+        header_limit, idle_timeout, request_timeout, writers, readers;
     if (!env_number("PORT", 5000, 0, 65535, &port, error, error_size) ||
         !env_number("MX_THREADS", 4, 1, 256, &threads, error, error_size) ||
         !env_number("MX_BODY_LIMIT", 65536, 1, 64ULL << 20, &body_limit, error, error_size) ||
@@ -143,6 +143,8 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
         !env_number("MX_IDLE_TIMEOUT", 30, 1, 3600, &idle_timeout, error, error_size) ||
         !env_number("MX_REQUEST_TIMEOUT", 60, 1, 3600, &request_timeout, error, error_size) ||
         !env_number("MX_DB_WAIT", 30, 0, 3600, &wait, error, error_size) ||
+        !env_number("MX_DB_WRITERS", 2, 0, 8, &writers, error, error_size) ||
+        !env_number("MX_DB_READERS", 2, 0, 8, &readers, error, error_size) ||
         !env_number("MX_IDEMPOTENCY_TTL", MX_IDEMPOTENCY_TTL_MIN, MX_IDEMPOTENCY_TTL_MIN,
                     MX_IDEMPOTENCY_TTL_MAX, &ttl, error, error_size) ||
         !env_number("MX_IDEMPOTENCY_SWEEP", 600, 0, 86400, &sweep, error, error_size) ||
@@ -160,6 +162,8 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     config->http.request_timeout = (unsigned)request_timeout;
     config->http.api_keys = config->api_keys;
     config->db_wait_seconds = (unsigned)wait;
+    config->db_writers = (unsigned)writers;
+    config->db_readers = (unsigned)readers;
     config->idempotency_ttl_seconds = (unsigned)ttl;
     config->idempotency_sweep_seconds = (unsigned)sweep;
     return 1;
@@ -199,6 +203,9 @@ void mx_config_print_help(FILE *out) {
           "                      \"Authorization: Bearer <secret>\" (401 otherwise)\n"
           "  MX_API_KEYS_FILE    a file of such keys, one per line (instead of MX_API_KEYS)\n"
           "  MX_DB_WAIT          seconds to wait for the database at start-up (default 30)\n"
+          "  MX_DB_WRITERS       connections sending deposits and withdrawals in batches\n"
+          "                      (group commit), 0-8; 0: each request its own (default 2)\n"
+          "  MX_DB_READERS       connections sending account reads in batches, 0-8 (default 2)\n"
           "  MX_LOG_LEVEL        debug|info: access log on stdout; warn|error: none\n"
           "                      (default info)\n"
           "  MX_IDEMPOTENCY_TTL  seconds an Idempotency-Key and its stored answer are kept,\n"

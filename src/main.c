@@ -87,6 +87,11 @@ int main(int argc, char **argv) {
         exit_code = EXIT_RUNTIME;
         goto out;
     }
+    if (mx_store_batcher_start(config.db_writers, config.db_readers) != MX_OK) {
+        fprintf(stderr, "mondux: cannot start the database batch threads\n");
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
     status = mx_http_start(&config.http, &server, &port);
     if (status != MX_OK) {
         exit_code = status == MX_INVALID_REQUEST ? EXIT_CONFIG : EXIT_RUNTIME;
@@ -102,6 +107,7 @@ int main(int argc, char **argv) {
             signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
     mx_http_stop(server);
+    mx_store_batcher_stop();
     mx_store_sweeper_stop();
     mx_store_shutdown();
     mx_config_free(&config);

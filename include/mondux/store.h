@@ -143,6 +143,15 @@ mx_status mx_store_sweeper_start(unsigned ttl_seconds, unsigned interval_seconds
 /* Stops the thread, waiting for a clean-up in progress to finish. */
 void mx_store_sweeper_stop(void);
 
+/* Starts group commit: deposits and withdrawals (outside an idempotent transaction) and account
+ * reads are then sent in batches, by writers and readers threads with a connection each, one
+ * statement and one commit per batch. Without it every call sends its own statement. MX_OK or
+ * MX_INTERNAL. */
+mx_status mx_store_batcher_start(unsigned writers, unsigned readers);
+
+/* Lets queued operations finish, then stops the batch threads. */
+void mx_store_batcher_stop(void);
+
 /* Frees what mx_store_init kept and the calling thread's connection. */
 void mx_store_shutdown(void);
 

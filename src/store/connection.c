@@ -287,6 +287,11 @@ void mx_conn_rollback(void) {
     tc->in_transaction = 0;
 }
 
+int mx_conn_in_transaction(void) {
+    struct thread_conn *tc = thread_conn();
+    return tc != NULL && tc->in_transaction;
+}
+
 void mx_conn_note_effect(enum mx_effect_kind kind, const char *id, int money_kind,
                          int64_t money_cents) {
     struct thread_conn *tc = thread_conn();

@@ -20,6 +20,10 @@ static const Oid claim_types[] = {OID_TEXT, OID_TEXT, OID_TEXT};
 static const Oid record_types[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_INT4, OID_TEXT,
                                    OID_TEXT, OID_INT8, OID_INT8, OID_INT8};
 static const Oid sweep_types[] = {OID_INT8, OID_INT8};
+#define OID_TEXT_ARRAY 1009
+#define OID_INT8_ARRAY 1016
+static const Oid move_batch_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT8};
+static const Oid read_batch_types[] = {OID_TEXT_ARRAY};
 
 static const struct mx_statement statements[MX_STMT_COUNT] = {
     /* $1 number, $2 overdraft limit. A colliding random number yields no row, and the caller
@@ -115,6 +119,21 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                    " WHERE created_at < now() - $1 * interval '1 second'"
                                    " ORDER BY created_at LIMIT $2)",
                                    2, sweep_types, 0},
+    /* Many requests' deposits and withdrawals at once (batcher.c): $1 accounts, $2 signed
+     * changes, $3 the balance ceiling; the rules are in move_batch
+     * (db/migrations/0003_batches.sql). */
+    [MX_STMT_MOVE_BATCH] = {"move_batch",
+                            "SELECT o_ord, o_found, o_moved, o_balance, o_entry_id"
+                            " FROM move_batch($1, $2, $3)",
+                            3, move_batch_types, 0},
+    /* Many requests' account reads at once: $1 account numbers; a row per number, NULLs for an
+     * unknown one. */
+    [MX_STMT_READ_BATCH] =
+        {"read_batch",
+         "SELECT u.ord, a.balance_cents, a.overdraft_limit_cents, " UTC_TIMESTAMP(
+             "a.created_at") " FROM unnest($1) WITH ORDINALITY AS u(number, ord)"
+                             " LEFT JOIN accounts a ON a.account_number = u.number",
+         1, read_batch_types, 1},
     [MX_STMT_PING] = {"ping", "SELECT 1", 0, NULL, 1},
 };
 

@@ -20,6 +20,8 @@ enum mx_stmt {
     MX_STMT_IDEMPOTENCY_CLAIM,
     MX_STMT_IDEMPOTENCY_RECORD,
     MX_STMT_IDEMPOTENCY_SWEEP,
+    MX_STMT_MOVE_BATCH,
+    MX_STMT_READ_BATCH,
     MX_STMT_PING,
     MX_STMT_COUNT
 };
@@ -86,6 +88,18 @@ enum mx_effect_kind mx_conn_effect(const char **id);
 
 /* Maps a failed result (or NULL) on conn to a status, logging what the client will not see. */
 mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const char *what);
+
+/* 1 while the calling thread has a transaction open (mx_conn_begin). */
+int mx_conn_in_transaction(void);
+
+/* Group commit (batcher.c). mx_batcher_moves / _reads: 1 when that kind's workers run and the
+ * calling thread has no transaction open (a transaction's statements must use its own
+ * connection). The other two queue one operation, wait for its batch and answer like
+ * mx_store_move / mx_store_get_account. */
+int mx_batcher_moves(void);
+int mx_batcher_reads(void);
+mx_status mx_batcher_move(const char *number, int64_t delta_cents, int64_t *out_balance_cents);
+mx_status mx_batcher_read(const char *number, struct mx_account *out);
 
 /* Closes the calling thread's connection, if any. */
 void mx_conn_close_thread(void);

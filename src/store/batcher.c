@@ -1,0 +1,296 @@
+/* Group commit: deposits, withdrawals and account reads from many request threads are queued and
+ * sent by a few worker threads, each batch as one statement (move_batch, read_batch). Every
+ * request still waits for, and gets, its own answer -- after its batch committed -- but N
+ * requests cost one round trip and one commit (one WAL flush) instead of N (performance.md).
+ *
+ * A requester's operation lives on its own stack; the worker that takes it fills in the answer,
+ * then signals; after that signal the worker never touches it again. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mondux/metrics.h"
+#include "store_internal.h"
+
+/* Most operations in one statement. Larger batches amortise more but wait longer behind each
+ * other; measured in bench/ (README "Performance"). */
+#define BATCH_MAX 64
+
+enum op_kind { OP_MOVE, OP_READ, OP_KIND_COUNT };
+
+struct batch_op {
+    struct batch_op *next;
+    /* in */
+    const char *number;
+    int64_t delta_cents; /* OP_MOVE */
+    /* out */
+    mx_status status;
+    struct mx_account account; /* OP_READ: all of it; OP_MOVE: balance_cents */
+    /* the hand-over */
+    pthread_mutex_t lock;
+    pthread_cond_t done_signal;
+    int done;
+};
+
+struct queue {
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty;
+    struct batch_op *head, *tail;
+    unsigned workers;
+    pthread_t threads[8];
+};
+
+static struct {
+    struct queue queues[OP_KIND_COUNT];
+    atomic_int running[OP_KIND_COUNT];
+    int stopping; /* under each queue's lock */
+} batcher = {
+    .queues = {{.lock = PTHREAD_MUTEX_INITIALIZER, .not_empty = PTHREAD_COND_INITIALIZER},
+               {.lock = PTHREAD_MUTEX_INITIALIZER, .not_empty = PTHREAD_COND_INITIALIZER}},
+};
+
+static void finish(struct batch_op *op, mx_status status) {
+    pthread_mutex_lock(&op->lock);
+    op->status = status;
+    op->done = 1;
+    pthread_cond_signal(&op->done_signal);
+    pthread_mutex_unlock(&op->lock); /* the last touch: op may be gone after this */
+}
+
+/* A PostgreSQL array literal of the operations' account numbers, e.g. {"1234...","5678..."}.
+ * The numbers are 16 digits (checked by every caller before the store), and the literal is a
+ * parameter value, never SQL. */
+static char *numbers_array(struct batch_op **ops, int count) {
+    size_t size = (size_t)count * (MX_ACCT_LENGTH + 3) + 3;
+    char *text = malloc(size);
+    if (text == NULL)
+        return NULL;
+    size_t used = 0;
+    text[used++] = '{';
+    for (int i = 0; i < count; i++)
+        used += (size_t)snprintf(text + used, size - used, "%s\"%s\"", i > 0 ? "," : "",
+                                 ops[i]->number);
+    snprintf(text + used, size - used, "}");
+    return text;
+}
+
+static char *deltas_array(struct batch_op **ops, int count) {
+    size_t size = (size_t)count * 22 + 3;
+    char *text = malloc(size);
+    if (text == NULL)
+        return NULL;
+    size_t used = 0;
+    text[used++] = '{';
+    for (int i = 0; i < count; i++)
+        used += (size_t)snprintf(text + used, size - used, "%s%" PRId64, i > 0 ? "," : "",
+                                 ops[i]->delta_cents);
+    snprintf(text + used, size - used, "}");
+    return text;
+}
+
+/* Row ord (1-based, as the database counts) belongs to ops[ord - 1]; anything else is a bug. */
+static struct batch_op *op_at(struct batch_op **ops, int count, const PGresult *result, int row) {
+    long ord = strtol(PQgetvalue(result, row, 0), NULL, 10);
+    return ord >= 1 && ord <= count ? ops[ord - 1] : NULL;
+}
+
+static mx_status run_moves(struct batch_op **ops, int count) {
+    char ceiling[24];
+    snprintf(ceiling, sizeof ceiling, "%" PRId64, MX_MONEY_MAX_CENTS);
+    char *numbers = numbers_array(ops, count), *deltas = deltas_array(ops, count);
+    PGresult *result = NULL;
+    mx_status status = MX_INTERNAL;
+    if (numbers != NULL && deltas != NULL) {
+        const char *params[3] = {numbers, deltas, ceiling};
+        status = mx_conn_exec(MX_STMT_MOVE_BATCH, params, &result);
+    }
+    free(numbers);
+    free(deltas);
+    if (status != MX_OK)
+        return status;
+    if (PQntuples(result) != count)
+        status = MX_INTERNAL;
+    for (int row = 0; status == MX_OK && row < count; row++) {
+        struct batch_op *op = op_at(ops, count, result, row);
+        if (op == NULL) {
+            status = MX_INTERNAL;
+            break;
+        }
+        mx_move_kind kind = op->delta_cents > 0 ? MX_MOVE_DEPOSIT : MX_MOVE_WITHDRAWAL;
+        if (strcmp(PQgetvalue(result, row, 1), "t") != 0) {
+            op->status = MX_ACCOUNT_NOT_FOUND;
+        } else if (strcmp(PQgetvalue(result, row, 2), "t") != 0) {
+            op->status = mx_money_refusal(kind);
+        } else {
+            op->status = MX_OK;
+            op->account.balance_cents = mx_pg_int64(result, row, 3);
+            mx_metrics_money(kind == MX_MOVE_DEPOSIT ? MX_METRICS_DEPOSIT : MX_METRICS_WITHDRAWAL,
+                             kind == MX_MOVE_DEPOSIT ? op->delta_cents : -op->delta_cents);
+        }
+    }
+    PQclear(result);
+    return status;
+}
+
+static mx_status run_reads(struct batch_op **ops, int count) {
+    char *numbers = numbers_array(ops, count);
+    if (numbers == NULL)
+        return MX_INTERNAL;
+    const char *params[1] = {numbers};
+    PGresult *result = NULL;
+    mx_status status = mx_conn_exec(MX_STMT_READ_BATCH, params, &result);
+    free(numbers);
+    if (status != MX_OK)
+        return status;
+    if (PQntuples(result) != count)
+        status = MX_INTERNAL;
+    for (int row = 0; status == MX_OK && row < count; row++) {
+        struct batch_op *op = op_at(ops, count, result, row);
+        if (op == NULL) {
+            status = MX_INTERNAL;
+            break;
+        }
+        if (PQgetisnull(result, row, 1)) {
+            op->status = MX_ACCOUNT_NOT_FOUND;
+            continue;
+        }
+        op->status = MX_OK;
+        snprintf(op->account.number, sizeof op->account.number, "%s", op->number);
+        op->account.balance_cents = mx_pg_int64(result, row, 1);
+        op->account.overdraft_limit_cents = mx_pg_int64(result, row, 2);
+        mx_pg_text(op->account.created_at, sizeof op->account.created_at, result, row, 3);
+    }
+    PQclear(result);
+    return status;
+}
+
+static void *worker_main(void *arg) {
+    enum op_kind kind = (enum op_kind)(intptr_t)arg;
+    struct queue *queue = &batcher.queues[kind];
+    struct batch_op *ops[BATCH_MAX];
+    for (;;) {
+        pthread_mutex_lock(&queue->lock);
+        while (queue->head == NULL && !batcher.stopping)
+            pthread_cond_wait(&queue->not_empty, &queue->lock);
+        if (queue->head == NULL) { /* stopping, and nothing is left to do */
+            pthread_mutex_unlock(&queue->lock);
+            break;
+        }
+        /* Whatever queued up while the last batch ran goes now, oldest first. */
+        int count = 0;
+        while (queue->head != NULL && count < BATCH_MAX) {
+            ops[count++] = queue->head;
+            queue->head = queue->head->next;
+        }
+        if (queue->head == NULL)
+            queue->tail = NULL;
+        pthread_mutex_unlock(&queue->lock);
+
+        mx_status status = kind == OP_MOVE ? run_moves(ops, count) : run_reads(ops, count);
+        /* A failed batch changed nothing (one statement): each operation gets its status. */
+        for (int i = 0; i < count; i++)
+            finish(ops[i], status == MX_OK ? ops[i]->status : status);
+    }
+    mx_conn_close_thread();
+    return NULL;
+}
+
+/* Queues op and waits for its answer. */
+static mx_status submit(enum op_kind kind, struct batch_op *op) {
+    struct queue *queue = &batcher.queues[kind];
+    pthread_mutex_init(&op->lock, NULL);
+    pthread_cond_init(&op->done_signal, NULL);
+    op->done = 0;
+    op->next = NULL;
+    pthread_mutex_lock(&queue->lock);
+    if (queue->tail != NULL)
+        queue->tail->next = op;
+    else
+        queue->head = op;
+    queue->tail = op;
+    pthread_cond_signal(&queue->not_empty);
+    pthread_mutex_unlock(&queue->lock);
+
+    pthread_mutex_lock(&op->lock);
+    while (!op->done)
+        pthread_cond_wait(&op->done_signal, &op->lock);
+    pthread_mutex_unlock(&op->lock);
+    pthread_cond_destroy(&op->done_signal);
+    pthread_mutex_destroy(&op->lock);
+    return op->status;
+}
+
+static int batching(enum op_kind kind) {
+    return atomic_load(&batcher.running[kind]) && !mx_conn_in_transaction();
+}
+
+int mx_batcher_moves(void) {
+    return batching(OP_MOVE);
+}
+
+int mx_batcher_reads(void) {
+    return batching(OP_READ);
+}
+
+mx_status mx_batcher_move(const char *number, int64_t delta_cents, int64_t *out_balance_cents) {
+    /* Only well-formed numbers reach the store; one that is not would spoil the whole batch. */
+    if (!mx_acct_is_valid(number))
+        return MX_ACCOUNT_NOT_FOUND;
+    struct batch_op op = {.number = number, .delta_cents = delta_cents};
+    mx_status status = submit(OP_MOVE, &op);
+    if (status == MX_OK)
+        *out_balance_cents = op.account.balance_cents;
+    return status;
+}
+
+mx_status mx_batcher_read(const char *number, struct mx_account *out) {
+    if (!mx_acct_is_valid(number))
+        return MX_ACCOUNT_NOT_FOUND;
+    struct batch_op op = {.number = number};
+    mx_status status = submit(OP_READ, &op);
+    if (status == MX_OK)
+        *out = op.account;
+    return status;
+}
+
+static void stop_workers(void) {
+    for (int k = 0; k < OP_KIND_COUNT; k++) {
+        pthread_mutex_lock(&batcher.queues[k].lock);
+        batcher.stopping = 1;
+        pthread_cond_broadcast(&batcher.queues[k].not_empty);
+        pthread_mutex_unlock(&batcher.queues[k].lock);
+    }
+    for (int k = 0; k < OP_KIND_COUNT; k++) {
+        for (unsigned i = 0; i < batcher.queues[k].workers; i++)
+            pthread_join(batcher.queues[k].threads[i], NULL);
+        batcher.queues[k].workers = 0;
+    }
+}
+
+mx_status mx_store_batcher_start(unsigned writers, unsigned readers) {
+    const unsigned wanted[OP_KIND_COUNT] = {writers, readers};
+    batcher.stopping = 0;
+    for (int k = 0; k < OP_KIND_COUNT; k++) {
+        struct queue *queue = &batcher.queues[k];
+        for (unsigned i = 0; i < wanted[k] && i < sizeof queue->threads / sizeof queue->threads[0];
+             i++) {
+            if (pthread_create(&queue->threads[i], NULL, worker_main, (void *)(intptr_t)k) != 0) {
+                stop_workers();
+                return MX_INTERNAL;
+            }
+            queue->workers++;
+        }
+    }
+    for (int k = 0; k < OP_KIND_COUNT; k++)
+        atomic_store(&batcher.running[k], batcher.queues[k].workers > 0);
+    return MX_OK;
+}
+
+void mx_store_batcher_stop(void) {
+    for (int k = 0; k < OP_KIND_COUNT; k++)
+        atomic_store(&batcher.running[k], 0);
+    stop_workers();
+}
