@@ -34,6 +34,15 @@ typedef enum mx_metrics_money_kind {
 /* Money that moved for good (committed), in cents (positive). */
 void mx_metrics_money(mx_metrics_money_kind kind, int64_t cents);
 
+typedef enum mx_metrics_batch_kind {
+    MX_METRICS_BATCH_MOVES,
+    MX_METRICS_BATCH_READS,
+    MX_METRICS_BATCH_KIND_COUNT
+} mx_metrics_batch_kind;
+
+/* One statement sent for operations operations of several requests (group commit). */
+void mx_metrics_batch(mx_metrics_batch_kind kind, unsigned operations);
+
 /* The whole exposition: a new malloc'd, NUL-terminated text (free it), its length in *size; NULL
  * when out of memory. */
 char *mx_metrics_render(size_t *size);

@@ -35,6 +35,9 @@ static atomic_uint_fast64_t latency_sum_us;
 static atomic_uint_fast64_t db_events[MX_METRICS_DB_EVENT_COUNT];
 static atomic_uint_fast64_t money_cents[MX_METRICS_MONEY_KIND_COUNT];
 static atomic_uint_fast64_t money_operations[MX_METRICS_MONEY_KIND_COUNT];
+static atomic_uint_fast64_t batches[MX_METRICS_BATCH_KIND_COUNT];
+static atomic_uint_fast64_t batched_operations[MX_METRICS_BATCH_KIND_COUNT];
+static const char *const batch_kind_names[MX_METRICS_BATCH_KIND_COUNT] = {"moves", "reads"};
 static unsigned (*_Atomic in_flight_source)(void);
 
 static size_t route_slot(const char *route) {
@@ -94,6 +97,13 @@ void mx_metrics_money(mx_metrics_money_kind kind, int64_t cents) {
         return;
     atomic_fetch_add_explicit(&money_cents[kind], (uint_fast64_t)cents, memory_order_relaxed);
     atomic_fetch_add_explicit(&money_operations[kind], 1, memory_order_relaxed);
+}
+
+void mx_metrics_batch(mx_metrics_batch_kind kind, unsigned operations) {
+    if ((unsigned)kind >= MX_METRICS_BATCH_KIND_COUNT || operations == 0)
+        return;
+    atomic_fetch_add_explicit(&batches[kind], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&batched_operations[kind], operations, memory_order_relaxed);
 }
 
 /* A growing text buffer; on allocation failure it stays failed and render returns NULL. */
@@ -216,6 +226,16 @@ char *mx_metrics_render(size_t *size) {
     for (int k = 0; k < MX_METRICS_MONEY_KIND_COUNT; k++)
         append(&text, "mondux_money_operations_total{kind=\"%s\"} %llu\n", money_kind_names[k],
                (unsigned long long)load(&money_operations[k]));
+    append(&text, "# HELP mondux_db_batches_total Statements sent for several requests' operations "
+                  "at once (group commit), by kind.\n# TYPE mondux_db_batches_total counter\n");
+    for (int k = 0; k < MX_METRICS_BATCH_KIND_COUNT; k++)
+        append(&text, "mondux_db_batches_total{kind=\"%s\"} %llu\n", batch_kind_names[k],
+               (unsigned long long)load(&batches[k]));
+    append(&text, "# HELP mondux_db_batched_operations_total Operations those statements carried, "
+                  "by kind.\n# TYPE mondux_db_batched_operations_total counter\n");
+    for (int k = 0; k < MX_METRICS_BATCH_KIND_COUNT; k++)
+        append(&text, "mondux_db_batched_operations_total{kind=\"%s\"} %llu\n", batch_kind_names[k],
+               (unsigned long long)load(&batched_operations[k]));
     if (text.failed) {
         free(text.bytes);
         return NULL;

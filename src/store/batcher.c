@@ -190,6 +190,9 @@ static void *worker_main(void *arg) {
         pthread_mutex_unlock(&queue->lock);
 
         mx_status status = kind == OP_MOVE ? run_moves(ops, count) : run_reads(ops, count);
+        if (status == MX_OK)
+            mx_metrics_batch(kind == OP_MOVE ? MX_METRICS_BATCH_MOVES : MX_METRICS_BATCH_READS,
+                             (unsigned)count);
         /* A failed batch changed nothing (one statement): each operation gets its status. */
         for (int i = 0; i < count; i++)
             finish(ops[i], status == MX_OK ? ops[i]->status : status);

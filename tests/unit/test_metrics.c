@@ -59,6 +59,9 @@ START_TEST(database_events_money_and_in_flight_are_shown) {
     mx_metrics_money(MX_METRICS_TRANSFER, 9007199254740991);
     mx_metrics_money(MX_METRICS_WITHDRAWAL, 0); /* nothing moved: not counted */
     mx_metrics_set_in_flight_source(three);
+    mx_metrics_batch(MX_METRICS_BATCH_MOVES, 5);
+    mx_metrics_batch(MX_METRICS_BATCH_MOVES, 3);
+    mx_metrics_batch(MX_METRICS_BATCH_READS, 0); /* an empty batch is no batch */
     char *text = render();
     ck_assert(contains(text, "mondux_db_events_total{kind=\"connect\"} 1\n"));
     ck_assert(contains(text, "mondux_db_events_total{kind=\"unavailable\"} 2\n"));
@@ -69,6 +72,9 @@ START_TEST(database_events_money_and_in_flight_are_shown) {
     ck_assert(contains(text, "mondux_money_operations_total{kind=\"deposit\"} 2\n"));
     ck_assert(contains(text, "mondux_money_operations_total{kind=\"withdrawal\"} 0\n"));
     ck_assert(contains(text, "mondux_http_requests_in_flight 3\n"));
+    ck_assert(contains(text, "mondux_db_batches_total{kind=\"moves\"} 2\n"));
+    ck_assert(contains(text, "mondux_db_batched_operations_total{kind=\"moves\"} 8\n"));
+    ck_assert(contains(text, "mondux_db_batches_total{kind=\"reads\"} 0\n"));
     free(text);
 }
 END_TEST
