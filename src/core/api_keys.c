@@ -66,7 +66,8 @@ mx_status mx_api_keys_parse(const char *text, struct mx_api_keys **out, char *er
     }
     mx_status status = MX_OK;
     const char *p = text;
-    int in_comment = 0; /* a "#" line runs to its end, commas and all */
+    int in_comment = 0;    /* a "#" line runs to its end, commas and all */
+    int at_line_start = 1; /* only there does "#" start a comment */
     while (status == MX_OK && *p != '\0') {
         size_t length = strcspn(p, ",\n");
         const char *entry = p;
@@ -80,9 +81,10 @@ mx_status mx_api_keys_parse(const char *text, struct mx_api_keys **out, char *er
         }
         while (length > 0 && is_blank(entry[length - 1]))
             length--;
-        if (!in_comment && length > 0 && entry[0] == '#')
+        if (at_line_start && length > 0 && entry[0] == '#')
             in_comment = 1;
         int skip = in_comment || length == 0;
+        at_line_start = line_ends || (at_line_start && length == 0);
         if (line_ends)
             in_comment = 0;
         if (skip)

@@ -50,17 +50,12 @@ START_TEST(keys_may_be_split_by_lines_with_blanks_and_comments) {
 END_TEST
 
 START_TEST(malformed_keys_are_refused_without_quoting_the_secret) {
-    const char *bad[] = {"",
-                         " , \n",
-                         "nocolon" SECRET_A,
-                         ":" SECRET_A,
-                         "alice:short",
-                         "al ice:" SECRET_A,
-                         "alice:" SECRET_A " x",
-                         "alice:" SECRET_A ":x",
+    const char *bad[] = {"", " , \n", "nocolon" SECRET_A, ":" SECRET_A, "alice:short",
+                         "al ice:" SECRET_A, "alice:" SECRET_A " x", "alice:" SECRET_A ":x",
                          "alice:" SECRET_A ",alice:" SECRET_B,
-                         "a23456789012345678901234567890123:" SECRET_A,
-                         "alice:\x01" SECRET_A};
+                         "a23456789012345678901234567890123:" SECRET_A, "alice:\x01" SECRET_A,
+                         /* "#" starts a comment only at the start of a line */
+                         "alice:" SECRET_A ",#bob:" SECRET_B};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct mx_api_keys *keys = (struct mx_api_keys *)1;
         char error[256] = "";
