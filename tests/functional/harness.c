@@ -654,7 +654,7 @@ static int decode_status(int status) {
 /* Waits up to timeout_s for pid; SIGKILLs it after that. Returns the waitpid status, or -1 for
  * a timeout. */
 static int wait_bounded(pid_t pid, int timeout_s, int *raw_status) {
-    double deadline = ft_now() + timeout_s;
+    double deadline = ft_now() + timeout_s * ft_timeout_scale();
     for (;;) {
         int status = 0;
         pid_t got = waitpid(pid, &status, WNOHANG);
@@ -681,7 +681,8 @@ int ft_run_program(const char *const *argv, enum ft_db_config how, const char *d
     snprintf(err_path, sizeof err_path, "%s/stderr", dir);
     struct env_list list;
     build_env(&list, how, dbname, env);
-    pid_t pid = spawn(argv, list.entries, out_path, err_path);
+    const char *wrapped[FT_WRAPPED_ARGV_MAX];
+    pid_t pid = spawn(ft_wrap_argv(argv, wrapped), list.entries, out_path, err_path);
     env_free(&list);
     int raw = 0;
     int timed_out = wait_bounded(pid, timeout_s, &raw) != 0;
@@ -716,7 +717,9 @@ struct ft_server *ft_server_spawn(enum ft_db_config how, const char *dbname,
     struct env_list list;
     build_env(&list, how, dbname, env);
     const char *argv[] = {MX_BINARY, NULL};
-    server->pid = spawn(argv, list.entries, server->out_path, server->err_path);
+    const char *wrapped[FT_WRAPPED_ARGV_MAX];
+    server->pid =
+        spawn(ft_wrap_argv(argv, wrapped), list.entries, server->out_path, server->err_path);
     env_free(&list);
     servers[slot].server = server;
     servers[slot].owner = getpid();
@@ -740,7 +743,7 @@ static int server_exited(struct ft_server *server) {
 }
 
 void ft_server_await(struct ft_server *server) {
-    double deadline = ft_now() + FT_READY_TIMEOUT_S;
+    double deadline = ft_now() + FT_READY_TIMEOUT_S * ft_timeout_scale();
     for (;;) {
         char *log = read_file(server->err_path);
         const char *line = strstr(log, FT_LISTENING_PREFIX);
@@ -773,8 +776,8 @@ void ft_server_await(struct ft_server *server) {
         }
         free(log);
         if (ft_now() > deadline)
-            harness_fail("mondux did not print '" FT_LISTENING_PREFIX "<port>' within %d s",
-                         FT_READY_TIMEOUT_S);
+            harness_fail("mondux did not print '" FT_LISTENING_PREFIX "<port>' within %.0f s",
+                         FT_READY_TIMEOUT_S * ft_timeout_scale());
         ft_pause_ms(20);
     }
 }
@@ -919,8 +922,8 @@ struct ft_response *ft_http_on_with_headers(CURL *curl, const char *base_url, co
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)(10 * ft_timeout_scale()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)(60 * ft_timeout_scale()));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &data);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -995,7 +998,7 @@ struct ft_response *ft_http_keyed(const char *method, const char *path, const ch
 
 struct ft_response *ft_http_after_outage(const char *method, const char *path, const char *body,
                                          int timeout_s) {
-    double deadline = ft_now() + timeout_s;
+    double deadline = ft_now() + timeout_s * ft_timeout_scale();
     for (;;) {
         struct ft_response *response = ft_http(method, path, body);
         if (response->status != 503 || ft_now() > deadline)
@@ -1318,4 +1321,63 @@ void ft_assert_ledger_invariants(void) {
         harness_fail("ledger invariant broken: %s (%d offenders):%s", invariants[i].rule, rows,
                      offenders);
     }
+}
+
+/* ---- a slower mondux: under a wrapper (scripts/valgrind) ------------------------------------ */
+
+double ft_timeout_scale(void) {
+    const char *text = getenv("MX_TEST_TIMEOUT_SCALE");
+    if (text == NULL || text[0] == '\0')
+        return 1.0;
+    char *end = NULL;
+    double scale = strtod(text, &end);
+    if (end == text || *end != '\0' || !(scale >= 1.0 && scale <= 100.0))
+        ft_die("MX_TEST_TIMEOUT_SCALE must be a number from 1 to 100, not '%s'", text);
+    return scale;
+}
+
+/* The first word of the wrapper as a path: itself when it has a '/', else found on PATH. */
+static void find_program(const char *name, char *out, size_t size) {
+    const char *path = getenv("PATH");
+    if (strchr(name, '/') != NULL || path == NULL) {
+        snprintf(out, size, "%s", name);
+        return;
+    }
+    for (const char *dir = path; *dir != '\0';) {
+        size_t length = strcspn(dir, ":");
+        snprintf(out, size, "%.*s/%s", (int)length, dir, name);
+        if (length > 0 && access(out, X_OK) == 0)
+            return;
+        dir += length;
+        if (*dir == ':')
+            dir++;
+    }
+    ft_die("MX_TEST_SERVER_WRAPPER: '%s' is not on PATH", name);
+}
+
+const char *const *ft_wrap_argv(const char *const *argv, const char **out) {
+    /* The words live in a static copy of the variable, read afresh on each call (no threads). */
+    static char words[4096], program[1024];
+    const char *wrapper = getenv("MX_TEST_SERVER_WRAPPER");
+    if (wrapper == NULL || wrapper[0] == '\0' || strcmp(argv[0], MX_BINARY) != 0)
+        return argv;
+    if (strlen(wrapper) >= sizeof words)
+        ft_die("MX_TEST_SERVER_WRAPPER is too long");
+    snprintf(words, sizeof words, "%s", wrapper);
+    int count = 0;
+    for (char *save = NULL, *word = strtok_r(words, " ", &save); word != NULL;
+         word = strtok_r(NULL, " ", &save)) {
+        if (count == FT_WRAPPED_ARGV_MAX - 1)
+            ft_die("MX_TEST_SERVER_WRAPPER has too many words");
+        out[count++] = word;
+    }
+    for (int i = 0; argv[i] != NULL; i++) {
+        if (count == FT_WRAPPED_ARGV_MAX - 1)
+            ft_die("MX_TEST_SERVER_WRAPPER and the arguments have too many words");
+        out[count++] = argv[i];
+    }
+    out[count] = NULL;
+    find_program(out[0], program, sizeof program);
+    out[0] = program;
+    return out;
 }

@@ -303,4 +303,22 @@ double ft_now(void);
 /* Sleeps ms milliseconds; only ever used between polls of a bounded wait. */
 void ft_pause_ms(long ms);
 
+/* ---- a slower mondux: under a wrapper (scripts/valgrind) ---------------------------------- */
+
+/* MX_TEST_TIMEOUT_SCALE (a number from 1 to 100, default 1): every wait of the harness for a
+ * server -- start-up, exit, an HTTP answer, ft_http_after_outage, ft_run_program -- is that many
+ * times longer, for a mondux slowed down by a wrapper. Check's own per-test timeout has
+ * CK_TIMEOUT_MULTIPLIER for the same purpose. */
+double ft_timeout_scale(void);
+
+#define FT_WRAPPED_ARGV_MAX 64
+
+/* MX_TEST_SERVER_WRAPPER: a command prefix, split on spaces (no quoting), run in front of mondux
+ * wherever the harness starts it (ft_server_spawn, and ft_run_program when argv[0] is MX_BINARY),
+ * e.g. "valgrind --error-exitcode=99 --leak-check=full". Its first word may be a path or a name
+ * on PATH. Returns argv itself when the variable is unset or empty or argv[0] is something else;
+ * otherwise out (of FT_WRAPPED_ARGV_MAX entries), filled with the wrapper's words, then argv,
+ * then NULL, pointing into static storage valid until the next call. Not thread-safe. */
+const char *const *ft_wrap_argv(const char *const *argv, const char **out);
+
 #endif
