@@ -19,6 +19,7 @@ typedef enum mx_status {
     MX_URI_TOO_LONG,
     MX_HEADERS_TOO_LARGE,
     MX_UNAVAILABLE,
+    MX_OUTCOME_UNKNOWN,
     MX_INTERNAL,
     MX_STATUS_COUNT /* not a status: the number of them */
 } mx_status;

@@ -43,7 +43,8 @@ void mx_api_error(mx_status status, struct mx_response *response) {
     }
     mx_api_render_json(response, info->http_status, body);
     /* The client should come back soon; nothing was changed. */
-    if (status == MX_UNAVAILABLE || status == MX_IDEMPOTENCY_KEY_IN_USE)
+    if (status == MX_UNAVAILABLE || status == MX_OUTCOME_UNKNOWN ||
+        status == MX_IDEMPOTENCY_KEY_IN_USE)
         response->retry_after = 1;
 }
 

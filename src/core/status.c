@@ -30,6 +30,9 @@ static const struct mx_status_info status_table[MX_STATUS_COUNT] = {
                               "request headers are too large"},
     [MX_UNAVAILABLE] = {MX_UNAVAILABLE, 503, "unavailable",
                         "service temporarily unavailable, try again"},
+    [MX_OUTCOME_UNKNOWN] = {MX_OUTCOME_UNKNOWN, 503, "outcome_unknown",
+                            "the database connection broke before the outcome was known: read "
+                            "the account, or retry with the same Idempotency-Key, to learn it"},
     [MX_INTERNAL] = {MX_INTERNAL, 500, "internal_error", "internal error"},
 };
 

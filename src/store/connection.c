@@ -1,5 +1,6 @@
 /* One libpq connection per thread, opened lazily, statements prepared once per connection,
  * thrown away and re-opened after any connection-level failure. */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,9 +172,28 @@ out:
 }
 
 /* An idle connection learns that the server went away only when it reads; do that read now,
- * without blocking, so a request is not sent into a connection known to be dead. */
+ * without blocking, so a request is not sent into a connection known to be dead. A server that
+ * shuts down first sends its farewell (which libpq takes as a notice) and then closes: so read
+ * as long as there is something to read, and the close is seen too. */
 static int still_alive(PGconn *pg) {
-    return PQconsumeInput(pg) && PQstatus(pg) == CONNECTION_OK;
+    for (int reads = 0; reads < 4; reads++) {
+        if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK)
+            return 0;
+        struct pollfd socket_state = {.fd = PQsocket(pg), .events = POLLIN};
+        if (poll(&socket_state, 1, 0) <= 0)
+            return 1; /* nothing more to read: as alive as we can tell */
+    }
+    return PQstatus(pg) == CONNECTION_OK;
+}
+
+/* The statement was sent, then the connection broke without an answer -- not even an error: it may
+ * have committed or not. That matters for a statement that commits on its own (outside a
+ * transaction) and for COMMIT; inside a transaction nothing commits without COMMIT. */
+static int outcome_unknown(const struct thread_conn *tc, enum mx_stmt stmt,
+                           const struct mx_statement *s) {
+    return !s->can_resend && tc->last_sqlstate[0] == '\0' &&
+           (tc->pg == NULL || PQstatus(tc->pg) == CONNECTION_BAD) &&
+           (!tc->in_transaction || stmt == MX_STMT_COMMIT);
 }
 
 static void remember_sqlstate(struct thread_conn *tc, const PGresult *result) {
@@ -226,6 +246,8 @@ mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **
         PQclear(result);
         if (status != MX_UNAVAILABLE)
             return status;
+        if (outcome_unknown(tc, stmt, s))
+            status = MX_OUTCOME_UNKNOWN;
         discard(tc);
         if (!(reused && s->can_resend) || tc->in_transaction)
             return status;

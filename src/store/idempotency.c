@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_internal.h"
 
@@ -52,22 +53,37 @@ mx_status mx_store_idempotent_begin(const char *client, const char *key, const c
     return status;
 }
 
+/* How long to keep asking whether a commit whose answer was lost happened: a database that is
+ * restarting is usually back within it. */
+#define RESOLVE_ATTEMPTS 20
+#define RESOLVE_PAUSE_NS 250000000L
+
 /* The connection broke during COMMIT: it may or may not have happened. Claiming the key on a new
  * connection waits for the old transaction to end either way, then finds the answer if and only
- * if it was committed. */
+ * if it was committed. While the database cannot be reached, ask again for a while; after that
+ * the outcome stays unknown, and the client's retry with the same key will learn it. */
 static mx_status resolve_lost_commit(const char *client, const char *key, const char *fingerprint) {
-    int found = 0;
-    struct mx_stored_outcome stored;
-    mx_status status = mx_store_idempotent_begin(client, key, fingerprint, &found, &stored);
-    if (status != MX_OK)
-        return MX_UNAVAILABLE; /* still unknown; the client's retry with the key will tell */
-    free(stored.body);
-    if (!found) {
-        mx_conn_rollback(); /* it was not committed: nothing changed */
-        return MX_UNAVAILABLE;
+    for (int attempt = 0; attempt < RESOLVE_ATTEMPTS; attempt++) {
+        if (attempt > 0) {
+            struct timespec pause = {0, RESOLVE_PAUSE_NS};
+            nanosleep(&pause, NULL);
+        }
+        int found = 0;
+        struct mx_stored_outcome stored;
+        mx_status status = mx_store_idempotent_begin(client, key, fingerprint, &found, &stored);
+        if (status == MX_UNAVAILABLE)
+            continue;
+        if (status != MX_OK)
+            return MX_OUTCOME_UNKNOWN;
+        free(stored.body);
+        if (!found) {
+            mx_conn_rollback(); /* it was not committed: nothing changed */
+            return MX_UNAVAILABLE;
+        }
+        fprintf(stderr, "mondux: the connection broke during a commit that did happen\n");
+        return stored.same_request ? MX_OK : MX_INTERNAL;
     }
-    fprintf(stderr, "mondux: the connection broke during a commit that did happen\n");
-    return stored.same_request ? MX_OK : MX_INTERNAL;
+    return MX_OUTCOME_UNKNOWN;
 }
 
 mx_status mx_store_idempotent_commit(const char *client, const char *key, const char *fingerprint,
@@ -93,7 +109,7 @@ mx_status mx_store_idempotent_commit(const char *client, const char *key, const 
         return status;
     }
     status = mx_conn_commit();
-    if (status == MX_UNAVAILABLE)
+    if (status == MX_OUTCOME_UNKNOWN || status == MX_UNAVAILABLE)
         status = resolve_lost_commit(client, key, fingerprint);
     return status;
 }
