@@ -22,9 +22,10 @@
 /* A client's X-Request-Id is kept when it is 1..64 visible ASCII characters. */
 #define REQUEST_ID_MAX 64
 /* Room libmicrohttpd keeps per connection beyond our own URL and header limits, so that it is
- * our JSON 414/431 that answers an oversized request, not the library's HTML page -- unless the
- * request outgrows even this. */
-#define CONNECTION_MEMORY_SLACK (64 * 1024)
+ * our JSON 414/431 that answers an oversized request, not the library's own answer -- unless the
+ * request outgrows even this. Each open connection holds (and on every request clears) this much
+ * memory: with the default limits 32 KiB, so 1,000 connections cost about 32 MB. */
+#define CONNECTION_MEMORY_SLACK (8 * 1024)
 
 struct mx_http_server {
     struct MHD_Daemon *daemon;
