@@ -39,6 +39,14 @@ static void raise_open_file_limit(void) {
     }
 }
 
+/* A SIGTERM or SIGINT is waiting (they are blocked, and taken by sigwait once serving): checked
+ * while start-up waits for the database, so `docker stop` need not wait for MX_DB_WAIT. */
+static int stop_requested(void) {
+    sigset_t pending;
+    return sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
+}
+
 int main(int argc, char **argv) {
     int exit_code = 0;
     if (handle_arguments(argc, argv, &exit_code))
@@ -73,7 +81,11 @@ int main(int argc, char **argv) {
         exit_code = EXIT_RUNTIME;
         goto out;
     }
-    mx_status status = mx_store_migrate(config.db_wait_seconds);
+    mx_status status = mx_store_migrate(config.db_wait_seconds, stop_requested);
+    if (status != MX_OK && stop_requested()) {
+        fprintf(stderr, "mondux: stopped while waiting for the database\n");
+        goto out; /* asked to stop: that is a clean exit, not a failure */
+    }
     if (status != MX_OK) {
         fprintf(stderr, "mondux: %s\n",
                 status == MX_UNAVAILABLE ? "cannot reach the database"

@@ -72,8 +72,9 @@ mx_status mx_store_init(const struct mx_store_params *params);
 
 /* Applies the migrations compiled into the binary that the database lacks, in one transaction
  * under an advisory lock, so several servers may start at once. Retries to connect for up to
- * wait_seconds. MX_OK, MX_UNAVAILABLE (could not connect) or MX_INTERNAL (a migration failed). */
-mx_status mx_store_migrate(unsigned wait_seconds);
+ * wait_seconds, or until stop_requested (may be NULL) returns 1. MX_OK, MX_UNAVAILABLE (could not
+ * connect, or told to stop) or MX_INTERNAL (a migration failed). */
+mx_status mx_store_migrate(unsigned wait_seconds, int (*stop_requested)(void));
 
 /* 1 if the calling thread's connection answers a trivial query now (reconnecting if needed). */
 int mx_store_ping(void);

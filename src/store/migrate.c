@@ -46,12 +46,21 @@ static mx_status apply(PGconn *pg, const struct mx_embedded_file *file) {
     return status;
 }
 
-static PGconn *connect_waiting(unsigned wait_seconds) {
+static PGconn *connect_waiting(unsigned wait_seconds, int (*stop_requested)(void)) {
     time_t deadline = time(NULL) + (time_t)wait_seconds;
+    int said_waiting = 0;
     for (;;) {
         PGconn *pg = mx_conn_open();
         if (pg != NULL && PQstatus(pg) == CONNECTION_OK)
             return pg;
+        if (stop_requested != NULL && stop_requested()) {
+            PQfinish(pg);
+            return NULL;
+        }
+        if (!said_waiting && wait_seconds > 0) {
+            fprintf(stderr, "mondux: waiting up to %u s for the database\n", wait_seconds);
+            said_waiting = 1;
+        }
         if (time(NULL) >= deadline) {
             (void)mx_conn_failure_status(pg, NULL, "connect");
             PQfinish(pg);
@@ -63,8 +72,8 @@ static PGconn *connect_waiting(unsigned wait_seconds) {
     }
 }
 
-mx_status mx_store_migrate(unsigned wait_seconds) {
-    PGconn *pg = connect_waiting(wait_seconds);
+mx_status mx_store_migrate(unsigned wait_seconds, int (*stop_requested)(void)) {
+    PGconn *pg = connect_waiting(wait_seconds, stop_requested);
     if (pg == NULL)
         return MX_UNAVAILABLE;
 

@@ -330,6 +330,32 @@ START_TEST(sigterm_on_an_idle_server_exits_0) {
 }
 END_TEST
 
+/* docker stop while the database is not there yet must not wait for MX_DB_WAIT to run out. */
+START_TEST(sigterm_while_waiting_for_the_database_exits_0_at_once) {
+    /* Port 1 on the loopback: nothing listens there, so every connect is refused at once. */
+    const char *env[] = {"DATABASE_URL=host=127.0.0.1 port=1 user=nobody dbname=nothing",
+                         "MX_DB_WAIT=120", NULL};
+    struct ft_server *server = ft_server_spawn(FT_NO_DB_CONFIG, ft_db(), env);
+    double deadline = ft_now() + FT_READY_TIMEOUT_S * ft_timeout_scale();
+    int waiting = 0;
+    while (!waiting && ft_now() < deadline) {
+        char *err = ft_server_stderr(server);
+        waiting = strstr(err, "waiting up to 120 s for the database") != NULL;
+        free(err);
+        if (!waiting)
+            ft_pause_ms(20);
+    }
+    ck_assert_msg(waiting, "mondux never said it was waiting for the database");
+    double sent = ft_now();
+    ck_assert_int_eq(kill(server->pid, SIGTERM), 0);
+    char *err = NULL;
+    ck_assert_int_eq(ft_server_wait_exit(server, FT_STOP_TIMEOUT_S, NULL, &err), 0);
+    ck_assert_msg(ft_now() - sent < 10.0, "took %.1f s to stop", ft_now() - sent);
+    ck_assert_msg(strstr(err, "stopped while waiting for the database") != NULL, "stderr: %s", err);
+    free(err);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("config");
     FT_ADD_TEST(s, version_flag_prints_the_version_and_exits_0);
@@ -343,5 +369,6 @@ int main(void) {
     FT_ADD_TEST(s, every_request_writes_one_json_access_log_line_on_stdout);
     FT_ADD_TEST(s, sigterm_finishes_the_request_in_flight_then_exits_0);
     FT_ADD_TEST(s, sigterm_on_an_idle_server_exits_0);
+    FT_ADD_TEST(s, sigterm_while_waiting_for_the_database_exits_0_at_once);
     return ft_main(s, 0, FT_DATABASE_URL, NULL);
 }
