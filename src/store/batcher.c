@@ -60,110 +60,99 @@ static void finish(struct batch_op *op, mx_status status) {
     pthread_mutex_unlock(&op->lock); /* the last touch: op may be gone after this */
 }
 
-/* A PostgreSQL array literal of the operations' account numbers, e.g. {"1234...","5678..."}.
- * The numbers are 16 digits (checked by every caller before the store), and the literal is a
- * parameter value, never SQL. */
-static char *numbers_array(struct batch_op **ops, int count) {
-    size_t size = (size_t)count * (MX_ACCT_LENGTH + 3) + 3;
+/* A PostgreSQL array literal of one field of every operation, e.g. {"1234...","5678..."} or
+ * {500,-20}: new malloc'd text, or NULL. The numbers are 16 digits (every caller checks them
+ * before the store), and the literal is a parameter value, never SQL. */
+static char *array_literal(struct batch_op **ops, int count, int numbers) {
+    size_t size = (size_t)count * (MX_ACCT_LENGTH + 24) + 3;
     char *text = malloc(size);
     if (text == NULL)
         return NULL;
     size_t used = 0;
     text[used++] = '{';
-    for (int i = 0; i < count; i++)
-        used += (size_t)snprintf(text + used, size - used, "%s\"%s\"", i > 0 ? "," : "",
-                                 ops[i]->number);
-    snprintf(text + used, size - used, "}");
-    return text;
-}
-
-static char *deltas_array(struct batch_op **ops, int count) {
-    size_t size = (size_t)count * 22 + 3;
-    char *text = malloc(size);
-    if (text == NULL)
-        return NULL;
-    size_t used = 0;
-    text[used++] = '{';
-    for (int i = 0; i < count; i++)
-        used += (size_t)snprintf(text + used, size - used, "%s%" PRId64, i > 0 ? "," : "",
-                                 ops[i]->delta_cents);
-    snprintf(text + used, size - used, "}");
-    return text;
-}
-
-/* Row ord (1-based, as the database counts) belongs to ops[ord - 1]; anything else is a bug. */
-static struct batch_op *op_at(struct batch_op **ops, int count, const PGresult *result, int row) {
-    long ord = strtol(PQgetvalue(result, row, 0), NULL, 10);
-    return ord >= 1 && ord <= count ? ops[ord - 1] : NULL;
-}
-
-static mx_status run_moves(struct batch_op **ops, int count) {
-    char ceiling[24];
-    snprintf(ceiling, sizeof ceiling, "%" PRId64, MX_MONEY_MAX_CENTS);
-    char *numbers = numbers_array(ops, count), *deltas = deltas_array(ops, count);
-    PGresult *result = NULL;
-    mx_status status = MX_INTERNAL;
-    if (numbers != NULL && deltas != NULL) {
-        const char *params[3] = {numbers, deltas, ceiling};
-        status = mx_conn_exec(MX_STMT_MOVE_BATCH, params, &result);
+    for (int i = 0; i < count; i++) {
+        const char *comma = i > 0 ? "," : "";
+        if (numbers)
+            used += (size_t)snprintf(text + used, size - used, "%s\"%s\"", comma, ops[i]->number);
+        else
+            used += (size_t)snprintf(text + used, size - used, "%s%" PRId64, comma,
+                                     ops[i]->delta_cents);
     }
-    free(numbers);
-    free(deltas);
+    snprintf(text + used, size - used, "}");
+    return text;
+}
+
+/* Fills in one operation's answer from its row of the batch's result. */
+typedef void (*row_reader)(struct batch_op *op, const PGresult *result, int row);
+
+/* Sends one batch statement and hands each row to its operation: row ord (1-based, as the
+ * database counts) belongs to ops[ord - 1]. Anything but one row per operation is a bug. */
+static mx_status run_batch(enum mx_stmt stmt, const char *const *params, struct batch_op **ops,
+                           int count, row_reader read_row) {
+    PGresult *result = NULL;
+    mx_status status = mx_conn_exec(stmt, params, &result);
     if (status != MX_OK)
         return status;
     if (PQntuples(result) != count)
         status = MX_INTERNAL;
     for (int row = 0; status == MX_OK && row < count; row++) {
-        struct batch_op *op = op_at(ops, count, result, row);
-        if (op == NULL) {
+        long ord = strtol(PQgetvalue(result, row, 0), NULL, 10);
+        if (ord < 1 || ord > count)
             status = MX_INTERNAL;
-            break;
-        }
-        mx_move_kind kind = op->delta_cents > 0 ? MX_MOVE_DEPOSIT : MX_MOVE_WITHDRAWAL;
-        if (strcmp(PQgetvalue(result, row, 1), "t") != 0) {
-            op->status = MX_ACCOUNT_NOT_FOUND;
-        } else if (strcmp(PQgetvalue(result, row, 2), "t") != 0) {
-            op->status = mx_money_refusal(kind);
-        } else {
-            op->status = MX_OK;
-            op->account.balance_cents = mx_pg_int64(result, row, 3);
-            mx_metrics_money(kind == MX_MOVE_DEPOSIT ? MX_METRICS_DEPOSIT : MX_METRICS_WITHDRAWAL,
-                             kind == MX_MOVE_DEPOSIT ? op->delta_cents : -op->delta_cents);
-        }
+        else
+            read_row(ops[ord - 1], result, row);
     }
     PQclear(result);
     return status;
 }
 
+static void read_move(struct batch_op *op, const PGresult *result, int row) {
+    mx_move_kind kind = op->delta_cents > 0 ? MX_MOVE_DEPOSIT : MX_MOVE_WITHDRAWAL;
+    if (strcmp(PQgetvalue(result, row, 1), "t") != 0) {
+        op->status = MX_ACCOUNT_NOT_FOUND;
+    } else if (strcmp(PQgetvalue(result, row, 2), "t") != 0) {
+        op->status = mx_money_refusal(kind);
+    } else {
+        op->status = MX_OK;
+        op->account.balance_cents = mx_pg_int64(result, row, 3);
+        mx_metrics_money(kind == MX_MOVE_DEPOSIT ? MX_METRICS_DEPOSIT : MX_METRICS_WITHDRAWAL,
+                         kind == MX_MOVE_DEPOSIT ? op->delta_cents : -op->delta_cents);
+    }
+}
+
+static void read_account(struct batch_op *op, const PGresult *result, int row) {
+    if (PQgetisnull(result, row, 1)) {
+        op->status = MX_ACCOUNT_NOT_FOUND;
+        return;
+    }
+    op->status = MX_OK;
+    snprintf(op->account.number, sizeof op->account.number, "%s", op->number);
+    op->account.balance_cents = mx_pg_int64(result, row, 1);
+    op->account.overdraft_limit_cents = mx_pg_int64(result, row, 2);
+    mx_pg_text(op->account.created_at, sizeof op->account.created_at, result, row, 3);
+}
+
+static mx_status run_moves(struct batch_op **ops, int count) {
+    char ceiling[24];
+    snprintf(ceiling, sizeof ceiling, "%" PRId64, MX_MONEY_MAX_CENTS);
+    char *numbers = array_literal(ops, count, 1), *deltas = array_literal(ops, count, 0);
+    mx_status status = MX_INTERNAL;
+    if (numbers != NULL && deltas != NULL) {
+        const char *params[3] = {numbers, deltas, ceiling};
+        status = run_batch(MX_STMT_MOVE_BATCH, params, ops, count, read_move);
+    }
+    free(numbers);
+    free(deltas);
+    return status;
+}
+
 static mx_status run_reads(struct batch_op **ops, int count) {
-    char *numbers = numbers_array(ops, count);
+    char *numbers = array_literal(ops, count, 1);
     if (numbers == NULL)
         return MX_INTERNAL;
     const char *params[1] = {numbers};
-    PGresult *result = NULL;
-    mx_status status = mx_conn_exec(MX_STMT_READ_BATCH, params, &result);
+    mx_status status = run_batch(MX_STMT_READ_BATCH, params, ops, count, read_account);
     free(numbers);
-    if (status != MX_OK)
-        return status;
-    if (PQntuples(result) != count)
-        status = MX_INTERNAL;
-    for (int row = 0; status == MX_OK && row < count; row++) {
-        struct batch_op *op = op_at(ops, count, result, row);
-        if (op == NULL) {
-            status = MX_INTERNAL;
-            break;
-        }
-        if (PQgetisnull(result, row, 1)) {
-            op->status = MX_ACCOUNT_NOT_FOUND;
-            continue;
-        }
-        op->status = MX_OK;
-        snprintf(op->account.number, sizeof op->account.number, "%s", op->number);
-        op->account.balance_cents = mx_pg_int64(result, row, 1);
-        op->account.overdraft_limit_cents = mx_pg_int64(result, row, 2);
-        mx_pg_text(op->account.created_at, sizeof op->account.created_at, result, row, 3);
-    }
-    PQclear(result);
     return status;
 }
 
