@@ -9,74 +9,18 @@
  * for correctness: the fault is injected once the clients have shown, by their answers, that
  * they are in the middle of their work, and the tests wait (bounded) for conditions. The only
  * pauses are a client's polite pause after a 503 or a refused connection before it goes on. */
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
-
-#define PG_CLUSTER MX_SOURCE_DIR "/scripts/lib/pg-cluster"
-
-static char cluster_dir[64];
-static pid_t cluster_owner;
-
-/* ---- the private cluster (as in outage_test.c) ---------------------------------------------- */
-
-/* Runs pg-cluster with a command; asserting that it succeeds. */
-static void pg_cluster(const char *command, const char *port) {
-    const char *argv[] = {PG_CLUSTER, command, cluster_dir, port, NULL};
-    char *out = NULL, *err = NULL;
-    int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120);
-    if (status != 0) {
-        char message[2048];
-        snprintf(message, sizeof message, "pg-cluster %s %s failed (%d): %.1500s", command,
-                 cluster_dir, status, err);
-        free(out);
-        free(err);
-        if (getpid() == cluster_owner)
-            ft_die("%s", message);
-        ck_abort_msg("%s", message);
-    }
-    free(out);
-    free(err);
-}
-
-static void cluster_down_at_exit(void) {
-    if (cluster_dir[0] == '\0' || getpid() != cluster_owner)
-        return;
-    const char *argv[] = {PG_CLUSTER, "down", cluster_dir, NULL};
-    char *out = NULL, *err = NULL;
-    if (ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120) != 0)
-        fprintf(stderr, "pg-cluster down %s failed: %s", cluster_dir, err);
-    free(out);
-    free(err);
-    cluster_dir[0] = '\0';
-}
-
-/* A loopback port that nobody listens on right now. */
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address;
-    memset(&address, 0, sizeof address);
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&address, size) != 0 ||
-        getsockname(fd, (struct sockaddr *)&address, &size) != 0)
-        ft_die("cannot find a free port");
-    close(fd);
-    return ntohs(address.sin_port);
-}
 
 /* ---- operations and what their clients were told -------------------------------------------- */
 
@@ -398,9 +342,9 @@ START_TEST(postgres_restarted_under_deposit_load_gives_only_503s_and_loses_no_ac
     pg_wait(clients, enough_successes, 20, "the first successes");
     ft_sql_disconnect();
     atomic_store(&load.phase, PG_DOWN);
-    pg_cluster("stop", NULL);
+    ft_own_cluster("stop");
     pg_wait(clients, every_client_got_503s, 20, "every client to get 503s");
-    pg_cluster("start", NULL);
+    ft_own_cluster("start");
     atomic_store(&load.phase, PG_BACK);
     pg_wait(clients, every_client_served_again, 30, "every client to be served again");
     atomic_store(&load.stop, 1);
@@ -771,21 +715,7 @@ START_TEST(
 END_TEST
 
 int main(void) {
-    if (access(PG_CLUSTER, X_OK) != 0)
-        ft_die("%s is missing or not executable; the faults suite needs it to run its own "
-               "PostgreSQL. Failing rather than skipping.",
-               PG_CLUSTER);
-    snprintf(cluster_dir, sizeof cluster_dir, "/tmp/mx_ft_pg_XXXXXX");
-    if (mkdtemp(cluster_dir) == NULL)
-        ft_die("mkdtemp failed");
-    cluster_owner = getpid();
-    atexit(cluster_down_at_exit);
-
-    char port[16], socket_dir[96];
-    snprintf(port, sizeof port, "%d", free_port());
-    snprintf(socket_dir, sizeof socket_dir, "%s/run", cluster_dir);
-    ft_init_with_cluster(socket_dir, port, "postgres");
-    pg_cluster("up", port);
+    ft_init_with_own_cluster("faults");
 
     Suite *s = suite_create("faults");
     FT_ADD_TEST(

@@ -1,6 +1,7 @@
 /* The functional-test harness; see harness.h for the process model. */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -12,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1380,4 +1383,78 @@ const char *const *ft_wrap_argv(const char *const *argv, const char **out) {
     find_program(out[0], program, sizeof program);
     out[0] = program;
     return out;
+}
+
+/* ---- a PostgreSQL cluster of the suite's own ---------------------------------------------- */
+
+#define FT_PG_CLUSTER MX_SOURCE_DIR "/scripts/lib/pg-cluster"
+
+static char own_cluster_dir[64];
+static pid_t own_cluster_owner;
+
+static void run_pg_cluster(const char *command, const char *port) {
+    const char *argv[] = {FT_PG_CLUSTER, command, own_cluster_dir, port, NULL};
+    char *out = NULL, *err = NULL;
+    int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120);
+    if (status != 0) {
+        char message[2048];
+        snprintf(message, sizeof message, "pg-cluster %s %s failed (%d): %.1500s", command,
+                 own_cluster_dir, status, err);
+        free(out);
+        free(err);
+        if (getpid() == own_cluster_owner)
+            ft_die("%s", message);
+        ck_abort_msg("%s", message);
+    }
+    free(out);
+    free(err);
+}
+
+void ft_own_cluster(const char *command) {
+    run_pg_cluster(command, NULL);
+}
+
+static void own_cluster_down_at_exit(void) {
+    if (own_cluster_dir[0] == '\0' || getpid() != own_cluster_owner)
+        return;
+    const char *argv[] = {FT_PG_CLUSTER, "down", own_cluster_dir, NULL};
+    char *out = NULL, *err = NULL;
+    if (ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120) != 0)
+        fprintf(stderr, "pg-cluster down %s failed: %s", own_cluster_dir, err);
+    free(out);
+    free(err);
+    own_cluster_dir[0] = '\0';
+}
+
+/* A loopback port that nobody listens on right now. */
+static int free_loopback_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&address, size) != 0 ||
+        getsockname(fd, (struct sockaddr *)&address, &size) != 0)
+        ft_die("cannot find a free port");
+    close(fd);
+    return ntohs(address.sin_port);
+}
+
+void ft_init_with_own_cluster(const char *suite) {
+    if (access(FT_PG_CLUSTER, X_OK) != 0)
+        ft_die("%s is missing or not executable; the %s suite needs it to run its own "
+               "PostgreSQL. Failing rather than skipping.",
+               FT_PG_CLUSTER, suite);
+    snprintf(own_cluster_dir, sizeof own_cluster_dir, "/tmp/mx_ft_pg_XXXXXX");
+    if (mkdtemp(own_cluster_dir) == NULL)
+        ft_die("mkdtemp failed");
+    own_cluster_owner = getpid();
+    atexit(own_cluster_down_at_exit);
+
+    char port[16], socket_dir[96];
+    snprintf(port, sizeof port, "%d", free_loopback_port());
+    snprintf(socket_dir, sizeof socket_dir, "%s/run", own_cluster_dir);
+    ft_init_with_cluster(socket_dir, port, "postgres");
+    run_pg_cluster("up", port);
 }

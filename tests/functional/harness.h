@@ -321,4 +321,14 @@ double ft_timeout_scale(void);
  * then NULL, pointing into static storage valid until the next call. Not thread-safe. */
 const char *const *ft_wrap_argv(const char *const *argv, const char **out);
 
+/* ---- a PostgreSQL cluster of the suite's own (for suites that stop and start it) ----------- */
+
+/* Instead of ft_init: starts a fresh cluster (scripts/lib/pg-cluster up) in a temp dir on a free
+ * loopback port, and makes it the one the suite uses. The main process removes it at exit. Exits
+ * with a message (failing, not skipping) when pg-cluster is missing or fails. */
+void ft_init_with_own_cluster(const char *suite);
+
+/* Runs "pg-cluster <command> <dir>" on that cluster, e.g. "stop" or "start". Asserting. */
+void ft_own_cluster(const char *command);
+
 #endif

@@ -2,66 +2,12 @@
  * PostgreSQL cluster (scripts/lib/pg-cluster), so stopping it disturbs no other suite: requests
  * answer 503 unavailable with Retry-After and change nothing, and when the database is back the
  * same mondux process serves again by itself. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "harness.h"
-
-#define PG_CLUSTER MX_SOURCE_DIR "/scripts/lib/pg-cluster"
-
-static char cluster_dir[64];
-static pid_t cluster_owner;
-
-/* Runs pg-cluster with a command; asserting that it succeeds. */
-static void pg_cluster(const char *command, const char *port) {
-    const char *argv[] = {PG_CLUSTER, command, cluster_dir, port, NULL};
-    char *out = NULL, *err = NULL;
-    int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120);
-    if (status != 0) {
-        char message[2048];
-        snprintf(message, sizeof message, "pg-cluster %s %s failed (%d): %.1500s", command,
-                 cluster_dir, status, err);
-        free(out);
-        free(err);
-        if (getpid() == cluster_owner)
-            ft_die("%s", message);
-        ck_abort_msg("%s", message);
-    }
-    free(out);
-    free(err);
-}
-
-static void cluster_down_at_exit(void) {
-    if (cluster_dir[0] == '\0' || getpid() != cluster_owner)
-        return;
-    const char *argv[] = {PG_CLUSTER, "down", cluster_dir, NULL};
-    char *out = NULL, *err = NULL;
-    if (ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120) != 0)
-        fprintf(stderr, "pg-cluster down %s failed: %s", cluster_dir, err);
-    free(out);
-    free(err);
-    cluster_dir[0] = '\0';
-}
-
-/* A loopback port that nobody listens on right now. */
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address;
-    memset(&address, 0, sizeof address);
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&address, size) != 0 ||
-        getsockname(fd, (struct sockaddr *)&address, &size) != 0)
-        ft_die("cannot find a free port");
-    close(fd);
-    return ntohs(address.sin_port);
-}
 
 START_TEST(database_outage_is_503_unavailable_and_the_service_recovers_by_itself) {
     char n[FT_ACCOUNT_SIZE], path[256];
@@ -69,7 +15,7 @@ START_TEST(database_outage_is_503_unavailable_and_the_service_recovers_by_itself
     ck_assert_int_eq(ft_move(n, "deposit", 10), 10);
 
     ft_sql_disconnect();
-    pg_cluster("stop", NULL);
+    ft_own_cluster("stop");
 
     const char *requests[][2] = {
         {"PUT", "/deposit?sum=5"}, {"POST", "/withdraw?sum=5"}, {"GET", "/balance"}, {"GET", ""}};
@@ -94,7 +40,7 @@ START_TEST(database_outage_is_503_unavailable_and_the_service_recovers_by_itself
     ft_assert_status(health, 200);
     ft_response_free(health);
 
-    pg_cluster("start", NULL);
+    ft_own_cluster("start");
 
     /* Bounded wait for the service to find the database again, without a restart. */
     snprintf(path, sizeof path, "/api/accounts/%s/balance", n);
@@ -119,21 +65,7 @@ START_TEST(database_outage_is_503_unavailable_and_the_service_recovers_by_itself
 END_TEST
 
 int main(void) {
-    if (access(PG_CLUSTER, X_OK) != 0)
-        ft_die("%s is missing or not executable; the outage suite needs it to run its own "
-               "PostgreSQL. Failing rather than skipping.",
-               PG_CLUSTER);
-    snprintf(cluster_dir, sizeof cluster_dir, "/tmp/mx_ft_pg_XXXXXX");
-    if (mkdtemp(cluster_dir) == NULL)
-        ft_die("mkdtemp failed");
-    cluster_owner = getpid();
-    atexit(cluster_down_at_exit);
-
-    char port[16], socket_dir[96];
-    snprintf(port, sizeof port, "%d", free_port());
-    snprintf(socket_dir, sizeof socket_dir, "%s/run", cluster_dir);
-    ft_init_with_cluster(socket_dir, port, "postgres");
-    pg_cluster("up", port);
+    ft_init_with_own_cluster("outage");
 
     Suite *s = suite_create("outage");
     FT_ADD_TEST(s, database_outage_is_503_unavailable_and_the_service_recovers_by_itself);
