@@ -36,10 +36,15 @@ struct mx_http_server {
     unsigned long id_prefix;
 };
 
+/* A request needs at most a few query arguments; more than this many is refused (414). */
+#define QUERY_ARGUMENTS_MAX 100
+
 /* Per-connection state: from libmicrohttpd's "connection started" to "closed". */
 struct connection_ctx {
     struct mx_watch *watch;
-    size_t uri_length; /* of the request being received, as sent (before decoding) */
+    int fd;
+    size_t uri_length;        /* of the request being received, as sent (before decoding) */
+    unsigned query_arguments; /* of the request being received, as sent */
 };
 
 /* Per-request state: created on the first call of a request, freed in on_completed. */
@@ -67,31 +72,41 @@ static unsigned read_in_flight(void) {
     return server != NULL ? atomic_load(&server->in_flight) : 0;
 }
 
+/* One pass over a request's headers or query arguments: how often name occurs, and its first
+ * value. The value comes from the same comparison that counts: libmicrohttpd's own lookup ignores
+ * case, so for "?SUM=999&sum=5" it would hand back 999 as "sum" (found by fuzzing). */
 struct value_search {
     const char *name;
     int case_insensitive; /* header names are, argument names are not */
     unsigned count;
+    const char *value; /* borrowed from the request; NULL until found */
 };
 
-static enum MHD_Result count_value(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value) {
+static enum MHD_Result find_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value) {
     (void)kind;
-    (void)value;
     struct value_search *search = cls;
-    if ((search->case_insensitive ? strcasecmp(key, search->name) : strcmp(key, search->name)) == 0)
-        search->count++;
+    if ((search->case_insensitive ? strcasecmp(key, search->name) : strcmp(key, search->name)) ==
+        0) {
+        if (search->count++ == 0)
+            search->value = value;
+    }
     return MHD_YES;
+}
+
+static struct value_search search_values(struct MHD_Connection *connection, enum MHD_ValueKind kind,
+                                         const char *name) {
+    struct value_search search = {name, kind == MHD_HEADER_KIND, 0, NULL};
+    MHD_get_connection_values(connection, kind, find_value, &search);
+    return search;
 }
 
 static const char *lookup(const struct mx_request *request, enum MHD_ValueKind kind,
                           const char *name, unsigned *count) {
-    struct MHD_Connection *connection = request->transport;
-    if (count != NULL) {
-        struct value_search search = {name, kind == MHD_HEADER_KIND, 0};
-        MHD_get_connection_values(connection, kind, count_value, &search);
+    struct value_search search = search_values(request->transport, kind, name);
+    if (count != NULL)
         *count = search.count;
-    }
-    return MHD_lookup_connection_value(connection, kind, name);
+    return search.value;
 }
 
 static const char *query_value(const struct mx_request *request, const char *name,
@@ -175,10 +190,8 @@ static enum MHD_Result send_error(struct request_ctx *ctx, mx_status status) {
 
 /* The client's X-Request-Id when it is one sane value, so its logs and ours meet; else ours. */
 static void choose_request_id(struct request_ctx *ctx) {
-    struct value_search search = {"X-Request-Id", 1, 0};
-    MHD_get_connection_values(ctx->connection, MHD_HEADER_KIND, count_value, &search);
-    const char *theirs =
-        MHD_lookup_connection_value(ctx->connection, MHD_HEADER_KIND, "X-Request-Id");
+    struct value_search search = search_values(ctx->connection, MHD_HEADER_KIND, "X-Request-Id");
+    const char *theirs = search.value;
     size_t length = theirs != NULL ? strlen(theirs) : 0;
     int sane = search.count == 1 && length >= 1 && length <= REQUEST_ID_MAX;
     for (size_t i = 0; sane && i < length; i++)
@@ -225,7 +238,8 @@ static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const
 /* The limits a request's head must keep, checked once it has arrived: 414, 431, or MX_OK. */
 static mx_status check_head(const struct request_ctx *ctx) {
     size_t uri_length = ctx->conn != NULL ? ctx->conn->uri_length : strlen(ctx->path);
-    if (uri_length > ctx->server->config.url_limit)
+    if (uri_length > ctx->server->config.url_limit ||
+        (ctx->conn != NULL && ctx->conn->query_arguments > QUERY_ARGUMENTS_MAX))
         return MX_URI_TOO_LONG;
     size_t header_bytes = 0;
     MHD_get_connection_values(ctx->connection, MHD_HEADER_KIND, add_header_size, &header_bytes);
@@ -245,10 +259,9 @@ static mx_status authenticate(struct request_ctx *ctx) {
     const struct mx_api_keys *keys = ctx->server->config.api_keys;
     if (keys == NULL || !is_api_path(ctx->path))
         return MX_OK;
-    struct value_search search = {MHD_HTTP_HEADER_AUTHORIZATION, 1, 0};
-    MHD_get_connection_values(ctx->connection, MHD_HEADER_KIND, count_value, &search);
-    const char *value = MHD_lookup_connection_value(ctx->connection, MHD_HEADER_KIND,
-                                                    MHD_HTTP_HEADER_AUTHORIZATION);
+    struct value_search search =
+        search_values(ctx->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *value = search.value;
     if (search.count != 1 || value == NULL || strncasecmp(value, "Bearer ", 7) != 0)
         return MX_UNAUTHORIZED;
     const char *secret = value + 7;
@@ -395,8 +408,10 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
         struct connection_ctx *conn = calloc(1, sizeof *conn);
         const union MHD_ConnectionInfo *info =
             MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (conn != NULL && info != NULL)
+        if (conn != NULL && info != NULL) {
+            conn->fd = info->connect_fd;
             conn->watch = mx_watch_open(server->watchdog, info->connect_fd);
+        }
         *socket_context = conn;
         return;
     }
@@ -408,13 +423,29 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
     }
 }
 
-/* Called with each request line as sent, before it is decoded: remembers its length for the
- * 414 check, which sees the query string only in pieces. */
+/* Called with each request line as sent, before it is decoded: remembers its length and its
+ * number of query arguments for the 414 check, which sees the query string only in pieces.
+ *
+ * libmicrohttpd keeps every argument in the connection's fixed memory before our code sees the
+ * request; past a few hundred it runs out, and then cannot even send its own error, leaving the
+ * client waiting for the idle timeout (found by fuzzing). A request line that cannot fit is
+ * therefore cut off here and now: its connection is closed without an answer. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection) {
-    (void)cls;
+    struct mx_http_server *server = cls;
     struct connection_ctx *conn = connection_of(connection);
-    if (conn != NULL)
-        conn->uri_length = strlen(uri);
+    if (conn == NULL)
+        return NULL;
+    conn->uri_length = strlen(uri);
+    const char *query = strchr(uri, '?');
+    unsigned arguments = query != NULL ? 1 : 0;
+    for (const char *p = query; p != NULL && *p != '\0'; p++)
+        arguments += *p == '&';
+    conn->query_arguments = arguments;
+    size_t memory_limit =
+        server->config.url_limit + server->config.header_limit + CONNECTION_MEMORY_SLACK;
+    /* An argument costs libmicrohttpd about 60 bytes of it; stay well inside. */
+    if (arguments > memory_limit / 128)
+        shutdown(conn->fd, SHUT_RDWR);
     return NULL;
 }
 
@@ -464,7 +495,7 @@ mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_serv
         MHD_OPTION_CONNECTION_LIMIT, config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         config->idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, server, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        on_connection, server, MHD_OPTION_URI_LOG_CALLBACK, on_uri, server,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (server->daemon == NULL) {
         fprintf(stderr, "mondux: cannot listen on %s:%u\n", config->host, config->port);
