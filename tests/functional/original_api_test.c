@@ -334,8 +334,27 @@ START_TEST(sql_shaped_account_numbers_are_404_and_change_nothing) {
 }
 END_TEST
 
+/* Query names are case-sensitive: "SUM" is not "sum" (libmicrohttpd's own lookup ignores case;
+ * the fuzzer found "?SUM=999&sum=5" depositing 999). */
+START_TEST(query_parameter_names_are_case_sensitive) {
+    char n[FT_ACCOUNT_SIZE], path[256];
+    ft_create_account(n);
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit?SUM=999&sum=5", n);
+    struct ft_response *r = ft_http("PUT", path, NULL);
+    ft_assert_status(r, 200);
+    ck_assert_int_eq(ft_json_int(r, "balance"), 5);
+    ft_response_free(r);
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit?SUM=999", n);
+    r = ft_http("PUT", path, NULL);
+    ft_assert_error(r, 400, "invalid_sum", NULL);
+    ft_response_free(r);
+    ck_assert_int_eq(ft_balance(n), 5);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("original_api");
+    FT_ADD_TEST(s, query_parameter_names_are_case_sensitive);
     FT_ADD_TEST(s, create_account_then_balance_is_0);
     FT_ADD_TEST(s, deposit_20_then_balance_is_20);
     FT_ADD_TEST(s, withdraw_from_a_new_account_is_409_and_balance_stays_0);
