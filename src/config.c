@@ -135,7 +135,7 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     unsigned long long port, threads, body_limit, max_connections, wait, ttl, sweep, url_limit,
         header_limit, idle_timeout, request_timeout, writers, readers;
     if (!env_number("PORT", 5000, 0, 65535, &port, error, error_size) ||
-        !env_number("MX_THREADS", 4, 1, 256, &threads, error, error_size) ||
+        !env_number("MX_THREADS", 64, 1, 256, &threads, error, error_size) ||
         !env_number("MX_BODY_LIMIT", 65536, 1, 64ULL << 20, &body_limit, error, error_size) ||
         !env_number("MX_MAX_CONNECTIONS", 4096, 1, 100000, &max_connections, error, error_size) ||
         !env_number("MX_URL_LIMIT", 8192, 256, 65536, &url_limit, error, error_size) ||
@@ -143,8 +143,8 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
         !env_number("MX_IDLE_TIMEOUT", 30, 1, 3600, &idle_timeout, error, error_size) ||
         !env_number("MX_REQUEST_TIMEOUT", 60, 1, 3600, &request_timeout, error, error_size) ||
         !env_number("MX_DB_WAIT", 30, 0, 3600, &wait, error, error_size) ||
-        !env_number("MX_DB_WRITERS", 2, 0, 8, &writers, error, error_size) ||
-        !env_number("MX_DB_READERS", 2, 0, 8, &readers, error, error_size) ||
+        !env_number("MX_DB_WRITERS", 1, 0, 8, &writers, error, error_size) ||
+        !env_number("MX_DB_READERS", 1, 0, 8, &readers, error, error_size) ||
         !env_number("MX_IDEMPOTENCY_TTL", MX_IDEMPOTENCY_TTL_MIN, MX_IDEMPOTENCY_TTL_MIN,
                     MX_IDEMPOTENCY_TTL_MAX, &ttl, error, error_size) ||
         !env_number("MX_IDEMPOTENCY_SWEEP", 600, 0, 86400, &sweep, error, error_size) ||
@@ -190,7 +190,8 @@ void mx_config_print_help(FILE *out) {
           "  API_DB_PASSWORD     password           } anything unset falls back to libpq's\n"
           "  API_DB_HOST         host or socket dir } PG* variables and defaults\n"
           "  API_DB_PORT         port               }\n"
-          "  MX_THREADS          worker threads = database connections, 1-256 (default 4)\n"
+          "  MX_THREADS          request threads, 1-256; each opens its own database\n"
+          "                      connection when it needs one (default 64)\n"
           "  MX_BODY_LIMIT       largest request body in bytes; larger is 413 (default 65536)\n"
           "  MX_MAX_CONNECTIONS  open HTTP connections at once              (default 4096)\n"
           "  MX_URL_LIMIT        longest request URL in bytes; longer is 414 (default 8192)\n"
@@ -204,8 +205,8 @@ void mx_config_print_help(FILE *out) {
           "  MX_API_KEYS_FILE    a file of such keys, one per line (instead of MX_API_KEYS)\n"
           "  MX_DB_WAIT          seconds to wait for the database at start-up (default 30)\n"
           "  MX_DB_WRITERS       connections sending deposits and withdrawals in batches\n"
-          "                      (group commit), 0-8; 0: each request its own (default 2)\n"
-          "  MX_DB_READERS       connections sending account reads in batches, 0-8 (default 2)\n"
+          "                      (group commit), 0-8; 0: each request its own (default 1)\n"
+          "  MX_DB_READERS       connections sending account reads in batches, 0-8 (default 1)\n"
           "  MX_LOG_LEVEL        debug|info: access log on stdout; warn|error: none\n"
           "                      (default info)\n"
           "  MX_IDEMPOTENCY_TTL  seconds an Idempotency-Key and its stored answer are kept,\n"
