@@ -72,37 +72,10 @@ START_TEST(invalid_configuration_exits_2_with_one_line_on_stderr) {
     const char *cases[] = {"PORT=abc",          "PORT=70000",       "PORT=-1",
                            "PORT=80x",          "MX_THREADS=0",     "MX_THREADS=abc",
                            "MX_BODY_LIMIT=abc", "MX_BODY_LIMIT=-5", "DATABASE_URL=host"};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *argv[] = {MX_BINARY, NULL};
-        const char *env[] = {cases[i], NULL};
-        char *out = NULL, *err = NULL;
-        int status = ft_run_program(argv, FT_DATABASE_URL, ft_db(), env, &out, &err, 20);
-        ck_assert_msg(status == 2, "%s: exit status %d, not 2; stderr: '%s'", cases[i], status,
-                      err);
-        size_t length = strlen(err);
-        ck_assert_msg(count_lines(err) == 1 && length > 1 && err[length - 1] == '\n',
-                      "%s: stderr is not exactly one line: '%s'", cases[i], err);
-        ck_assert_msg(strstr(err, FT_LISTENING_PREFIX) == NULL, "%s: it listened anyway", cases[i]);
-        free(out);
-        free(err);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ft_assert_config_refused(cases[i], NULL);
 }
 END_TEST
-
-/* A loopback port that nobody listens on right now. */
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_in address;
-    memset(&address, 0, sizeof address);
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&address, size), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&address, &size), 0);
-    close(fd);
-    return ntohs(address.sin_port);
-}
 
 static void assert_healthy(struct ft_server *server) {
     ft_set_default_server(server);
@@ -115,7 +88,7 @@ static void assert_healthy(struct ft_server *server) {
 
 START_TEST(port_variable_sets_the_listening_port) {
     char port[32];
-    int wanted = free_port();
+    int wanted = ft_free_port();
     snprintf(port, sizeof port, "PORT=%d", wanted);
     const char *env[] = {port, NULL};
     struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);

@@ -1426,8 +1426,7 @@ static void own_cluster_down_at_exit(void) {
     own_cluster_dir[0] = '\0';
 }
 
-/* A loopback port that nobody listens on right now. */
-static int free_loopback_port(void) {
+int ft_free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in address;
     memset(&address, 0, sizeof address);
@@ -1453,8 +1452,24 @@ void ft_init_with_own_cluster(const char *suite) {
     atexit(own_cluster_down_at_exit);
 
     char port[16], socket_dir[96];
-    snprintf(port, sizeof port, "%d", free_loopback_port());
+    snprintf(port, sizeof port, "%d", ft_free_port());
     snprintf(socket_dir, sizeof socket_dir, "%s/run", own_cluster_dir);
     ft_init_with_cluster(socket_dir, port, "postgres");
     run_pg_cluster("up", port);
+}
+
+void ft_assert_config_refused(const char *assignment, const char *mention) {
+    const char *argv[] = {MX_BINARY, NULL};
+    const char *env[] = {assignment, NULL};
+    char *out = NULL, *err = NULL;
+    int status = ft_run_program(argv, FT_DATABASE_URL, ft_db(), env, &out, &err, 20);
+    ck_assert_msg(status == 2, "%s: exit status %d, not 2; stderr: '%s'", assignment, status, err);
+    size_t length = strlen(err);
+    ck_assert_msg(length > 1 && err[length - 1] == '\n' && strchr(err, '\n') == err + length - 1,
+                  "%s: stderr is not exactly one line: '%s'", assignment, err);
+    ck_assert_msg(mention == NULL || strstr(err, mention) != NULL,
+                  "%s: stderr does not name %s: '%s'", assignment, mention, err);
+    ck_assert_msg(strstr(err, FT_LISTENING_PREFIX) == NULL, "%s: it listened anyway", assignment);
+    free(out);
+    free(err);
 }

@@ -331,4 +331,14 @@ void ft_init_with_own_cluster(const char *suite);
 /* Runs "pg-cluster <command> <dir>" on that cluster, e.g. "stop" or "start". Asserting. */
 void ft_own_cluster(const char *command);
 
+/* ---- configuration ------------------------------------------------------------------------ */
+
+/* Runs mondux with one environment assignment (e.g. "PORT=abc") on top of a valid database
+ * configuration and asserts it is refused as configuration: exit status 2, exactly one line on
+ * stderr (containing mention, unless that is NULL), and no listening. Asserting. */
+void ft_assert_config_refused(const char *assignment, const char *mention);
+
+/* A loopback TCP port nobody listens on right now. */
+int ft_free_port(void);
+
 #endif
