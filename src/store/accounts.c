@@ -40,6 +40,10 @@ mx_status mx_store_create_account(int64_t overdraft_limit_cents, struct mx_accou
 mx_status mx_store_get_account(const char *number, struct mx_account *out) {
     if (mx_batcher_reads())
         return mx_batcher_read(number, out);
+    return mx_store_get_account_alone(number, out);
+}
+
+mx_status mx_store_get_account_alone(const char *number, struct mx_account *out) {
     const char *params[1] = {number};
     PGresult *result = NULL;
     mx_status status = mx_conn_exec(MX_STMT_GET_ACCOUNT, params, &result);
@@ -61,6 +65,11 @@ mx_status mx_store_move(const char *number, mx_move_kind kind, int64_t sum_cents
                         int64_t *out_balance_cents) {
     if (mx_batcher_moves())
         return mx_batcher_move(number, mx_money_delta(kind, sum_cents), out_balance_cents);
+    return mx_store_move_alone(number, kind, sum_cents, out_balance_cents);
+}
+
+mx_status mx_store_move_alone(const char *number, mx_move_kind kind, int64_t sum_cents,
+                              int64_t *out_balance_cents) {
     char delta[24], ceiling[24];
     snprintf(delta, sizeof delta, "%" PRId64, mx_money_delta(kind, sum_cents));
     snprintf(ceiling, sizeof ceiling, "%" PRId64, MX_MONEY_MAX_CENTS);

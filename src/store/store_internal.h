@@ -97,6 +97,11 @@ int mx_conn_in_transaction(void);
  * connection). The other two queue one operation, wait for its batch and answer like
  * mx_store_move / mx_store_get_account. */
 int mx_batcher_moves(void);
+/* mx_store_move and mx_store_get_account without the batcher: one statement of their own, on the
+ * calling thread's connection. */
+mx_status mx_store_move_alone(const char *number, mx_move_kind kind, int64_t sum_cents,
+                              int64_t *out_balance_cents);
+mx_status mx_store_get_account_alone(const char *number, struct mx_account *out);
 int mx_batcher_reads(void);
 mx_status mx_batcher_move(const char *number, int64_t delta_cents, int64_t *out_balance_cents);
 mx_status mx_batcher_read(const char *number, struct mx_account *out);
