@@ -189,8 +189,36 @@ static enum MHD_Result send_error(struct request_ctx *ctx, mx_status status) {
 }
 
 /* The client's X-Request-Id when it is one sane value, so its logs and ours meet; else ours. */
-static void choose_request_id(struct request_ctx *ctx) {
-    struct value_search search = search_values(ctx->connection, MHD_HEADER_KIND, "X-Request-Id");
+/* What the checks before routing need from the request's headers, read in one pass over them:
+ * their total size, and the few headers the server itself looks at. */
+struct head_scan {
+    size_t bytes; /* each header line with its ": " and CRLF */
+    struct value_search request_id;
+    struct value_search authorization;
+    struct value_search content_length;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    struct head_scan *scan = cls;
+    scan->bytes += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+    find_value(&scan->request_id, kind, key, value);
+    find_value(&scan->authorization, kind, key, value);
+    find_value(&scan->content_length, kind, key, value);
+    return MHD_YES;
+}
+
+static struct head_scan scan_head(struct MHD_Connection *connection) {
+    struct head_scan scan = {0,
+                             {"X-Request-Id", 1, 0, NULL},
+                             {MHD_HTTP_HEADER_AUTHORIZATION, 1, 0, NULL},
+                             {MHD_HTTP_HEADER_CONTENT_LENGTH, 1, 0, NULL}};
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, scan_header, &scan);
+    return scan;
+}
+
+static void choose_request_id(struct request_ctx *ctx, const struct head_scan *head) {
+    const struct value_search search = head->request_id;
     const char *theirs = search.value;
     size_t length = theirs != NULL ? strlen(theirs) : 0;
     int sane = search.count == 1 && length >= 1 && length <= REQUEST_ID_MAX;
@@ -211,7 +239,7 @@ static struct connection_ctx *connection_of(struct MHD_Connection *connection) {
 
 static struct request_ctx *request_begin(struct mx_http_server *server,
                                          struct MHD_Connection *connection, const char *method,
-                                         const char *url) {
+                                         const char *url, const struct head_scan *head) {
     struct request_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return NULL;
@@ -222,28 +250,18 @@ static struct request_ctx *request_begin(struct mx_http_server *server,
     clock_gettime(CLOCK_MONOTONIC, &ctx->started);
     snprintf(ctx->method, sizeof ctx->method, "%s", method);
     snprintf(ctx->path, sizeof ctx->path, "%s", url);
-    choose_request_id(ctx);
+    choose_request_id(ctx, head);
     atomic_fetch_add(&server->in_flight, 1);
     return ctx;
 }
 
-static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
-                                       const char *value) {
-    (void)kind;
-    size_t *total = cls;
-    *total += strlen(key) + (value != NULL ? strlen(value) : 0) + 4; /* ": " and CRLF */
-    return MHD_YES;
-}
-
 /* The limits a request's head must keep, checked once it has arrived: 414, 431, or MX_OK. */
-static mx_status check_head(const struct request_ctx *ctx) {
+static mx_status check_head(const struct request_ctx *ctx, const struct head_scan *head) {
     size_t uri_length = ctx->conn != NULL ? ctx->conn->uri_length : strlen(ctx->path);
     if (uri_length > ctx->server->config.url_limit ||
         (ctx->conn != NULL && ctx->conn->query_arguments > QUERY_ARGUMENTS_MAX))
         return MX_URI_TOO_LONG;
-    size_t header_bytes = 0;
-    MHD_get_connection_values(ctx->connection, MHD_HEADER_KIND, add_header_size, &header_bytes);
-    if (header_bytes > ctx->server->config.header_limit)
+    if (head->bytes > ctx->server->config.header_limit)
         return MX_HEADERS_TOO_LARGE;
     return MX_OK;
 }
@@ -255,14 +273,12 @@ static int is_api_path(const char *path) {
 /* With API keys configured, every /api request must carry exactly one
  * "Authorization: Bearer <secret>" of a known key. MX_OK and the key's id in ctx->client, or
  * MX_UNAUTHORIZED. The secret itself is never copied or logged. */
-static mx_status authenticate(struct request_ctx *ctx) {
+static mx_status authenticate(struct request_ctx *ctx, const struct head_scan *head) {
     const struct mx_api_keys *keys = ctx->server->config.api_keys;
     if (keys == NULL || !is_api_path(ctx->path))
         return MX_OK;
-    struct value_search search =
-        search_values(ctx->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *value = search.value;
-    if (search.count != 1 || value == NULL || strncasecmp(value, "Bearer ", 7) != 0)
+    const char *value = head->authorization.value;
+    if (head->authorization.count != 1 || value == NULL || strncasecmp(value, "Bearer ", 7) != 0)
         return MX_UNAUTHORIZED;
     const char *secret = value + 7;
     while (*secret == ' ')
@@ -296,9 +312,8 @@ static void accumulate(struct request_ctx *ctx, const char *data, size_t size) {
 }
 
 /* A declared Content-Length over the limit is refused before reading a byte of the body. */
-static int declared_too_large(struct MHD_Connection *connection, size_t limit) {
-    const char *length =
-        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+static int declared_too_large(const struct head_scan *head, size_t limit) {
+    const char *length = head->content_length.value;
     if (length == NULL)
         return 0;
     char *end = NULL;
@@ -347,16 +362,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     struct mx_http_server *server = cls;
     struct request_ctx *ctx = *con_cls;
     if (ctx == NULL) {
-        ctx = request_begin(server, connection, method, url);
+        struct head_scan head = scan_head(connection);
+        ctx = request_begin(server, connection, method, url, &head);
         if (ctx == NULL)
             return MHD_NO;
         *con_cls = ctx;
         /* The head is checked before a byte of the body is read: its size, who is asking, and a
          * declared body size over the limit. */
-        mx_status refused = check_head(ctx);
+        mx_status refused = check_head(ctx, &head);
         if (refused == MX_OK)
-            refused = authenticate(ctx);
-        if (refused == MX_OK && declared_too_large(connection, server->config.body_limit))
+            refused = authenticate(ctx, &head);
+        if (refused == MX_OK && declared_too_large(&head, server->config.body_limit))
             refused = MX_PAYLOAD_TOO_LARGE;
         if (refused != MX_OK) {
             ctx->body_too_large = refused == MX_PAYLOAD_TOO_LARGE;
