@@ -290,6 +290,17 @@ static int collect_params(va_list ap, const char **params) {
     return count;
 }
 
+/* The NULL-terminated text parameters after sql, into params; their count. A macro, since the
+ * variadic list belongs to the function that uses it. */
+#define COLLECT_PARAMS(sql, params)                                                                \
+    __extension__({                                                                                \
+        va_list ap_;                                                                               \
+        va_start(ap_, sql);                                                                        \
+        int count_ = collect_params(ap_, params);                                                  \
+        va_end(ap_);                                                                               \
+        count_;                                                                                    \
+    })
+
 static int result_ok(const PGresult *result) {
     ExecStatusType status = PQresultStatus(result);
     return status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
@@ -317,10 +328,7 @@ static PGresult *sql_run(const char *sql, int count, const char **params) {
 
 int64_t ft_sql_int64(const char *sql, ...) {
     const char *params[MAX_SQL_PARAMS];
-    va_list ap;
-    va_start(ap, sql);
-    int count = collect_params(ap, params);
-    va_end(ap);
+    int count = COLLECT_PARAMS(sql, params);
     PGresult *result = sql_run(sql, count, params);
     if (PQntuples(result) < 1 || PQnfields(result) < 1) {
         PQclear(result);
@@ -334,10 +342,7 @@ int64_t ft_sql_int64(const char *sql, ...) {
 const char *ft_sql_text(const char *sql, ...) {
     static char text[1024];
     const char *params[MAX_SQL_PARAMS];
-    va_list ap;
-    va_start(ap, sql);
-    int count = collect_params(ap, params);
-    va_end(ap);
+    int count = COLLECT_PARAMS(sql, params);
     PGresult *result = sql_run(sql, count, params);
     if (PQntuples(result) < 1 || PQnfields(result) < 1) {
         PQclear(result);
@@ -350,19 +355,13 @@ const char *ft_sql_text(const char *sql, ...) {
 
 void ft_sql_exec(const char *sql, ...) {
     const char *params[MAX_SQL_PARAMS];
-    va_list ap;
-    va_start(ap, sql);
-    int count = collect_params(ap, params);
-    va_end(ap);
+    int count = COLLECT_PARAMS(sql, params);
     PQclear(sql_run(sql, count, params));
 }
 
 int ft_sql_try(char sqlstate[6], const char *sql, ...) {
     const char *params[MAX_SQL_PARAMS];
-    va_list ap;
-    va_start(ap, sql);
-    int count = collect_params(ap, params);
-    va_end(ap);
+    int count = COLLECT_PARAMS(sql, params);
     PGresult *result = PQexecParams(current_conn(), sql, count, NULL, params, NULL, NULL, 0);
     int ok = result_ok(result);
     const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
@@ -373,10 +372,7 @@ int ft_sql_try(char sqlstate[6], const char *sql, ...) {
 
 int64_t ft_sql_admin_int64(const char *sql, ...) {
     const char *params[MAX_SQL_PARAMS];
-    va_list ap;
-    va_start(ap, sql);
-    int count = collect_params(ap, params);
-    va_end(ap);
+    int count = COLLECT_PARAMS(sql, params);
     PGconn *conn = sql_connect("postgres");
     PGresult *result = PQexecParams(conn, sql, count, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) < 1) {
@@ -394,10 +390,7 @@ int64_t ft_sql_admin_int64(const char *sql, ...) {
 
 void ft_sql_admin_exec(const char *sql, ...) {
     const char *params[MAX_SQL_PARAMS];
-    va_list ap;
-    va_start(ap, sql);
-    int count = collect_params(ap, params);
-    va_end(ap);
+    int count = COLLECT_PARAMS(sql, params);
     PGconn *conn = sql_connect("postgres");
     PGresult *result = PQexecParams(conn, sql, count, NULL, params, NULL, NULL, 0);
     if (!result_ok(result)) {
