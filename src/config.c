@@ -133,7 +133,7 @@ static int load_log_level(struct mx_config *config, char *error, size_t error_si
 int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     memset(config, 0, sizeof *config);
     unsigned long long port, threads, body_limit, max_connections, wait, ttl, sweep, url_limit,
-        header_limit, idle_timeout, request_timeout, writers, readers;
+        header_limit, idle_timeout, request_timeout, writers, readers, pool_size;
     if (!env_number("PORT", 5000, 0, 65535, &port, error, error_size) ||
         !env_number("MX_THREADS", 64, 1, 256, &threads, error, error_size) ||
         !env_number("MX_BODY_LIMIT", 65536, 1, 64ULL << 20, &body_limit, error, error_size) ||
@@ -143,6 +143,7 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
         !env_number("MX_IDLE_TIMEOUT", 30, 1, 3600, &idle_timeout, error, error_size) ||
         !env_number("MX_REQUEST_TIMEOUT", 60, 1, 3600, &request_timeout, error, error_size) ||
         !env_number("MX_DB_WAIT", 30, 0, 3600, &wait, error, error_size) ||
+        !env_number("MX_DB_CONNECTIONS", 16, 1, 1000, &pool_size, error, error_size) ||
         !env_number("MX_DB_WRITERS", 1, 0, 8, &writers, error, error_size) ||
         !env_number("MX_DB_READERS", 1, 0, 8, &readers, error, error_size) ||
         !env_number("MX_IDEMPOTENCY_TTL", MX_IDEMPOTENCY_TTL_MIN, MX_IDEMPOTENCY_TTL_MIN,
@@ -162,6 +163,7 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     config->http.request_timeout = (unsigned)request_timeout;
     config->http.api_keys = config->api_keys;
     config->db_wait_seconds = (unsigned)wait;
+    config->db.pool_size = (unsigned)pool_size;
     config->db_writers = (unsigned)writers;
     config->db_readers = (unsigned)readers;
     config->idempotency_ttl_seconds = (unsigned)ttl;
@@ -190,8 +192,7 @@ void mx_config_print_help(FILE *out) {
           "  API_DB_PASSWORD     password           } anything unset falls back to libpq's\n"
           "  API_DB_HOST         host or socket dir } PG* variables and defaults\n"
           "  API_DB_PORT         port               }\n"
-          "  MX_THREADS          request threads, 1-256; each opens its own database\n"
-          "                      connection when it needs one (default 64)\n"
+          "  MX_THREADS          request threads, 1-256 (default 64)\n"
           "  MX_BODY_LIMIT       largest request body in bytes; larger is 413 (default 65536)\n"
           "  MX_MAX_CONNECTIONS  open HTTP connections at once              (default 4096)\n"
           "  MX_URL_LIMIT        longest request URL in bytes; longer is 414 (default 8192)\n"
@@ -204,6 +205,9 @@ void mx_config_print_help(FILE *out) {
           "                      \"Authorization: Bearer <secret>\" (401 otherwise)\n"
           "  MX_API_KEYS_FILE    a file of such keys, one per line (instead of MX_API_KEYS)\n"
           "  MX_DB_WAIT          seconds to wait for the database at start-up (default 30)\n"
+          "  MX_DB_CONNECTIONS   database connections the request threads share, 1-1000;\n"
+          "                      the server opens at most this many plus one per writer\n"
+          "                      and reader (default 16)\n"
           "  MX_DB_WRITERS       connections sending deposits and withdrawals in batches\n"
           "                      (group commit), 0-8; 0: each request its own (default 1)\n"
           "  MX_DB_READERS       connections sending account reads in batches, 0-8 (default 1)\n"

@@ -1,9 +1,10 @@
 /* The repository: everything the service keeps, behind plain C values. Implemented over libpq in
  * src/store; no other layer sees the database.
  *
- * Threading: each calling thread gets its own database connection, opened on first use, re-opened
- * after a failure and closed when the thread ends. So calls need no locks and may come from any
- * number of threads at once, once mx_store_init has returned. */
+ * Threading: calls may come from any number of threads at once, once mx_store_init has returned.
+ * Each call borrows a connection from a pool of pool_size for one statement or one transaction
+ * (waiting a bounded time for one to come free, else MX_UNAVAILABLE); pooled connections open on
+ * first use and re-open after a failure. */
 #ifndef MONDUX_STORE_H
 #define MONDUX_STORE_H
 
@@ -19,6 +20,7 @@
 struct mx_store_params {
     const char *keywords[MX_STORE_MAX_PARAMS + 1]; /* NULL-terminated */
     const char *values[MX_STORE_MAX_PARAMS + 1];
+    unsigned pool_size; /* connections shared by the calling threads, at least 1 */
 };
 
 /* Ids of entries and transfers reach clients as JSON numbers, so the same bound as money holds. */

@@ -101,5 +101,6 @@ int mx_store_ping(void) {
 
 void mx_store_shutdown(void) {
     mx_conn_close_thread();
+    mx_pool_close();
     mx_conn_forget_params();
 }

@@ -170,6 +170,7 @@ static void *worker_main(void *arg) {
     enum op_kind kind = (enum op_kind)(intptr_t)arg;
     struct queue *queue = &batcher.queues[kind];
     struct batch_op *ops[BATCH_MAX];
+    mx_conn_keep_own(); /* a batch never waits behind the requests it serves */
     for (;;) {
         pthread_mutex_lock(&queue->lock);
         while (queue->head == NULL && !batcher.stopping)

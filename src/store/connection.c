@@ -1,5 +1,7 @@
-/* One libpq connection per thread, opened lazily, statements prepared once per connection,
- * thrown away and re-opened after any connection-level failure. */
+/* The calling thread's use of the database: a request thread borrows a connection from the pool
+ * (pool.c) for one statement, or from BEGIN to COMMIT; a worker thread (batcher, sweeper) keeps one
+ * of its own. Statements are prepared once per connection; a connection is thrown away and
+ * re-opened after any connection-level failure. */
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,8 +20,9 @@
 #define CONFLICT_RETRIES 3
 
 struct thread_conn {
-    PGconn *pg;
-    struct timespec last_failure;
+    struct mx_conn_slot *held; /* the connection in use: borrowed, or &own; NULL between uses */
+    struct mx_conn_slot own;   /* a worker thread's own connection */
+    int keeps_own;
     int in_transaction;
     enum mx_effect_kind effect; /* what the open transaction changed, for its idempotency record */
     char effect_id[24];
@@ -32,10 +35,17 @@ static struct mx_store_params params_copy;
 static pthread_key_t conn_key;
 static pthread_once_t conn_key_once = PTHREAD_ONCE_INIT;
 
+void mx_conn_slot_close(struct mx_conn_slot *slot) {
+    if (slot->pg != NULL)
+        PQfinish(slot->pg);
+    slot->pg = NULL;
+}
+
 static void thread_conn_free(void *data) {
     struct thread_conn *tc = data;
-    if (tc->pg != NULL)
-        PQfinish(tc->pg);
+    if (tc->held != NULL && tc->held != &tc->own)
+        mx_pool_release(tc->held); /* only if a thread ends mid-use: a bug, but not a leak */
+    mx_conn_slot_close(&tc->own);
     free(tc);
 }
 
@@ -63,6 +73,8 @@ mx_status mx_store_check_conninfo(const char *conninfo, char **error) {
 
 mx_status mx_store_init(const struct mx_store_params *params) {
     pthread_once(&conn_key_once, conn_key_create);
+    if (mx_pool_init(params->pool_size) != MX_OK)
+        return MX_INTERNAL;
     memset(&params_copy, 0, sizeof params_copy);
     for (int i = 0; i < MX_STORE_MAX_PARAMS && params->keywords[i] != NULL; i++) {
         params_copy.keywords[i] = strdup(params->keywords[i]);
@@ -118,54 +130,48 @@ static struct thread_conn *thread_conn(void) {
     return tc;
 }
 
-static int in_backoff(const struct thread_conn *tc) {
-    if (tc->last_failure.tv_sec == 0)
+static int in_backoff(const struct mx_conn_slot *slot) {
+    if (slot->last_failure.tv_sec == 0)
         return 0;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    long elapsed_ns = (long)(now.tv_sec - tc->last_failure.tv_sec) * 1000000000L +
-                      (now.tv_nsec - tc->last_failure.tv_nsec);
+    long elapsed_ns = (long)(now.tv_sec - slot->last_failure.tv_sec) * 1000000000L +
+                      (now.tv_nsec - slot->last_failure.tv_nsec);
     return elapsed_ns < RECONNECT_BACKOFF_NS;
 }
 
-static void discard(struct thread_conn *tc) {
-    if (tc->pg != NULL)
-        PQfinish(tc->pg);
-    tc->pg = NULL;
-}
-
 /* A fresh, fully prepared connection, or a status saying why there is none. */
-static mx_status connect_and_prepare(struct thread_conn *tc) {
-    if (in_backoff(tc))
+static mx_status connect_and_prepare(struct mx_conn_slot *slot) {
+    if (in_backoff(slot))
         return MX_UNAVAILABLE;
-    tc->pg = mx_conn_open();
+    slot->pg = mx_conn_open();
     mx_status status = MX_OK;
-    if (tc->pg == NULL || PQstatus(tc->pg) != CONNECTION_OK) {
-        (void)mx_conn_failure_status(tc->pg, NULL, "connect");
+    if (slot->pg == NULL || PQstatus(slot->pg) != CONNECTION_OK) {
+        (void)mx_conn_failure_status(slot->pg, NULL, "connect");
         status = MX_UNAVAILABLE; /* whatever the reason, a failed connect is an outage */
         goto out;
     }
-    PGresult *setup = PQexec(tc->pg, mx_sql_session_setup);
+    PGresult *setup = PQexec(slot->pg, mx_sql_session_setup);
     if (PQresultStatus(setup) != PGRES_COMMAND_OK)
-        status = mx_conn_failure_status(tc->pg, setup, "session setup");
+        status = mx_conn_failure_status(slot->pg, setup, "session setup");
     PQclear(setup);
     if (status != MX_OK)
         goto out;
     for (int i = 0; i < MX_STMT_COUNT; i++) {
         const struct mx_statement *s = mx_statement((enum mx_stmt)i);
-        PGresult *result = PQprepare(tc->pg, s->name, s->sql, s->param_count, s->param_types);
+        PGresult *result = PQprepare(slot->pg, s->name, s->sql, s->param_count, s->param_types);
         if (PQresultStatus(result) != PGRES_COMMAND_OK)
-            status = mx_conn_failure_status(tc->pg, result, "prepare");
+            status = mx_conn_failure_status(slot->pg, result, "prepare");
         PQclear(result);
         if (status != MX_OK)
             goto out;
     }
 out:
     if (status != MX_OK) {
-        discard(tc);
-        clock_gettime(CLOCK_MONOTONIC, &tc->last_failure);
+        mx_conn_slot_close(slot);
+        clock_gettime(CLOCK_MONOTONIC, &slot->last_failure);
     } else {
-        tc->last_failure.tv_sec = 0;
+        slot->last_failure.tv_sec = 0;
         mx_metrics_db(MX_METRICS_DB_CONNECT);
     }
     return status;
@@ -191,8 +197,9 @@ static int still_alive(PGconn *pg) {
  * transaction) and for COMMIT; inside a transaction nothing commits without COMMIT. */
 static int outcome_unknown(const struct thread_conn *tc, enum mx_stmt stmt,
                            const struct mx_statement *s) {
+    PGconn *pg = tc->held->pg;
     return !s->can_resend && tc->last_sqlstate[0] == '\0' &&
-           (tc->pg == NULL || PQstatus(tc->pg) == CONNECTION_BAD) &&
+           (pg == NULL || PQstatus(pg) == CONNECTION_BAD) &&
            (!tc->in_transaction || stmt == MX_STMT_COMMIT);
 }
 
@@ -206,30 +213,46 @@ static int lost_a_conflict(const char *sqlstate) {
     return strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0;
 }
 
-mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **out) {
-    *out = NULL;
-    struct thread_conn *tc = thread_conn();
-    if (tc == NULL)
-        return MX_INTERNAL;
-    tc->last_sqlstate[0] = '\0';
+/* Makes tc->held a connection slot (possibly not yet connected): the thread's own, or one
+ * borrowed from the pool (MX_UNAVAILABLE when none comes free in time). */
+static mx_status hold(struct thread_conn *tc) {
+    if (tc->held != NULL)
+        return MX_OK;
+    tc->held = tc->keeps_own ? &tc->own : mx_pool_acquire();
+    if (tc->held != NULL)
+        return MX_OK;
+    fprintf(stderr, "mondux: no database connection came free in time\n");
+    return MX_UNAVAILABLE;
+}
+
+static void let_go(struct thread_conn *tc) {
+    if (tc->held != NULL && tc->held != &tc->own)
+        mx_pool_release(tc->held);
+    tc->held = NULL;
+}
+
+/* mx_conn_exec on the held slot. */
+static mx_status exec_held(struct thread_conn *tc, enum mx_stmt stmt, const char *const *params,
+                           PGresult **out) {
+    struct mx_conn_slot *slot = tc->held;
     const struct mx_statement *s = mx_statement(stmt);
     int conflicts = 0;
 
     /* A read may be sent once more on a fresh connection; a write never: it may have committed. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (tc->in_transaction && tc->pg == NULL)
+        if (tc->in_transaction && slot->pg == NULL)
             return MX_UNAVAILABLE; /* the transaction died with its connection */
-        int reused = tc->pg != NULL;
-        if (reused && !tc->in_transaction && !still_alive(tc->pg)) {
-            discard(tc);
+        int reused = slot->pg != NULL;
+        if (reused && !tc->in_transaction && !still_alive(slot->pg)) {
+            mx_conn_slot_close(slot);
             reused = 0;
         }
-        if (tc->pg == NULL) {
-            mx_status status = connect_and_prepare(tc);
+        if (slot->pg == NULL) {
+            mx_status status = connect_and_prepare(slot);
             if (status != MX_OK)
                 return status;
         }
-        PGresult *result = PQexecPrepared(tc->pg, s->name, s->param_count, params, NULL, NULL, 0);
+        PGresult *result = PQexecPrepared(slot->pg, s->name, s->param_count, params, NULL, NULL, 0);
         ExecStatusType rs = PQresultStatus(result);
         if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK) {
             *out = result;
@@ -242,17 +265,33 @@ mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **
             attempt--;
             continue;
         }
-        mx_status status = mx_conn_failure_status(tc->pg, result, s->name);
+        mx_status status = mx_conn_failure_status(slot->pg, result, s->name);
         PQclear(result);
         if (status != MX_UNAVAILABLE)
             return status;
         if (outcome_unknown(tc, stmt, s))
             status = MX_OUTCOME_UNKNOWN;
-        discard(tc);
+        mx_conn_slot_close(slot);
         if (!(reused && s->can_resend) || tc->in_transaction)
             return status;
     }
     return MX_UNAVAILABLE;
+}
+
+mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **out) {
+    *out = NULL;
+    struct thread_conn *tc = thread_conn();
+    if (tc == NULL)
+        return MX_INTERNAL;
+    tc->last_sqlstate[0] = '\0';
+    int borrowed_here = tc->held == NULL; /* inside a transaction the slot is already held */
+    mx_status status = hold(tc);
+    if (status != MX_OK)
+        return status;
+    status = exec_held(tc, stmt, params, out);
+    if (borrowed_here)
+        let_go(tc);
+    return status;
 }
 
 const char *mx_conn_last_sqlstate(void) {
@@ -267,11 +306,17 @@ mx_status mx_conn_begin(void) {
     tc->effect = MX_EFFECT_NONE;
     tc->effect_id[0] = '\0';
     tc->money_kind = -1;
+    tc->last_sqlstate[0] = '\0';
+    mx_status status = hold(tc); /* kept until COMMIT or ROLLBACK */
+    if (status != MX_OK)
+        return status;
     PGresult *result = NULL;
-    mx_status status = mx_conn_exec(MX_STMT_BEGIN, NULL, &result);
+    status = exec_held(tc, MX_STMT_BEGIN, NULL, &result);
     PQclear(result);
     if (status == MX_OK)
         tc->in_transaction = 1;
+    else
+        let_go(tc);
     return status;
 }
 
@@ -279,8 +324,9 @@ mx_status mx_conn_commit(void) {
     struct thread_conn *tc = thread_conn();
     if (tc == NULL || !tc->in_transaction)
         return MX_INTERNAL;
+    tc->last_sqlstate[0] = '\0';
     PGresult *result = NULL;
-    mx_status status = mx_conn_exec(MX_STMT_COMMIT, NULL, &result);
+    mx_status status = exec_held(tc, MX_STMT_COMMIT, NULL, &result);
     /* COMMIT of a transaction that had failed answers "ROLLBACK", not an error. */
     if (status == MX_OK && strcmp(PQcmdStatus(result), "COMMIT") != 0) {
         fprintf(stderr, "mondux: database commit answered %s\n", PQcmdStatus(result));
@@ -290,9 +336,10 @@ mx_status mx_conn_commit(void) {
     tc->in_transaction = 0;
     /* Whatever went wrong, this connection may still hold the transaction open: never reuse it. */
     if (status != MX_OK)
-        discard(tc);
+        mx_conn_slot_close(tc->held);
     else if (tc->money_kind >= 0)
         mx_metrics_money((mx_metrics_money_kind)tc->money_kind, tc->money_cents);
+    let_go(tc);
     return status;
 }
 
@@ -300,13 +347,15 @@ void mx_conn_rollback(void) {
     struct thread_conn *tc = thread_conn();
     if (tc == NULL || !tc->in_transaction)
         return;
-    if (tc->pg != NULL) {
+    tc->last_sqlstate[0] = '\0';
+    if (tc->held->pg != NULL) {
         PGresult *result = NULL;
-        if (mx_conn_exec(MX_STMT_ROLLBACK, NULL, &result) != MX_OK)
-            discard(tc); /* a fresh connection is cleaner than one in an unknown state */
+        if (exec_held(tc, MX_STMT_ROLLBACK, NULL, &result) != MX_OK)
+            mx_conn_slot_close(tc->held); /* fresh is cleaner than a connection in doubt */
         PQclear(result);
     }
     tc->in_transaction = 0;
+    let_go(tc);
 }
 
 int mx_conn_in_transaction(void) {
@@ -339,6 +388,12 @@ enum mx_effect_kind mx_conn_effect(const char **id) {
     }
     *id = tc->effect_id;
     return tc->effect;
+}
+
+void mx_conn_keep_own(void) {
+    struct thread_conn *tc = thread_conn();
+    if (tc != NULL)
+        tc->keeps_own = 1;
 }
 
 void mx_conn_close_thread(void) {

@@ -3,6 +3,7 @@
 #define MONDUX_STORE_INTERNAL_H
 
 #include <libpq-fe.h>
+#include <time.h>
 
 #include "mondux/store.h"
 
@@ -53,16 +54,34 @@ extern const char mx_sql_migration_record[];
 int64_t mx_pg_int64(const PGresult *result, int row, int column);
 void mx_pg_text(char *dst, size_t size, const PGresult *result, int row, int column);
 
+/* One database connection and when it last failed to open (for the reconnect backoff). */
+struct mx_conn_slot {
+    PGconn *pg; /* NULL until first use, and after a failure */
+    struct timespec last_failure;
+};
+
+/* Closes slot's connection, if any; the slot stays usable and reconnects on its next use. */
+void mx_conn_slot_close(struct mx_conn_slot *slot);
+
+/* The pool of connections that request threads borrow (pool.c), size connections. Acquire waits
+ * a bounded time for one to come free; NULL if none did. */
+mx_status mx_pool_init(unsigned size);
+struct mx_conn_slot *mx_pool_acquire(void);
+void mx_pool_release(struct mx_conn_slot *slot);
+/* Closes every pooled connection; only once no thread uses the pool any more. */
+void mx_pool_close(void);
+
 /* Opens a new connection with the parameters given to mx_store_init. New reference (PQfinish it);
  * check PQstatus. */
 PGconn *mx_conn_open(void);
 
-/* Runs a prepared statement on the calling thread's connection, (re)connecting and preparing as
- * needed. On MX_OK *out is a new PGresult the caller PQclears; otherwise *out is NULL and the
- * status says why (MX_UNAVAILABLE for connection trouble, MX_INTERNAL for anything else).
- * Outside a transaction a statement that lost a deadlock or serialization conflict is sent again
- * (bounded). Inside one (mx_conn_begin) nothing is ever re-sent or re-connected: a failure ends
- * the transaction's usefulness, and the caller rolls back. */
+/* Runs a prepared statement on a connection of the calling thread's -- borrowed from the pool for
+ * this statement, or held since mx_conn_begin -- (re)connecting and preparing as needed. On MX_OK
+ * *out is a new PGresult the caller PQclears; otherwise *out is NULL and the status says why
+ * (MX_UNAVAILABLE for connection trouble, MX_INTERNAL for anything else). Outside a transaction a
+ * statement that lost a deadlock or serialization conflict is sent again (bounded). Inside one
+ * (mx_conn_begin) nothing is ever re-sent or re-connected: a failure ends the transaction's
+ * usefulness, and the caller rolls back. */
 mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **out);
 
 /* The SQLSTATE of the calling thread's last failed statement ("" if none); borrowed, valid until
@@ -106,7 +125,11 @@ int mx_batcher_reads(void);
 mx_status mx_batcher_move(const char *number, int64_t delta_cents, int64_t *out_balance_cents);
 mx_status mx_batcher_read(const char *number, struct mx_account *out);
 
-/* Closes the calling thread's connection, if any. */
+/* From now on the calling thread (a worker: batcher, sweeper) uses a connection of its own instead
+ * of borrowing from the pool, so that it never waits behind requests. */
+void mx_conn_keep_own(void);
+
+/* Closes the calling thread's own connection, if any. */
 void mx_conn_close_thread(void);
 
 /* Frees the copied parameters (after every thread's connection is closed). */

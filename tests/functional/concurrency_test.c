@@ -204,6 +204,50 @@ START_TEST(concurrent_creations_give_distinct_accounts) {
 }
 END_TEST
 
+/* However many requests come at once, the server holds no more database connections than
+ * MX_DB_CONNECTIONS (the request threads share them), and every request is still answered. */
+START_TEST(many_concurrent_clients_share_the_configured_database_connections) {
+    enum { PER_THREAD = 6, POOL = 2 };
+    char url[1024], database_url[1100], pool[32];
+    snprintf(pool, sizeof pool, "MX_DB_CONNECTIONS=%d", POOL);
+    ft_conninfo_uri(ft_db(), url, sizeof url);
+    snprintf(database_url, sizeof database_url, "DATABASE_URL=%s&application_name=mx-pool-test",
+             url);
+    const char *env[] = {
+        database_url, pool, "MX_DB_WRITERS=0", "MX_DB_READERS=0", "MX_IDEMPOTENCY_SWEEP=0", NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    struct ft_server *shared = ft_default_server();
+    ft_set_default_server(server);
+
+    char n[FT_ACCOUNT_SIZE];
+    ft_create_account(n);
+    struct worker workers[THREADS];
+    memset(workers, 0, sizeof workers);
+    for (int t = 0; t < THREADS; t++) {
+        /* Half create accounts, half deposit: both need the database for every request. */
+        workers[t].number = t % 2 == 0 ? n : NULL;
+        workers[t].op = "deposit";
+        workers[t].sum = 1;
+        workers[t].attempts = PER_THREAD;
+    }
+    run_workers(workers, THREADS);
+    for (int t = 0; t < THREADS; t++)
+        ck_assert_int_eq(workers[t].ok, PER_THREAD);
+    ck_assert_int_eq(ft_balance(n), (THREADS / 2) * PER_THREAD);
+
+    /* Pooled connections stay open, so every connection the server ever opened is still here. */
+    int64_t connections =
+        ft_sql_int64("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                     "mx-pool-test", (const char *)NULL);
+    ck_assert_int_ge(connections, 1);
+    ck_assert_int_le(connections, POOL);
+
+    ft_set_default_server(shared);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    ft_assert_ledger_invariants();
+}
+END_TEST
+
 /* Last on purpose: after its own mixed workload, it checks every account the suite made. */
 START_TEST(every_balance_equals_the_sum_of_its_journal) {
     enum { ACCOUNTS = 4, PER_THREAD = 20 };
@@ -263,6 +307,7 @@ int main(void) {
     FT_ADD_TEST(s, racing_withdrawals_succeed_exactly_floor_balance_over_sum_times);
     FT_ADD_TEST(s, racing_deposits_never_exceed_the_balance_limit);
     FT_ADD_TEST(s, concurrent_creations_give_distinct_accounts);
+    FT_ADD_TEST(s, many_concurrent_clients_share_the_configured_database_connections);
     FT_ADD_TEST(s, every_balance_equals_the_sum_of_its_journal);
     return ft_main(s, 1, FT_DATABASE_URL_URI, NULL);
 }

@@ -57,6 +57,7 @@ START_TEST(help_flag_documents_every_variable_and_exits_0) {
                            "API_DB_HOST",
                            "API_DB_PORT",
                            "MX_THREADS",
+                           "MX_DB_CONNECTIONS",
                            "MX_BODY_LIMIT",
                            "MX_IDEMPOTENCY_TTL",
                            "MX_IDEMPOTENCY_SWEEP"};
@@ -69,9 +70,17 @@ START_TEST(help_flag_documents_every_variable_and_exits_0) {
 END_TEST
 
 START_TEST(invalid_configuration_exits_2_with_one_line_on_stderr) {
-    const char *cases[] = {"PORT=abc",          "PORT=70000",       "PORT=-1",
-                           "PORT=80x",          "MX_THREADS=0",     "MX_THREADS=abc",
-                           "MX_BODY_LIMIT=abc", "MX_BODY_LIMIT=-5", "DATABASE_URL=host"};
+    const char *cases[] = {"PORT=abc",
+                           "PORT=70000",
+                           "PORT=-1",
+                           "PORT=80x",
+                           "MX_THREADS=0",
+                           "MX_THREADS=abc",
+                           "MX_BODY_LIMIT=abc",
+                           "MX_BODY_LIMIT=-5",
+                           "DATABASE_URL=host",
+                           "MX_DB_CONNECTIONS=0",
+                           "MX_DB_CONNECTIONS=1001"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         ft_assert_config_refused(cases[i], NULL);
 }
