@@ -262,27 +262,18 @@ START_TEST(sigterm_finishes_the_request_in_flight_then_exits_0) {
     ft_create_account(n);
 
     /* Hold the account's row so that a deposit stays in flight until we let it go. */
-    ft_sql_exec("BEGIN", (const char *)NULL);
-    ft_sql_exec("SELECT 1 FROM accounts WHERE account_number = $1 FOR UPDATE", n,
-                (const char *)NULL);
+    ft_hold_account(n);
     struct in_flight flight = {.base_url = server->base_url, .status = 0, .balance = -1};
     snprintf(flight.path, sizeof flight.path, "/api/accounts/%s/deposit?sum=5", n);
     pthread_t thread;
     ck_assert_int_eq(pthread_create(&thread, NULL, deposit_in_flight, &flight), 0);
 
-    /* Bounded wait until the deposit is blocked on our lock inside the database. */
-    double deadline = ft_now() + 20;
-    while (ft_sql_admin_int64("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND "
-                              "wait_event_type = 'Lock'",
-                              ft_db(), (const char *)NULL) == 0) {
-        ck_assert_msg(ft_now() < deadline, "the deposit never reached the database");
-        ft_pause_ms(20);
-    }
+    ck_assert_msg(ft_await_lock_waiters(1, 20), "the deposit never reached the database");
 
     ck_assert_int_eq(kill(server->pid, SIGTERM), 0);
     /* A correct server cannot exit now, whatever the timing: its request is still blocked. Give
      * a wrong one a moment to show itself. */
-    deadline = ft_now() + 0.5;
+    double deadline = ft_now() + 0.5;
     int exited_early = 0;
     while (!exited_early && ft_now() < deadline) {
         int status;
@@ -292,7 +283,7 @@ START_TEST(sigterm_finishes_the_request_in_flight_then_exits_0) {
         else
             ft_pause_ms(20);
     }
-    ft_sql_exec("COMMIT", (const char *)NULL);
+    ft_release_account();
     pthread_join(thread, NULL);
 
     ck_assert_msg(!exited_early, "mondux exited on SIGTERM with a request in flight");

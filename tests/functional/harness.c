@@ -1300,6 +1300,34 @@ static const struct {
      "'/api/accounts/' || a.account_number)"},
 };
 
+void ft_hold_account(const char *number) {
+    ft_sql_exec("BEGIN", (const char *)NULL);
+    ft_sql_exec("SELECT 1 FROM accounts WHERE account_number = $1 FOR UPDATE", number,
+                (const char *)NULL);
+}
+
+void ft_release_account(void) {
+    ft_sql_exec("COMMIT", (const char *)NULL);
+}
+
+/* A new connection each time: the harness's own may be inside the transaction that holds the
+ * lock, with a frozen view. */
+static int64_t lock_waiters(void) {
+    return ft_sql_admin_int64("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND "
+                              "wait_event_type = 'Lock' AND application_name <> 'mx_ft_harness'",
+                              ft_db(), (const char *)NULL);
+}
+
+int ft_await_lock_waiters(int64_t count, double timeout_s) {
+    double deadline = ft_now() + timeout_s;
+    while (lock_waiters() < count) {
+        if (ft_now() > deadline)
+            return 0;
+        ft_pause_ms(20);
+    }
+    return 1;
+}
+
 void ft_assert_ledger_invariants(void) {
     for (size_t i = 0; i < sizeof invariants / sizeof invariants[0]; i++) {
         PGresult *result = sql_run(invariants[i].sql, 0, NULL);

@@ -295,6 +295,15 @@ void ft_assert_ledger_invariants(void);
 /* An account number that passes nothing: the same length as number with one digit changed. */
 void ft_mistype(const char *number, char out[FT_ACCOUNT_SIZE]);
 
+/* Locks number's row in a transaction of the harness's connection (BEGIN ... FOR UPDATE), so that
+ * whatever the service does with that account waits; ft_release_account commits. */
+void ft_hold_account(const char *number);
+void ft_release_account(void);
+
+/* Waits (bounded by timeout_s) until at least count of the service's database sessions in ft_db()
+ * wait for a lock; 1 when they do, 0 at the deadline. */
+int ft_await_lock_waiters(int64_t count, double timeout_s);
+
 /* ---- time ---------------------------------------------------------------------------------- */
 
 /* Monotonic seconds. */

@@ -743,53 +743,23 @@ static void *send_deposit(void *arg) {
     return NULL;
 }
 
-/* The number of the service's database sessions waiting for a lock (a new connection each time:
- * the harness's own is inside the transaction that holds the lock, with a frozen view). */
-static int64_t lock_waiters(void) {
-    return ft_sql_admin_int64("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND "
-                              "wait_event_type = 'Lock' AND application_name <> 'mx_ft_harness'",
-                              ft_db(), (const char *)NULL);
-}
-
-/* Waits (bounded) until at least count of the service's sessions wait for a lock. */
-static int await_lock_waiters(int64_t count, double timeout_s) {
-    double deadline = ft_now() + timeout_s;
-    while (lock_waiters() < count) {
-        if (ft_now() > deadline)
-            return 0;
-        ft_pause_ms(20);
-    }
-    return 1;
-}
-
-/* Holds n's row locked in the harness's transaction, so that a movement on it blocks. */
-static void hold_account(const char *n) {
-    ft_sql_exec("BEGIN", (const char *)NULL);
-    ft_sql_exec("SELECT 1 FROM accounts WHERE account_number = $1 FOR UPDATE", n,
-                (const char *)NULL);
-}
-
-static void release_account(void) {
-    ft_sql_exec("COMMIT", (const char *)NULL);
-}
-
 START_TEST(a_retry_while_the_first_is_in_flight_waits_for_it_and_replays_it) {
     char n[FT_ACCOUNT_SIZE], path[256];
     ft_create_account(n);
     snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=60", n);
     struct in_flight calls[2];
     pthread_t threads[2];
-    hold_account(n);
+    ft_hold_account(n);
     for (int i = 0; i < 2; i++) {
         calls[i] = (struct in_flight){ft_default_server()->base_url, path, "in-flight-wait", NULL};
         ck_assert_int_eq(pthread_create(&threads[i], NULL, send_deposit, &calls[i]), 0);
         /* The first is blocked on the account; the second then waits for the first. */
-        if (!await_lock_waiters(i + 1, LOCK_WAIT_DEADLINE)) {
-            release_account();
+        if (!ft_await_lock_waiters(i + 1, LOCK_WAIT_DEADLINE)) {
+            ft_release_account();
             ck_abort_msg("request %d never waited for a lock", i + 1);
         }
     }
-    release_account();
+    ft_release_account();
     for (int i = 0; i < 2; i++)
         pthread_join(threads[i], NULL);
     ck_assert_ptr_nonnull(calls[0].response);
@@ -817,16 +787,16 @@ START_TEST(a_retry_while_the_first_is_in_flight_over_5_s_is_409_idempotency_key_
     snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=80", n);
     struct in_flight call = {ft_default_server()->base_url, path, "in-flight-busy", NULL};
     pthread_t thread;
-    hold_account(n);
+    ft_hold_account(n);
     ck_assert_int_eq(pthread_create(&thread, NULL, send_deposit, &call), 0);
-    if (!await_lock_waiters(1, LOCK_WAIT_DEADLINE)) {
-        release_account();
+    if (!ft_await_lock_waiters(1, LOCK_WAIT_DEADLINE)) {
+        ft_release_account();
         ck_abort_msg("the first request never waited for the account");
     }
     double started = ft_now();
     struct ft_response *busy = ft_http_keyed("PUT", path, NULL, "in-flight-busy");
     double waited = ft_now() - started;
-    release_account();
+    ft_release_account();
     pthread_join(thread, NULL);
 
     ft_assert_error(busy, 409, "idempotency_key_in_use", NULL);
