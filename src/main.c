@@ -118,7 +118,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mondux: %s received, finishing in-flight requests\n",
             signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
-    mx_http_stop(server);
+    if (!mx_http_stop(server)) {
+        fflush(stdout);
+        return EXIT_RUNTIME; /* the threads still at work end with the process */
+    }
     mx_store_batcher_stop();
     mx_store_sweeper_stop();
     mx_store_shutdown();

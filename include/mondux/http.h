@@ -10,7 +10,8 @@
 struct mx_http_config {
     const char *host;         /* borrowed: address or name to listen on */
     unsigned port;            /* 0 = any free port */
-    unsigned threads;         /* worker threads, each with its own database connection */
+    unsigned threads;         /* threads serving connections; they never wait for the database */
+    unsigned workers;         /* threads running the requests that do wait for it */
     size_t body_limit;        /* bytes; larger bodies are answered 413 */
     size_t url_limit;         /* bytes of the request target; longer is 414 */
     size_t header_limit;      /* bytes of all request headers together; more is 431 */
@@ -31,7 +32,9 @@ struct mx_http_server;
 mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_server **out,
                         unsigned *bound_port);
 
-/* Stops accepting, lets in-flight requests finish (for a bounded time), then stops and frees. */
-void mx_http_stop(struct mx_http_server *server);
+/* Stops accepting, lets in-flight requests finish (for a bounded time), then stops and frees: 1.
+ * 0 when requests still wait for the database after that time: then the server cannot be stopped
+ * safely, still runs and may still call the store, and the process should exit as it is. */
+int mx_http_stop(struct mx_http_server *server);
 
 #endif

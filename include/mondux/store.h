@@ -94,6 +94,20 @@ mx_status mx_store_get_account(const char *number, struct mx_account *out);
 mx_status mx_store_move(const char *number, mx_move_kind kind, int64_t sum_cents,
                         int64_t *out_balance_cents);
 
+/* A completion: called exactly once with the status of the operation it was given to; must not
+ * block, for it may run on a thread that serves other requests' batches. */
+typedef void (*mx_store_done)(void *arg, mx_status status);
+
+/* mx_store_move and mx_store_get_account without waiting: the operation joins the next batch and
+ * then(arg, status) runs once it is known, on a database thread, with *out filled in on MX_OK --
+ * or, when the operation was sent at once (few requests at a time, batching off, or inside a
+ * transaction) or refused without the database, before the call returns, on the calling thread.
+ * out must stay valid until then. */
+void mx_store_move_then(const char *number, mx_move_kind kind, int64_t sum_cents,
+                        int64_t *out_balance_cents, mx_store_done then, void *arg);
+void mx_store_get_account_then(const char *number, struct mx_account *out, mx_store_done then,
+                               void *arg);
+
 /* Moves amount_cents from one account to another, all or nothing, with both journal legs. MX_OK
  * and *out, MX_ACCOUNT_NOT_FOUND (either account), MX_INSUFFICIENT_FUNDS,
  * MX_BALANCE_LIMIT_EXCEEDED (nothing changed), MX_UNAVAILABLE or MX_INTERNAL. */

@@ -15,24 +15,48 @@ static mx_status read_account(const struct mx_request *request, struct mx_accoun
     return mx_store_get_account(request->account_number, account);
 }
 
-void mx_api_get_account(const struct mx_request *request, struct mx_response *response) {
-    struct mx_account account;
-    mx_status status = read_account(request, &account);
-    if (status != MX_OK) {
-        mx_api_error(status, response);
+static void render_account(struct mx_later *later, struct mx_response *response) {
+    if (later->status != MX_OK) {
+        mx_api_error(later->status, response);
         return;
     }
-    mx_api_render_json(response, 200, mx_api_account_json(&account));
+    mx_api_render_json(response, 200, mx_api_account_json(&later->account));
 }
 
-void mx_api_get_balance(const struct mx_request *request, struct mx_response *response) {
-    struct mx_account account;
-    mx_status status = read_account(request, &account);
-    if (status != MX_OK) {
-        mx_api_error(status, response);
+static void render_balance(struct mx_later *later, struct mx_response *response) {
+    if (later->status != MX_OK) {
+        mx_api_error(later->status, response);
         return;
     }
     mx_api_render_json(response, 200,
-                       json_pack("{s:s, s:I}", "account_number", account.number, "balance",
-                                 (json_int_t)account.balance_cents));
+                       json_pack("{s:s, s:I}", "account_number", later->account.number, "balance",
+                                 (json_int_t)later->account.balance_cents));
+}
+
+/* Reads the account and answers with render: when the transport can wait, the read joins a
+ * batch and the thread serves others until it is done; otherwise it waits here. */
+static void answer(const struct mx_request *request, struct mx_response *response,
+                   void (*render)(struct mx_later *, struct mx_response *)) {
+    struct mx_later *later = request->later;
+    if (later == NULL) {
+        struct mx_later now = {0};
+        now.status = read_account(request, &now.account);
+        render(&now, response);
+        return;
+    }
+    later->finish = render;
+    response->later = 1;
+    if (!mx_acct_is_valid(request->account_number))
+        mx_api_later_done(later, MX_ACCOUNT_NOT_FOUND);
+    else
+        mx_store_get_account_then(request->account_number, &later->account, mx_api_later_done,
+                                  later);
+}
+
+void mx_api_get_account(const struct mx_request *request, struct mx_response *response) {
+    answer(request, response, render_account);
+}
+
+void mx_api_get_balance(const struct mx_request *request, struct mx_response *response) {
+    answer(request, response, render_balance);
 }

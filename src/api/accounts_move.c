@@ -13,22 +13,27 @@ struct move_input {
     int64_t sum_cents;
 };
 
-static void move(const void *input_ptr, struct mx_response *response) {
-    const struct move_input *input = input_ptr;
-    int64_t balance_cents = 0;
-    /* A malformed number is no account, and that needs no database; with a key the answer is
-     * still stored, like any other 404 account_not_found. */
-    mx_status status = MX_ACCOUNT_NOT_FOUND;
-    if (mx_acct_is_valid(input->account_number))
-        status =
-            mx_store_move(input->account_number, input->kind, input->sum_cents, &balance_cents);
-    if (status != MX_OK) {
-        mx_api_error(status, response);
+static void render_move(struct mx_later *later, struct mx_response *response) {
+    if (later->status != MX_OK) {
+        mx_api_error(later->status, response);
         return;
     }
     mx_api_render_json(response, 200,
-                       json_pack("{s:s, s:I}", "account_number", input->account_number, "balance",
-                                 (json_int_t)balance_cents));
+                       json_pack("{s:s, s:I}", "account_number", later->account.number, "balance",
+                                 (json_int_t)later->account.balance_cents));
+}
+
+static void move(const void *input_ptr, struct mx_response *response) {
+    const struct move_input *input = input_ptr;
+    struct mx_later now = {0};
+    snprintf(now.account.number, sizeof now.account.number, "%s", input->account_number);
+    /* A malformed number is no account, and that needs no database; with a key the answer is
+     * still stored, like any other 404 account_not_found. */
+    now.status = MX_ACCOUNT_NOT_FOUND;
+    if (mx_acct_is_valid(input->account_number))
+        now.status = mx_store_move(input->account_number, input->kind, input->sum_cents,
+                                   &now.account.balance_cents);
+    render_move(&now, response);
 }
 
 /* Validation order of api.md: the key and the sum first (an invalid sum on an unknown account is a
@@ -47,6 +52,17 @@ static void move_request(const struct mx_request *request, struct mx_response *r
     }
     if (status != MX_OK) {
         mx_api_error(status, response);
+        return;
+    }
+    /* Without a key nothing needs a transaction of its own: the movement joins a batch, and the
+     * thread goes on serving others until it is done. */
+    if (key == NULL && request->later != NULL && mx_acct_is_valid(input.account_number)) {
+        struct mx_later *later = request->later;
+        snprintf(later->account.number, sizeof later->account.number, "%s", input.account_number);
+        later->finish = render_move;
+        response->later = 1;
+        mx_store_move_then(later->account.number, kind, input.sum_cents,
+                           &later->account.balance_cents, mx_api_later_done, later);
         return;
     }
     char canonical[48];

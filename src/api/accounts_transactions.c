@@ -66,6 +66,8 @@ void mx_api_get_transactions(const struct mx_request *request, struct mx_respons
         status = read_number(request, "before", (uint64_t)MX_ID_MAX, &before);
     if (status == MX_OK && !mx_acct_is_valid(request->account_number))
         status = MX_ACCOUNT_NOT_FOUND;
+    if (status == MX_OK && mx_api_elsewhere(request, response))
+        return;
     if (status == MX_OK)
         status = mx_store_history(request->account_number, (int64_t)before, (unsigned)limit,
                                   entries, &count, &has_more);

@@ -15,7 +15,8 @@ void mx_api_healthz(const struct mx_request *request, struct mx_response *respon
 /* Ready to serve money: the database answers now (a load balancer sends traffic elsewhere
  * meanwhile). */
 void mx_api_readyz(const struct mx_request *request, struct mx_response *response) {
-    (void)request;
+    if (mx_api_elsewhere(request, response))
+        return;
     if (!mx_store_ping()) {
         mx_api_error(MX_UNAVAILABLE, response);
         return;

@@ -39,6 +39,8 @@ static void replay(struct mx_stored_outcome *stored, struct mx_response *respons
 void mx_api_run_idempotent(const struct mx_request *request, const char *key,
                            const char *canonical_input, mx_api_effect effect, const void *input,
                            struct mx_response *response) {
+    if (mx_api_elsewhere(request, response))
+        return;
     if (key == NULL) {
         effect(input, response);
         return;

@@ -53,8 +53,11 @@ void mx_api_get_transfer(const struct mx_request *request, struct mx_response *r
     struct mx_transfer found;
     mx_status status = MX_TRANSFER_NOT_FOUND;
     /* Ids are canonical decimals; any other spelling names no transfer. */
-    if (mx_parse_decimal(request->account_number, (uint64_t)MX_ID_MAX, &id) && id > 0)
+    if (mx_parse_decimal(request->account_number, (uint64_t)MX_ID_MAX, &id) && id > 0) {
+        if (mx_api_elsewhere(request, response))
+            return;
         status = mx_store_get_transfer((int64_t)id, &found);
+    }
     if (status != MX_OK) {
         mx_api_error(status, response);
         return;

@@ -16,6 +16,7 @@
 #include "mondux/metrics.h"
 #include "router.h"
 #include "watchdog.h"
+#include "workers.h"
 
 /* How long shutdown waits for in-flight requests before closing anyway. */
 #define DRAIN_TIMEOUT_MS 10000
@@ -32,6 +33,11 @@ struct mx_http_server {
     struct mx_http_config config;
     struct mx_watchdog *watchdog;
     atomic_uint in_flight;
+    /* Requests handed on (answered later or elsewhere) and not yet answered; none is handed on
+     * once stopping is set, so that the daemon is never stopped with a suspended connection. */
+    atomic_uint handed_on;
+    atomic_int stopping;
+    struct mx_workers *workers;
     atomic_ulong next_request;
     unsigned long id_prefix;
 };
@@ -47,8 +53,23 @@ struct connection_ctx {
     unsigned query_arguments; /* of the request being received, as sent */
 };
 
+/* Where a request handed on stands: answered later (struct mx_later, the store completes it) or
+ * elsewhere (a worker thread runs its handler). The completion and the thread that ran the
+ * handler race to the next state: the one that comes second resumes or answers. */
+enum later_state {
+    LATER_NONE,      /* not handed on */
+    LATER_PENDING,   /* handed on, the handler's thread has not yet suspended the connection */
+    LATER_SUSPENDED, /* the connection waits; the completion resumes it */
+    LATER_DONE,      /* the completion came; the answer may be written */
+};
+
 /* Per-request state: created on the first call of a request, freed in on_completed. */
 struct request_ctx {
+    struct mx_later later; /* first: wake() finds its request_ctx from it */
+    atomic_int later_state;
+    struct mx_route_match match;
+    const char *url, *method_name; /* libmicrohttpd's, valid until on_completed */
+    struct mx_response answer_from_elsewhere;
     struct mx_http_server *server;
     struct MHD_Connection *connection;
     struct connection_ctx *conn;
@@ -321,34 +342,110 @@ static int declared_too_large(const struct head_scan *head, size_t limit) {
     return end != length && value > limit;
 }
 
-static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const char *method) {
-    if (ctx->body_too_large)
-        return send_error(ctx, MX_PAYLOAD_TOO_LARGE);
-    mx_watch_serving(ctx->conn != NULL ? ctx->conn->watch : NULL);
+/* The completion of a request handed on; any thread. */
+static void wake(struct mx_later *later) {
+    struct request_ctx *ctx = (struct request_ctx *)later;
+    int expected = LATER_PENDING;
+    if (atomic_compare_exchange_strong(&ctx->later_state, &expected, LATER_DONE))
+        return; /* the handler's thread has not suspended yet: it answers right away */
+    /* LATER_SUSPENDED: once resumed, libmicrohttpd calls on_request again, which answers. */
+    atomic_store(&ctx->later_state, LATER_DONE);
+    MHD_resume_connection(ctx->connection);
+}
 
-    struct mx_route_match match;
-    mx_route(method, url, &match);
-    ctx->route = match.pattern;
+static enum MHD_Result answer_later(struct request_ctx *ctx) {
     struct mx_response out = {0};
-    if (match.status != MX_OK) {
-        mx_api_error(match.status, &out);
-        if (match.status == MX_METHOD_NOT_ALLOWED)
-            out.allow = match.allow;
-        return send_response(ctx, &out);
-    }
-    struct mx_request request = {
-        .method = method,
-        .path = url,
-        .route = match.pattern,
-        .account_number = match.capture,
+    atomic_store(&ctx->later_state, LATER_NONE);
+    ctx->later.finish(&ctx->later, &out);
+    atomic_fetch_sub(&ctx->server->handed_on, 1);
+    if (out.http_status >= 500)
+        fprintf(stderr, "mondux: request id=%s answered %u\n", ctx->request_id, out.http_status);
+    return send_response(ctx, &out);
+}
+
+/* The request was handed on: answers now if it is already done, else suspends the connection
+ * (this thread serves others meanwhile) until wake resumes it. */
+static enum MHD_Result wait_for_later(struct request_ctx *ctx) {
+    if (atomic_load(&ctx->later_state) == LATER_DONE)
+        return answer_later(ctx);
+    /* Suspended before anyone may resume it (resuming a connection that is not suspended is
+     * undefined), then published as such. */
+    MHD_suspend_connection(ctx->connection);
+    int expected = LATER_PENDING;
+    if (!atomic_compare_exchange_strong(&ctx->later_state, &expected, LATER_SUSPENDED))
+        MHD_resume_connection(ctx->connection); /* done in between: nobody else will resume */
+    return MHD_YES;
+}
+
+/* The request as the controllers see it. On an HTTP thread (can_block 0) a handler may answer
+ * later, or ask to run elsewhere; on a worker it waits where it is. */
+static void build_request(struct request_ctx *ctx, int can_block, struct mx_request *request) {
+    *request = (struct mx_request){
+        .method = ctx->method_name,
+        .path = ctx->url,
+        .route = ctx->match.pattern,
+        .account_number = ctx->match.capture,
         .client = ctx->client,
         .body = ctx->body != NULL ? ctx->body : "",
         .body_size = ctx->body_size,
         .query = query_value,
         .header = header_value,
         .transport = ctx->connection,
+        .later = can_block ? NULL : &ctx->later,
+        .can_block = can_block,
     };
-    match.handler(&request, &out);
+}
+
+static void take_answer_from_elsewhere(struct mx_later *later, struct mx_response *out) {
+    struct request_ctx *ctx = (struct request_ctx *)later;
+    *out = ctx->answer_from_elsewhere;
+    memset(&ctx->answer_from_elsewhere, 0, sizeof ctx->answer_from_elsewhere);
+}
+
+/* On a worker thread, while the request's connection is suspended (nothing else touches it). */
+static void run_elsewhere(void *arg) {
+    struct request_ctx *ctx = arg;
+    struct mx_request request;
+    build_request(ctx, 1, &request);
+    ctx->match.handler(&request, &ctx->answer_from_elsewhere);
+    ctx->later.finish = take_answer_from_elsewhere;
+    ctx->later.wake(&ctx->later);
+}
+
+static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const char *method) {
+    if (ctx->body_too_large)
+        return send_error(ctx, MX_PAYLOAD_TOO_LARGE);
+    mx_watch_serving(ctx->conn != NULL ? ctx->conn->watch : NULL);
+
+    mx_route(method, url, &ctx->match);
+    ctx->route = ctx->match.pattern;
+    struct mx_response out = {0};
+    if (ctx->match.status != MX_OK) {
+        mx_api_error(ctx->match.status, &out);
+        if (ctx->match.status == MX_METHOD_NOT_ALLOWED)
+            out.allow = ctx->match.allow;
+        return send_response(ctx, &out);
+    }
+    ctx->url = url;
+    ctx->method_name = method;
+    /* Counted before stopping is read, and stopping set before the count is read (mx_http_stop):
+     * so either this request sees stopping, or the stop sees it handed on. */
+    struct mx_http_server *server = ctx->server;
+    atomic_fetch_add(&server->handed_on, 1);
+    int can_hand_on = !atomic_load(&server->stopping);
+    struct mx_request request;
+    build_request(ctx, !can_hand_on, &request);
+    ctx->later.wake = wake;
+    atomic_store(&ctx->later_state, LATER_PENDING);
+    ctx->match.handler(&request, &out);
+    if (out.later)
+        return wait_for_later(ctx);
+    if (out.elsewhere && mx_workers_submit(server->workers, run_elsewhere, ctx) == MX_OK)
+        return wait_for_later(ctx);
+    atomic_store(&ctx->later_state, LATER_NONE);
+    atomic_fetch_sub(&server->handed_on, 1);
+    if (out.elsewhere)
+        mx_api_error(MX_INTERNAL, &out); /* could not queue it: out of memory */
     /* The client sees only the code; this line ties the details logged above to the request. */
     if (out.http_status >= 500)
         fprintf(stderr, "mondux: request id=%s answered %u\n", ctx->request_id, out.http_status);
@@ -387,6 +484,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     }
     if (ctx->status != 0)
         return MHD_YES; /* answered early (413, 414, 431, 401); nothing more to say */
+    if (atomic_load(&ctx->later_state) == LATER_DONE) /* resumed */
+        return answer_later(ctx);
     return dispatch(ctx, url, method);
 }
 
@@ -499,12 +598,17 @@ mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_serv
         free(server);
         return MX_INTERNAL;
     }
+    if (mx_workers_start(config->workers > 0 ? config->workers : 1, &server->workers) != MX_OK) {
+        mx_watchdog_stop(server->watchdog);
+        free(server);
+        return MX_INTERNAL;
+    }
     size_t memory_limit = config->url_limit + config->header_limit + CONNECTION_MEMORY_SLACK;
 
-    /* Each pool thread blocks in its own database connection while it serves a request, so the
-     * pool size is the database concurrency (performance.md). */
+    /* A pool thread blocks while it serves a request that waits for the database -- except the
+     * deposits, withdrawals and reads answered later, whose connections are suspended meanwhile. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | (is_ipv6 ? MHD_USE_IPv6 : 0);
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (is_ipv6 ? MHD_USE_IPv6 : 0);
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR,
         (const struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE, config->threads,
@@ -515,6 +619,7 @@ mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_serv
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (server->daemon == NULL) {
         fprintf(stderr, "mondux: cannot listen on %s:%u\n", config->host, config->port);
+        mx_workers_stop(server->workers);
         mx_watchdog_stop(server->watchdog);
         free(server);
         return MX_INTERNAL;
@@ -528,22 +633,36 @@ mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_serv
     return MX_OK;
 }
 
-void mx_http_stop(struct mx_http_server *server) {
+int mx_http_stop(struct mx_http_server *server) {
     if (server == NULL)
-        return;
-    /* Stop accepting first; requests already being served finish and are answered. */
+        return 1;
+    /* Stop accepting first; requests already being served finish and are answered. From now on
+     * none is handed on: each is served where it arrived. */
     MHD_socket listener = MHD_quiesce_daemon(server->daemon);
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
-    for (int waited_ms = 0; atomic_load(&server->in_flight) > 0 && waited_ms < DRAIN_TIMEOUT_MS;
+    atomic_store(&server->stopping, 1);
+    for (int waited_ms = 0;
+         (atomic_load(&server->in_flight) > 0 || atomic_load(&server->handed_on) > 0) &&
+         waited_ms < DRAIN_TIMEOUT_MS;
          waited_ms += 10) {
         struct timespec pause = {0, 10000000L};
         nanosleep(&pause, NULL);
     }
+    /* Stopping the daemon with a suspended connection is undefined behaviour in libmicrohttpd;
+     * their completions may yet come (the database is stuck), so leave it to the process exit. */
+    unsigned handed_on = atomic_load(&server->handed_on);
+    if (handed_on > 0) {
+        fprintf(stderr, "mondux: %u requests still wait for the database; exiting without them\n",
+                handed_on);
+        return 0;
+    }
     MHD_stop_daemon(server->daemon);
+    mx_workers_stop(server->workers);
     mx_metrics_set_in_flight_source(NULL);
     atomic_store(&current_server, NULL);
     mx_watchdog_stop(server->watchdog);
     fflush(stdout);
     free(server);
+    return 1;
 }

@@ -3,8 +3,10 @@
  * request still waits for, and gets, its own answer -- after its batch committed -- but N
  * requests cost one round trip and one commit (one WAL flush) instead of N (performance.md).
  *
- * A requester's operation lives on its own stack; the worker that takes it fills in the answer,
- * then signals; after that signal the worker never touches it again. */
+ * A waiting requester's operation lives on its own stack; the worker that takes it fills in the
+ * answer, then signals; after that signal the worker never touches it again. An operation queued
+ * with a completion (mx_store_*_then) is allocated here instead: the worker copies the answer out,
+ * calls the completion and frees it. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,12 +18,13 @@
 #include "store_internal.h"
 
 /* While nothing is queued, up to this many requests send their own statement on their own
- * connections instead: with few requests at a time a batch has nobody to share its commit with,
+ * connections instead: with one request at a time a batch has nobody to share its commit with,
  * and the hand-over to the batch thread only adds its cost. Once more come at once, the rest
- * queue and batches form. Measured (bench/, 5 s cells): 0 alone gave balance reads 16.7k/s at 8
- * connections and 33k at 64; 4 alone no better; 8 alone 20.3k and 28k (noisy); 16 alone hurt
- * 64 connections. */
-#define ALONE_MAX 8
+ * queue and batches form. Measured (bench/, 5 s cells, 2 HTTP threads): at 1 connection, 1 alone
+ * gave balance reads 6.6k/s and deposits 2.5k/s, 0 alone 4.9k and 2.2k; at 8 and 64 connections
+ * 1 alone is as good as 0, while 2 alone halved balance reads at 64 (45k to 17k/s): a request
+ * sent alone holds one of the few HTTP threads until its answer comes. */
+#define ALONE_MAX 1
 
 /* Most operations in one statement. Larger batches amortise more but wait longer behind each
  * other; measured in bench/ (README "Performance"). */
@@ -32,15 +35,21 @@ enum op_kind { OP_MOVE, OP_READ, OP_KIND_COUNT };
 struct batch_op {
     struct batch_op *next;
     /* in */
-    const char *number;
-    int64_t delta_cents; /* OP_MOVE */
+    char number[MX_ACCT_LENGTH + 1]; /* a copy: a completion may come after the caller's is gone */
+    int64_t delta_cents;             /* OP_MOVE */
     /* out */
     mx_status status;
     struct mx_account account; /* OP_READ: all of it; OP_MOVE: balance_cents */
-    /* the hand-over */
+    /* the hand-over, to a waiting requester ... */
     pthread_mutex_t lock;
     pthread_cond_t done_signal;
     int done;
+    /* ... or to a completion (then it is not NULL), with where the answer goes */
+    mx_store_done then;
+    void *then_arg;
+    int64_t *then_balance;           /* OP_MOVE */
+    struct mx_account *then_account; /* OP_READ */
+    struct queue *queue;
 };
 
 struct queue {
@@ -63,6 +72,16 @@ static struct {
 };
 
 static void finish(struct batch_op *op, mx_status status) {
+    if (op->then != NULL) {
+        if (status == MX_OK && op->then_balance != NULL)
+            *op->then_balance = op->account.balance_cents;
+        if (status == MX_OK && op->then_account != NULL)
+            *op->then_account = op->account;
+        atomic_fetch_sub(&op->queue->waiting, 1);
+        op->then(op->then_arg, status);
+        free(op);
+        return;
+    }
     pthread_mutex_lock(&op->lock);
     op->status = status;
     op->done = 1;
@@ -201,25 +220,32 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-/* Queues op and waits for its answer. */
-/* A place among the requests that go alone, when nothing waits in the queue. */
+/* A place among the requests that go alone, when nothing waits in the queue and a connection is
+ * free right now (an HTTP thread must not wait for one); give it back with leave_alone. */
 static int take_alone(struct queue *queue) {
     if (atomic_load(&queue->waiting) > 0)
         return 0;
     unsigned alone = atomic_load(&queue->alone);
-    while (alone < ALONE_MAX) {
-        if (atomic_compare_exchange_weak(&queue->alone, &alone, alone + 1))
-            return 1;
-    }
+    do {
+        if (alone >= ALONE_MAX)
+            return 0;
+    } while (!atomic_compare_exchange_weak(&queue->alone, &alone, alone + 1));
+    if (mx_conn_try_hold())
+        return 1;
+    atomic_fetch_sub(&queue->alone, 1);
     return 0;
 }
 
-static mx_status submit(enum op_kind kind, struct batch_op *op) {
+static void leave_alone(struct queue *queue) {
+    mx_conn_let_go();
+    atomic_fetch_sub(&queue->alone, 1);
+}
+
+/* Puts op at the end of its queue and wakes a worker. */
+static void enqueue(enum op_kind kind, struct batch_op *op) {
     struct queue *queue = &batcher.queues[kind];
     atomic_fetch_add(&queue->waiting, 1);
-    pthread_mutex_init(&op->lock, NULL);
-    pthread_cond_init(&op->done_signal, NULL);
-    op->done = 0;
+    op->queue = queue;
     op->next = NULL;
     pthread_mutex_lock(&queue->lock);
     if (queue->tail != NULL)
@@ -229,14 +255,21 @@ static mx_status submit(enum op_kind kind, struct batch_op *op) {
     queue->tail = op;
     pthread_cond_signal(&queue->not_empty);
     pthread_mutex_unlock(&queue->lock);
+}
 
+/* Queues op and waits for its answer. */
+static mx_status submit(enum op_kind kind, struct batch_op *op) {
+    pthread_mutex_init(&op->lock, NULL);
+    pthread_cond_init(&op->done_signal, NULL);
+    op->done = 0;
+    enqueue(kind, op);
     pthread_mutex_lock(&op->lock);
     while (!op->done)
         pthread_cond_wait(&op->done_signal, &op->lock);
     pthread_mutex_unlock(&op->lock);
     pthread_cond_destroy(&op->done_signal);
     pthread_mutex_destroy(&op->lock);
-    atomic_fetch_sub(&queue->waiting, 1);
+    atomic_fetch_sub(&op->queue->waiting, 1);
     return op->status;
 }
 
@@ -261,10 +294,11 @@ mx_status mx_batcher_move(const char *number, int64_t delta_cents, int64_t *out_
         mx_move_kind kind = delta_cents > 0 ? MX_MOVE_DEPOSIT : MX_MOVE_WITHDRAWAL;
         mx_status status = mx_store_move_alone(
             number, kind, delta_cents > 0 ? delta_cents : -delta_cents, out_balance_cents);
-        atomic_fetch_sub(&queue->alone, 1);
+        leave_alone(queue);
         return status;
     }
-    struct batch_op op = {.number = number, .delta_cents = delta_cents};
+    struct batch_op op = {.delta_cents = delta_cents};
+    snprintf(op.number, sizeof op.number, "%s", number);
     mx_status status = submit(OP_MOVE, &op);
     if (status == MX_OK)
         *out_balance_cents = op.account.balance_cents;
@@ -277,14 +311,61 @@ mx_status mx_batcher_read(const char *number, struct mx_account *out) {
     struct queue *queue = &batcher.queues[OP_READ];
     if (take_alone(queue)) {
         mx_status status = mx_store_get_account_alone(number, out);
-        atomic_fetch_sub(&queue->alone, 1);
+        leave_alone(queue);
         return status;
     }
-    struct batch_op op = {.number = number};
+    struct batch_op op = {0};
+    snprintf(op.number, sizeof op.number, "%s", number);
     mx_status status = submit(OP_READ, &op);
     if (status == MX_OK)
         *out = op.account;
     return status;
+}
+
+/* mx_batcher_move and _read with a completion instead of a wait: queues a new operation, or (alone,
+ * or refused before the database) runs then at once. */
+static void queue_then(enum op_kind kind, const char *number, int64_t delta_cents,
+                       int64_t *out_balance, struct mx_account *out_account, mx_store_done then,
+                       void *arg) {
+    if (!mx_acct_is_valid(number)) {
+        then(arg, MX_ACCOUNT_NOT_FOUND);
+        return;
+    }
+    struct queue *queue = &batcher.queues[kind];
+    if (take_alone(queue)) {
+        mx_status status;
+        if (kind == OP_MOVE)
+            status =
+                mx_store_move_alone(number, delta_cents > 0 ? MX_MOVE_DEPOSIT : MX_MOVE_WITHDRAWAL,
+                                    delta_cents > 0 ? delta_cents : -delta_cents, out_balance);
+        else
+            status = mx_store_get_account_alone(number, out_account);
+        leave_alone(queue);
+        then(arg, status);
+        return;
+    }
+    struct batch_op *op = calloc(1, sizeof *op);
+    if (op == NULL) {
+        then(arg, MX_INTERNAL);
+        return;
+    }
+    snprintf(op->number, sizeof op->number, "%s", number);
+    op->delta_cents = delta_cents;
+    op->then = then;
+    op->then_arg = arg;
+    op->then_balance = out_balance;
+    op->then_account = out_account;
+    enqueue(kind, op);
+}
+
+void mx_batcher_move_then(const char *number, int64_t delta_cents, int64_t *out_balance_cents,
+                          mx_store_done then, void *arg) {
+    queue_then(OP_MOVE, number, delta_cents, out_balance_cents, NULL, then, arg);
+}
+
+void mx_batcher_read_then(const char *number, struct mx_account *out, mx_store_done then,
+                          void *arg) {
+    queue_then(OP_READ, number, 0, NULL, out, then, arg);
 }
 
 static void stop_workers(void) {

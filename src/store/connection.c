@@ -390,6 +390,20 @@ enum mx_effect_kind mx_conn_effect(const char **id) {
     return tc->effect;
 }
 
+int mx_conn_try_hold(void) {
+    struct thread_conn *tc = thread_conn();
+    if (tc == NULL || tc->held != NULL)
+        return 0;
+    tc->held = tc->keeps_own ? &tc->own : mx_pool_try_acquire();
+    return tc->held != NULL;
+}
+
+void mx_conn_let_go(void) {
+    struct thread_conn *tc = thread_conn();
+    if (tc != NULL && !tc->in_transaction)
+        let_go(tc);
+}
+
 void mx_conn_keep_own(void) {
     struct thread_conn *tc = thread_conn();
     if (tc != NULL)

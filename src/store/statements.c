@@ -141,14 +141,18 @@ const struct mx_statement *mx_statement(enum mx_stmt stmt) {
     return &statements[stmt];
 }
 
-/* Sent once on every new connection (two statements, so through the simple protocol; fixed
+/* Sent once on every new connection (three statements, so through the simple protocol; fixed
  * text). A transaction of ours holds row locks between statements: should this process freeze or
  * lose the network in between, the server ends it rather than keeping every other writer of those
  * accounts waiting. And every statement here is written for READ COMMITTED (a guarded UPDATE
  * re-checks the newest row; idempotency_claim reads what committed while it waited), whatever
- * the database's own default is. */
+ * the database's own default is. Last, every statement is a key lookup whose best plan does not
+ * depend on its parameters, so it is planned once per connection instead of on each execution
+ * (measured: batched balance reads at 8 connections 16.3k/s with the default, 20.6k/s with
+ * plan_cache_mode = force_generic_plan). */
 const char mx_sql_session_setup[] = "SET idle_in_transaction_session_timeout = '10s';"
-                                    " SET default_transaction_isolation = 'read committed'";
+                                    " SET default_transaction_isolation = 'read committed';"
+                                    " SET plan_cache_mode = force_generic_plan";
 
 const char mx_sql_migration_quiet[] = "SET LOCAL client_min_messages = warning";
 /* Any constant works as long as every instance uses the same one. */
