@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "mondux/http.h"
@@ -119,8 +120,11 @@ int main(int argc, char **argv) {
             signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
     if (!mx_http_stop(server)) {
+        /* Threads are still at work: end the process as it is, without exit()'s clean-up running
+         * under them. */
         fflush(stdout);
-        return EXIT_RUNTIME; /* the threads still at work end with the process */
+        fflush(stderr);
+        _exit(EXIT_RUNTIME);
     }
     mx_store_batcher_stop();
     mx_store_sweeper_stop();

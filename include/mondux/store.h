@@ -98,15 +98,16 @@ mx_status mx_store_move(const char *number, mx_move_kind kind, int64_t sum_cents
  * block, for it may run on a thread that serves other requests' batches. */
 typedef void (*mx_store_done)(void *arg, mx_status status);
 
-/* mx_store_move and mx_store_get_account without waiting: the operation joins the next batch and
- * then(arg, status) runs once it is known, on a database thread, with *out filled in on MX_OK --
- * or, when the operation was sent at once (few requests at a time, batching off, or inside a
- * transaction) or refused without the database, before the call returns, on the calling thread.
- * out must stay valid until then. */
-void mx_store_move_then(const char *number, mx_move_kind kind, int64_t sum_cents,
-                        int64_t *out_balance_cents, mx_store_done then, void *arg);
-void mx_store_get_account_then(const char *number, struct mx_account *out, mx_store_done then,
-                               void *arg);
+/* mx_store_move and mx_store_get_account without waiting, for a thread that must not: 1 when the
+ * operation joined the next batch -- then then(arg, status) runs once it is known, on a database
+ * thread, with *out filled in on MX_OK (or at once, on the calling thread, when it is refused
+ * before the database); out must stay valid until then. 0 when this server sends such operations
+ * one at a time (MX_DB_WRITERS or MX_DB_READERS 0) or the calling thread has a transaction open:
+ * nothing happened, and the operation needs mx_store_move or mx_store_get_account. */
+int mx_store_move_then(const char *number, mx_move_kind kind, int64_t sum_cents,
+                       int64_t *out_balance_cents, mx_store_done then, void *arg);
+int mx_store_get_account_then(const char *number, struct mx_account *out, mx_store_done then,
+                              void *arg);
 
 /* Moves amount_cents from one account to another, all or nothing, with both journal legs. MX_OK
  * and *out, MX_ACCOUNT_NOT_FOUND (either account), MX_INSUFFICIENT_FUNDS,

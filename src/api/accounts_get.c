@@ -34,23 +34,23 @@ static void render_balance(struct mx_later *later, struct mx_response *response)
 }
 
 /* Reads the account and answers with render: when the transport can wait, the read joins a
- * batch and the thread serves others until it is done; otherwise it waits here. */
+ * batch and the thread serves others until it is done; otherwise it waits, where it may. */
 static void answer(const struct mx_request *request, struct mx_response *response,
                    void (*render)(struct mx_later *, struct mx_response *)) {
     struct mx_later *later = request->later;
-    if (later == NULL) {
-        struct mx_later now = {0};
-        now.status = read_account(request, &now.account);
-        render(&now, response);
-        return;
+    if (later != NULL && mx_acct_is_valid(request->account_number)) {
+        later->finish = render; /* before: the completion may come before the call returns */
+        if (mx_store_get_account_then(request->account_number, &later->account, mx_api_later_done,
+                                      later)) {
+            response->later = 1;
+            return;
+        }
     }
-    later->finish = render;
-    response->later = 1;
-    if (!mx_acct_is_valid(request->account_number))
-        mx_api_later_done(later, MX_ACCOUNT_NOT_FOUND);
-    else
-        mx_store_get_account_then(request->account_number, &later->account, mx_api_later_done,
-                                  later);
+    if (mx_acct_is_valid(request->account_number) && mx_api_elsewhere(request, response))
+        return;
+    struct mx_later now = {0};
+    now.status = read_account(request, &now.account);
+    render(&now, response);
 }
 
 void mx_api_get_account(const struct mx_request *request, struct mx_response *response) {

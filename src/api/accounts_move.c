@@ -56,14 +56,19 @@ static void move_request(const struct mx_request *request, struct mx_response *r
     }
     /* Without a key nothing needs a transaction of its own: the movement joins a batch, and the
      * thread goes on serving others until it is done. */
-    if (key == NULL && request->later != NULL && mx_acct_is_valid(input.account_number)) {
+    if (key == NULL && request->later != NULL) {
+        if (!mx_acct_is_valid(input.account_number)) {
+            mx_api_error(MX_ACCOUNT_NOT_FOUND, response);
+            return;
+        }
         struct mx_later *later = request->later;
         snprintf(later->account.number, sizeof later->account.number, "%s", input.account_number);
-        later->finish = render_move;
-        response->later = 1;
-        mx_store_move_then(later->account.number, kind, input.sum_cents,
-                           &later->account.balance_cents, mx_api_later_done, later);
-        return;
+        later->finish = render_move; /* before: the completion may come before the call returns */
+        if (mx_store_move_then(later->account.number, kind, input.sum_cents,
+                               &later->account.balance_cents, mx_api_later_done, later)) {
+            response->later = 1;
+            return;
+        }
     }
     char canonical[48];
     snprintf(canonical, sizeof canonical, "sum=%" PRId64, input.sum_cents);

@@ -37,6 +37,7 @@ struct mx_http_server {
      * once stopping is set, so that the daemon is never stopped with a suspended connection. */
     atomic_uint handed_on;
     atomic_int stopping;
+    atomic_uint waking; /* completions inside wake(), which still use the daemon */
     struct mx_workers *workers;
     atomic_ulong next_request;
     unsigned long id_prefix;
@@ -342,15 +343,21 @@ static int declared_too_large(const struct head_scan *head, size_t limit) {
     return end != length && value > limit;
 }
 
-/* The completion of a request handed on; any thread. */
+/* The completion of a request handed on; any thread. Counted in waking until it no longer touches
+ * the daemon: the request may be answered, and the daemon stopped, while MHD_resume_connection is
+ * still on its way out. */
 static void wake(struct mx_later *later) {
     struct request_ctx *ctx = (struct request_ctx *)later;
+    struct mx_http_server *server = ctx->server;
+    struct MHD_Connection *connection = ctx->connection; /* ctx may be gone once DONE is seen */
+    atomic_fetch_add(&server->waking, 1);
     int expected = LATER_PENDING;
-    if (atomic_compare_exchange_strong(&ctx->later_state, &expected, LATER_DONE))
-        return; /* the handler's thread has not suspended yet: it answers right away */
-    /* LATER_SUSPENDED: once resumed, libmicrohttpd calls on_request again, which answers. */
-    atomic_store(&ctx->later_state, LATER_DONE);
-    MHD_resume_connection(ctx->connection);
+    if (!atomic_compare_exchange_strong(&ctx->later_state, &expected, LATER_DONE)) {
+        /* LATER_SUSPENDED: once resumed, libmicrohttpd calls on_request again, which answers. */
+        atomic_store(&ctx->later_state, LATER_DONE);
+        MHD_resume_connection(connection);
+    } /* else the handler's thread has not suspended yet: it answers right away */
+    atomic_fetch_sub(&server->waking, 1);
 }
 
 static enum MHD_Result answer_later(struct request_ctx *ctx) {
@@ -498,6 +505,17 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
         return;
     *con_cls = NULL;
     (void)connection;
+    /* A request handed on ends only after its answer (the connection is suspended meanwhile);
+     * were one to end between, its completion would write into freed memory. */
+    int later_state = atomic_load(&ctx->later_state);
+    if (later_state == LATER_PENDING || later_state == LATER_SUSPENDED) {
+        fprintf(stderr, "mondux: a request ended while it was handed on\n");
+        abort();
+    }
+    if (later_state == LATER_DONE) { /* completed, never answered */
+        mx_api_response_free(&ctx->answer_from_elsewhere);
+        atomic_fetch_sub(&server->handed_on, 1);
+    }
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     long long elapsed_us = (long long)(now.tv_sec - ctx->started.tv_sec) * 1000000LL +
@@ -639,8 +657,6 @@ int mx_http_stop(struct mx_http_server *server) {
     /* Stop accepting first; requests already being served finish and are answered. From now on
      * none is handed on: each is served where it arrived. */
     MHD_socket listener = MHD_quiesce_daemon(server->daemon);
-    if (listener != MHD_INVALID_SOCKET)
-        close(listener);
     atomic_store(&server->stopping, 1);
     for (int waited_ms = 0;
          (atomic_load(&server->in_flight) > 0 || atomic_load(&server->handed_on) > 0) &&
@@ -652,12 +668,19 @@ int mx_http_stop(struct mx_http_server *server) {
     /* Stopping the daemon with a suspended connection is undefined behaviour in libmicrohttpd;
      * their completions may yet come (the database is stuck), so leave it to the process exit. */
     unsigned handed_on = atomic_load(&server->handed_on);
+    while (atomic_load(&server->waking) > 0) { /* a moment: they only leave libmicrohttpd */
+        struct timespec pause = {0, 1000000L};
+        nanosleep(&pause, NULL);
+    }
     if (handed_on > 0) {
         fprintf(stderr, "mondux: %u requests still wait for the database; exiting without them\n",
                 handed_on);
         return 0;
     }
     MHD_stop_daemon(server->daemon);
+    /* Ours to close, but only now: the daemon's threads may use it until they stop. */
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
     mx_workers_stop(server->workers);
     mx_metrics_set_in_flight_source(NULL);
     atomic_store(&current_server, NULL);

@@ -43,12 +43,12 @@ mx_status mx_store_get_account(const char *number, struct mx_account *out) {
     return mx_store_get_account_alone(number, out);
 }
 
-void mx_store_get_account_then(const char *number, struct mx_account *out, mx_store_done then,
-                               void *arg) {
-    if (mx_batcher_reads())
-        mx_batcher_read_then(number, out, then, arg);
-    else
-        then(arg, mx_store_get_account_alone(number, out));
+int mx_store_get_account_then(const char *number, struct mx_account *out, mx_store_done then,
+                              void *arg) {
+    if (!mx_batcher_reads())
+        return 0;
+    mx_batcher_read_then(number, out, then, arg);
+    return 1;
 }
 
 mx_status mx_store_get_account_alone(const char *number, struct mx_account *out) {
@@ -76,12 +76,12 @@ mx_status mx_store_move(const char *number, mx_move_kind kind, int64_t sum_cents
     return mx_store_move_alone(number, kind, sum_cents, out_balance_cents);
 }
 
-void mx_store_move_then(const char *number, mx_move_kind kind, int64_t sum_cents,
-                        int64_t *out_balance_cents, mx_store_done then, void *arg) {
-    if (mx_batcher_moves())
-        mx_batcher_move_then(number, mx_money_delta(kind, sum_cents), out_balance_cents, then, arg);
-    else
-        then(arg, mx_store_move_alone(number, kind, sum_cents, out_balance_cents));
+int mx_store_move_then(const char *number, mx_move_kind kind, int64_t sum_cents,
+                       int64_t *out_balance_cents, mx_store_done then, void *arg) {
+    if (!mx_batcher_moves())
+        return 0;
+    mx_batcher_move_then(number, mx_money_delta(kind, sum_cents), out_balance_cents, then, arg);
+    return 1;
 }
 
 mx_status mx_store_move_alone(const char *number, mx_move_kind kind, int64_t sum_cents,

@@ -17,15 +17,6 @@
 #include "mondux/metrics.h"
 #include "store_internal.h"
 
-/* While nothing is queued, up to this many requests send their own statement on their own
- * connections instead: with one request at a time a batch has nobody to share its commit with,
- * and the hand-over to the batch thread only adds its cost. Once more come at once, the rest
- * queue and batches form. Measured (bench/, 5 s cells, 2 HTTP threads): at 1 connection, 1 alone
- * gave balance reads 6.6k/s and deposits 2.5k/s, 0 alone 4.9k and 2.2k; at 8 and 64 connections
- * 1 alone is as good as 0, while 2 alone halved balance reads at 64 (45k to 17k/s): a request
- * sent alone holds one of the few HTTP threads until its answer comes. */
-#define ALONE_MAX 1
-
 /* Most operations in one statement. Larger batches amortise more but wait longer behind each
  * other; measured in bench/ (README "Performance"). */
 #define BATCH_MAX 64
@@ -57,7 +48,6 @@ struct queue {
     pthread_cond_t not_empty;
     struct batch_op *head, *tail;
     atomic_uint waiting; /* requests queued or in a batch right now */
-    atomic_uint alone;   /* requests sending their own statement right now */
     unsigned workers;
     pthread_t threads[8];
 };
@@ -220,27 +210,6 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-/* A place among the requests that go alone, when nothing waits in the queue and a connection is
- * free right now (an HTTP thread must not wait for one); give it back with leave_alone. */
-static int take_alone(struct queue *queue) {
-    if (atomic_load(&queue->waiting) > 0)
-        return 0;
-    unsigned alone = atomic_load(&queue->alone);
-    do {
-        if (alone >= ALONE_MAX)
-            return 0;
-    } while (!atomic_compare_exchange_weak(&queue->alone, &alone, alone + 1));
-    if (mx_conn_try_hold())
-        return 1;
-    atomic_fetch_sub(&queue->alone, 1);
-    return 0;
-}
-
-static void leave_alone(struct queue *queue) {
-    mx_conn_let_go();
-    atomic_fetch_sub(&queue->alone, 1);
-}
-
 /* Puts op at the end of its queue and wakes a worker. */
 static void enqueue(enum op_kind kind, struct batch_op *op) {
     struct queue *queue = &batcher.queues[kind];
@@ -289,14 +258,6 @@ mx_status mx_batcher_move(const char *number, int64_t delta_cents, int64_t *out_
     /* Only well-formed numbers reach the store; one that is not would spoil the whole batch. */
     if (!mx_acct_is_valid(number))
         return MX_ACCOUNT_NOT_FOUND;
-    struct queue *queue = &batcher.queues[OP_MOVE];
-    if (take_alone(queue)) {
-        mx_move_kind kind = delta_cents > 0 ? MX_MOVE_DEPOSIT : MX_MOVE_WITHDRAWAL;
-        mx_status status = mx_store_move_alone(
-            number, kind, delta_cents > 0 ? delta_cents : -delta_cents, out_balance_cents);
-        leave_alone(queue);
-        return status;
-    }
     struct batch_op op = {.delta_cents = delta_cents};
     snprintf(op.number, sizeof op.number, "%s", number);
     mx_status status = submit(OP_MOVE, &op);
@@ -308,12 +269,6 @@ mx_status mx_batcher_move(const char *number, int64_t delta_cents, int64_t *out_
 mx_status mx_batcher_read(const char *number, struct mx_account *out) {
     if (!mx_acct_is_valid(number))
         return MX_ACCOUNT_NOT_FOUND;
-    struct queue *queue = &batcher.queues[OP_READ];
-    if (take_alone(queue)) {
-        mx_status status = mx_store_get_account_alone(number, out);
-        leave_alone(queue);
-        return status;
-    }
     struct batch_op op = {0};
     snprintf(op.number, sizeof op.number, "%s", number);
     mx_status status = submit(OP_READ, &op);
@@ -322,26 +277,13 @@ mx_status mx_batcher_read(const char *number, struct mx_account *out) {
     return status;
 }
 
-/* mx_batcher_move and _read with a completion instead of a wait: queues a new operation, or (alone,
- * or refused before the database) runs then at once. */
+/* mx_batcher_move and _read with a completion instead of a wait: queues a new operation, or (when
+ * it is refused before the database) runs then at once. Never waits: an HTTP thread calls it. */
 static void queue_then(enum op_kind kind, const char *number, int64_t delta_cents,
                        int64_t *out_balance, struct mx_account *out_account, mx_store_done then,
                        void *arg) {
     if (!mx_acct_is_valid(number)) {
         then(arg, MX_ACCOUNT_NOT_FOUND);
-        return;
-    }
-    struct queue *queue = &batcher.queues[kind];
-    if (take_alone(queue)) {
-        mx_status status;
-        if (kind == OP_MOVE)
-            status =
-                mx_store_move_alone(number, delta_cents > 0 ? MX_MOVE_DEPOSIT : MX_MOVE_WITHDRAWAL,
-                                    delta_cents > 0 ? delta_cents : -delta_cents, out_balance);
-        else
-            status = mx_store_get_account_alone(number, out_account);
-        leave_alone(queue);
-        then(arg, status);
         return;
     }
     struct batch_op *op = calloc(1, sizeof *op);

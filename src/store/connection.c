@@ -1,7 +1,7 @@
-/* The calling thread's use of the database: a request thread borrows a connection from the pool
- * (pool.c) for one statement, or from BEGIN to COMMIT; a worker thread (batcher, sweeper) keeps one
- * of its own. Statements are prepared once per connection; a connection is thrown away and
- * re-opened after any connection-level failure. */
+/* The calling thread's use of the database: a thread borrows a connection from the pool (pool.c)
+ * for one statement, or from BEGIN to COMMIT; a batch thread keeps one of its own. Statements are
+ * prepared once per connection; a connection is thrown away and re-opened after any
+ * connection-level failure. */
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -43,8 +43,11 @@ void mx_conn_slot_close(struct mx_conn_slot *slot) {
 
 static void thread_conn_free(void *data) {
     struct thread_conn *tc = data;
+    /* Only if a thread ends mid-use (a bug): never hand on a connection with its transaction. */
+    if (tc->held != NULL && tc->in_transaction)
+        mx_conn_slot_close(tc->held);
     if (tc->held != NULL && tc->held != &tc->own)
-        mx_pool_release(tc->held); /* only if a thread ends mid-use: a bug, but not a leak */
+        mx_pool_release(tc->held);
     mx_conn_slot_close(&tc->own);
     free(tc);
 }
@@ -388,20 +391,6 @@ enum mx_effect_kind mx_conn_effect(const char **id) {
     }
     *id = tc->effect_id;
     return tc->effect;
-}
-
-int mx_conn_try_hold(void) {
-    struct thread_conn *tc = thread_conn();
-    if (tc == NULL || tc->held != NULL)
-        return 0;
-    tc->held = tc->keeps_own ? &tc->own : mx_pool_try_acquire();
-    return tc->held != NULL;
-}
-
-void mx_conn_let_go(void) {
-    struct thread_conn *tc = thread_conn();
-    if (tc != NULL && !tc->in_transaction)
-        let_go(tc);
 }
 
 void mx_conn_keep_own(void) {

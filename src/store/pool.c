@@ -62,13 +62,6 @@ struct mx_conn_slot *mx_pool_acquire(void) {
     return slot;
 }
 
-struct mx_conn_slot *mx_pool_try_acquire(void) {
-    pthread_mutex_lock(&pool.lock);
-    struct mx_conn_slot *slot = pool.free_count > 0 ? pool.free_slots[--pool.free_count] : NULL;
-    pthread_mutex_unlock(&pool.lock);
-    return slot;
-}
-
 void mx_pool_release(struct mx_conn_slot *slot) {
     pthread_mutex_lock(&pool.lock);
     pool.free_slots[pool.free_count++] = slot;

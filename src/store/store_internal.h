@@ -67,8 +67,6 @@ void mx_conn_slot_close(struct mx_conn_slot *slot);
  * a bounded time for one to come free; NULL if none did. */
 mx_status mx_pool_init(unsigned size);
 struct mx_conn_slot *mx_pool_acquire(void);
-/* One that is free right now, or NULL: for a thread that must not wait. */
-struct mx_conn_slot *mx_pool_try_acquire(void);
 void mx_pool_release(struct mx_conn_slot *slot);
 /* Closes every pooled connection; only once no thread uses the pool any more. */
 void mx_pool_close(void);
@@ -132,13 +130,8 @@ void mx_batcher_move_then(const char *number, int64_t delta_cents, int64_t *out_
 void mx_batcher_read_then(const char *number, struct mx_account *out, mx_store_done then,
                           void *arg);
 
-/* For a thread that must not wait (an HTTP thread): borrows a pooled connection for its next
- * statements only if one is free right now; 1 if it did, and then mx_conn_let_go returns it. */
-int mx_conn_try_hold(void);
-void mx_conn_let_go(void);
-
-/* From now on the calling thread (a worker: batcher, sweeper) uses a connection of its own instead
- * of borrowing from the pool, so that it never waits behind requests. */
+/* From now on the calling thread (a batch thread) uses a connection of its own instead of borrowing
+ * from the pool, so that it never waits behind requests. */
 void mx_conn_keep_own(void);
 
 /* Closes the calling thread's own connection, if any. */
