@@ -1,12 +1,17 @@
-/* The JSON shape of an account, shared by the controllers that answer with one. */
+/* The JSON shapes of an account, shared by the controllers that answer with one. */
 #ifndef MONDUX_API_ACCOUNT_JSON_H
 #define MONDUX_API_ACCOUNT_JSON_H
 
 #include <jansson.h>
 
+#include "mondux/api.h"
 #include "mondux/store.h"
 
 /* New reference: {"account_number", "balance", "created_at"}, or NULL when out of memory. */
 json_t *mx_api_account_json(const struct mx_account *account);
+
+/* The answer of a deposit, a withdrawal or a balance read, as a later's finish: 200
+ * {"account_number", "balance"} from later->account, or the error of later->status. */
+void mx_api_render_balance(struct mx_later *later, struct mx_response *response);
 
 #endif

@@ -23,7 +23,7 @@ static void render_account(struct mx_later *later, struct mx_response *response)
     mx_api_render_json(response, 200, mx_api_account_json(&later->account));
 }
 
-static void render_balance(struct mx_later *later, struct mx_response *response) {
+void mx_api_render_balance(struct mx_later *later, struct mx_response *response) {
     if (later->status != MX_OK) {
         mx_api_error(later->status, response);
         return;
@@ -39,7 +39,7 @@ static void answer(const struct mx_request *request, struct mx_response *respons
                    void (*render)(struct mx_later *, struct mx_response *)) {
     struct mx_later *later = request->later;
     if (later != NULL && mx_acct_is_valid(request->account_number)) {
-        later->finish = render; /* before: the completion may come before the call returns */
+        later->finish = render; /* first: the completion may come before the call returns */
         if (mx_store_get_account_then(request->account_number, &later->account, mx_api_later_done,
                                       later)) {
             response->later = 1;
@@ -58,5 +58,5 @@ void mx_api_get_account(const struct mx_request *request, struct mx_response *re
 }
 
 void mx_api_get_balance(const struct mx_request *request, struct mx_response *response) {
-    answer(request, response, render_balance);
+    answer(request, response, mx_api_render_balance);
 }

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "account_json.h"
 #include "idempotent.h"
 #include "render.h"
 
@@ -13,16 +14,6 @@ struct move_input {
     int64_t sum_cents;
 };
 
-static void render_move(struct mx_later *later, struct mx_response *response) {
-    if (later->status != MX_OK) {
-        mx_api_error(later->status, response);
-        return;
-    }
-    mx_api_render_json(response, 200,
-                       json_pack("{s:s, s:I}", "account_number", later->account.number, "balance",
-                                 (json_int_t)later->account.balance_cents));
-}
-
 static void move(const void *input_ptr, struct mx_response *response) {
     const struct move_input *input = input_ptr;
     struct mx_later now = {0};
@@ -33,7 +24,7 @@ static void move(const void *input_ptr, struct mx_response *response) {
     if (mx_acct_is_valid(input->account_number))
         now.status = mx_store_move(input->account_number, input->kind, input->sum_cents,
                                    &now.account.balance_cents);
-    render_move(&now, response);
+    mx_api_render_balance(&now, response);
 }
 
 /* Validation order of api.md: the key and the sum first (an invalid sum on an unknown account is a
@@ -63,7 +54,8 @@ static void move_request(const struct mx_request *request, struct mx_response *r
         }
         struct mx_later *later = request->later;
         snprintf(later->account.number, sizeof later->account.number, "%s", input.account_number);
-        later->finish = render_move; /* before: the completion may come before the call returns */
+        /* Set first: the completion may come before the call returns. */
+        later->finish = mx_api_render_balance;
         if (mx_store_move_then(later->account.number, kind, input.sum_cents,
                                &later->account.balance_cents, mx_api_later_done, later)) {
             response->later = 1;
