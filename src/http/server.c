@@ -409,12 +409,20 @@ static void take_answer_from_elsewhere(struct mx_later *later, struct mx_respons
     memset(&ctx->answer_from_elsewhere, 0, sizeof ctx->answer_from_elsewhere);
 }
 
-/* On a worker thread, while the request's connection is suspended (nothing else touches it). */
-static void run_elsewhere(void *arg) {
+/* On a worker thread, while the request's connection is suspended (nothing else touches it). A
+ * request that waited too long for a worker gets 503 instead, having changed nothing (expired: on
+ * the workers' expiry thread, which must not wait). */
+static void run_elsewhere(void *arg, int expired) {
     struct request_ctx *ctx = arg;
-    struct mx_request request;
-    build_request(ctx, 1, &request);
-    ctx->match.handler(&request, &ctx->answer_from_elsewhere);
+    if (expired) {
+        fprintf(stderr, "mondux: no worker thread came free in time\n");
+        mx_metrics_db(MX_METRICS_DB_POOL_TIMEOUT);
+        mx_api_error(MX_UNAVAILABLE, &ctx->answer_from_elsewhere);
+    } else {
+        struct mx_request request;
+        build_request(ctx, 1, &request);
+        ctx->match.handler(&request, &ctx->answer_from_elsewhere);
+    }
     ctx->later.finish = take_answer_from_elsewhere;
     ctx->later.wake(&ctx->later);
 }

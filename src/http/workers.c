@@ -1,25 +1,48 @@
 /* Threads for the requests that wait for the database (transfers, history, creations, anything
  * with an Idempotency-Key): they run here, so that the few HTTP threads never wait and keep
- * serving every other connection meanwhile. Jobs run in the order they came. */
+ * serving every other connection meanwhile. Jobs run in the order they came; one that is still
+ * queued after MX_WORKERS_MAX_WAIT_SECONDS is refused by the expiry thread instead, so nothing
+ * waits without end behind workers that are all stuck. */
 #include "workers.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct job {
     struct job *next;
-    void (*run)(void *arg);
+    void (*run)(void *arg, int expired);
     void *arg;
+    time_t queued_at; /* CLOCK_MONOTONIC seconds */
 };
 
 struct mx_workers {
     pthread_mutex_t lock;
     pthread_cond_t queued;
-    struct job *head, *tail;
+    pthread_cond_t stop_signal; /* for the expiry thread's sleep (CLOCK_MONOTONIC) */
+    struct job *head, *tail;    /* oldest first */
     int stopping;
     unsigned count;
     pthread_t *threads;
+    pthread_t expiry;
+    int expiry_started;
 };
+
+static time_t monotonic_seconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec;
+}
+
+/* The oldest job, taken off the queue; the caller holds the lock and knows there is one. */
+static struct job *take_head(struct mx_workers *workers) {
+    struct job *job = workers->head;
+    workers->head = job->next;
+    if (workers->head == NULL)
+        workers->tail = NULL;
+    return job;
+}
 
 static void *worker_main(void *arg) {
     struct mx_workers *workers = arg;
@@ -27,16 +50,39 @@ static void *worker_main(void *arg) {
     for (;;) {
         while (workers->head == NULL && !workers->stopping)
             pthread_cond_wait(&workers->queued, &workers->lock);
-        struct job *job = workers->head;
-        if (job == NULL)
-            break; /* stopping, and nothing is left to do */
-        workers->head = job->next;
         if (workers->head == NULL)
-            workers->tail = NULL;
+            break; /* stopping, and nothing is left to do */
+        struct job *job = take_head(workers);
         pthread_mutex_unlock(&workers->lock);
-        job->run(job->arg);
+        job->run(job->arg, 0);
         free(job);
         pthread_mutex_lock(&workers->lock);
+    }
+    pthread_mutex_unlock(&workers->lock);
+    return NULL;
+}
+
+/* Once a second: refuses the jobs that have waited too long. The queue is in arrival order, so
+ * they are at its head. */
+static void *expiry_main(void *arg) {
+    struct mx_workers *workers = arg;
+    pthread_mutex_lock(&workers->lock);
+    while (!workers->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += 1;
+        while (!workers->stopping &&
+               pthread_cond_timedwait(&workers->stop_signal, &workers->lock, &until) != ETIMEDOUT) {
+        }
+        time_t now = monotonic_seconds();
+        while (workers->head != NULL &&
+               now - workers->head->queued_at >= MX_WORKERS_MAX_WAIT_SECONDS) {
+            struct job *job = take_head(workers);
+            pthread_mutex_unlock(&workers->lock);
+            job->run(job->arg, 1);
+            free(job);
+            pthread_mutex_lock(&workers->lock);
+        }
     }
     pthread_mutex_unlock(&workers->lock);
     return NULL;
@@ -53,21 +99,32 @@ mx_status mx_workers_start(unsigned count, struct mx_workers **out) {
     }
     pthread_mutex_init(&workers->lock, NULL);
     pthread_cond_init(&workers->queued, NULL);
+    pthread_condattr_t attributes;
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&workers->stop_signal, &attributes);
+    pthread_condattr_destroy(&attributes);
     for (; workers->count < count; workers->count++) {
         if (pthread_create(&workers->threads[workers->count], NULL, worker_main, workers) != 0) {
             mx_workers_stop(workers);
             return MX_INTERNAL;
         }
     }
+    if (pthread_create(&workers->expiry, NULL, expiry_main, workers) != 0) {
+        mx_workers_stop(workers);
+        return MX_INTERNAL;
+    }
+    workers->expiry_started = 1;
     *out = workers;
     return MX_OK;
 }
 
-mx_status mx_workers_submit(struct mx_workers *workers, void (*run)(void *arg), void *arg) {
+mx_status mx_workers_submit(struct mx_workers *workers, void (*run)(void *arg, int expired),
+                            void *arg) {
     struct job *job = malloc(sizeof *job);
     if (job == NULL)
         return MX_INTERNAL;
-    *job = (struct job){NULL, run, arg};
+    *job = (struct job){.run = run, .arg = arg, .queued_at = monotonic_seconds()};
     pthread_mutex_lock(&workers->lock);
     if (workers->tail != NULL)
         workers->tail->next = job;
@@ -85,9 +142,13 @@ void mx_workers_stop(struct mx_workers *workers) {
     pthread_mutex_lock(&workers->lock);
     workers->stopping = 1;
     pthread_cond_broadcast(&workers->queued);
+    pthread_cond_broadcast(&workers->stop_signal);
     pthread_mutex_unlock(&workers->lock);
+    if (workers->expiry_started)
+        pthread_join(workers->expiry, NULL);
     for (unsigned i = 0; i < workers->count; i++)
         pthread_join(workers->threads[i], NULL);
+    pthread_cond_destroy(&workers->stop_signal);
     pthread_cond_destroy(&workers->queued);
     pthread_mutex_destroy(&workers->lock);
     free(workers->threads);

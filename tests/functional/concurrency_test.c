@@ -327,6 +327,59 @@ START_TEST(a_request_waiting_for_a_lock_holds_up_no_other_request) {
 }
 END_TEST
 
+/* A request that waits for the database needs a worker; when every worker is stuck (here the only
+ * one, on a row lock) a request still queued after 10 s gets 503 with Retry-After instead of
+ * waiting on, and changes nothing: the same request with the same key later goes through. */
+START_TEST(a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing) {
+    const char *env[] = {"MX_THREADS=1", "MX_DB_CONNECTIONS=1", NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    struct ft_server *shared = ft_default_server();
+    ft_set_default_server(server);
+    char held[FT_ACCOUNT_SIZE], other[FT_ACCOUNT_SIZE];
+    ft_create_account(held);
+    ft_create_account(other);
+
+    ft_hold_account(held);
+    struct waiting_deposit call = {.base_url = server->base_url, .key = "holds-the-worker"};
+    snprintf(call.path, sizeof call.path, "/api/accounts/%s/deposit?sum=7", held);
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, send_waiting_deposit, &call), 0);
+    if (!ft_await_lock_waiters(1, 20)) {
+        ft_release_account();
+        pthread_join(thread, NULL);
+        ck_abort_msg("the deposit never waited for the lock");
+    }
+
+    char path[128];
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=5", other);
+    struct ft_response *refused = ft_http_keyed("PUT", path, NULL, "queued-too-long");
+    ft_assert_error(refused, 503, "unavailable", NULL);
+    char retry_after[16];
+    ck_assert_ptr_nonnull(ft_header(refused, "Retry-After", retry_after, sizeof retry_after));
+    ft_response_free(refused);
+    ck_assert_int_eq(ft_balance(other), 0);
+    struct ft_response *metrics = ft_http("GET", "/metrics", NULL);
+    ft_assert_status(metrics, 200);
+    ck_assert_msg(strstr(metrics->body, "mondux_db_events_total{kind=\"pool_timeout\"} 1\n") !=
+                      NULL,
+                  "no pool_timeout counted:\n%s", metrics->body);
+    ft_response_free(metrics);
+
+    ft_release_account();
+    pthread_join(thread, NULL);
+    ck_assert_ptr_nonnull(call.response);
+    ft_assert_status(call.response, 200);
+    ft_response_free(call.response);
+    struct ft_response *retried = ft_http_keyed("PUT", path, NULL, "queued-too-long");
+    ft_assert_status(retried, 200);
+    ck_assert_int_eq(ft_json_int(retried, "balance"), 5);
+    ft_response_free(retried);
+    ft_set_default_server(shared);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    ft_assert_ledger_invariants();
+}
+END_TEST
+
 /* Last on purpose: after its own mixed workload, it checks every account the suite made. */
 START_TEST(every_balance_equals_the_sum_of_its_journal) {
     enum { ACCOUNTS = 4, PER_THREAD = 20 };
@@ -388,6 +441,7 @@ int main(void) {
     FT_ADD_TEST(s, concurrent_creations_give_distinct_accounts);
     FT_ADD_TEST(s, many_concurrent_clients_share_the_configured_database_connections);
     FT_ADD_TEST(s, a_request_waiting_for_a_lock_holds_up_no_other_request);
+    FT_ADD_TEST(s, a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing);
     FT_ADD_TEST(s, every_balance_equals_the_sum_of_its_journal);
     return ft_main(s, 1, FT_DATABASE_URL_URI, NULL);
 }
