@@ -268,6 +268,21 @@ static void *send_waiting_deposit(void *arg) {
     return NULL;
 }
 
+/* Locks held's row, sends a deposit of 7 on it (with key, unless NULL) from a thread of its own,
+ * and returns once that deposit waits for the lock in the database. Asserting. */
+static void start_waiting_deposit(const struct ft_server *server, const char *held, const char *key,
+                                  struct waiting_deposit *call, pthread_t *thread) {
+    ft_hold_account(held);
+    *call = (struct waiting_deposit){.base_url = server->base_url, .key = key};
+    snprintf(call->path, sizeof call->path, "/api/accounts/%s/deposit?sum=7", held);
+    ck_assert_int_eq(pthread_create(thread, NULL, send_waiting_deposit, call), 0);
+    if (!ft_await_lock_waiters(1, 20)) {
+        ft_release_account();
+        pthread_join(*thread, NULL);
+        ck_abort_msg("the deposit never waited for the lock");
+    }
+}
+
 /* A deposit that waits for a row lock (the harness holds the account) waits off the HTTP thread --
  * on a worker when it has a key or batching is off, in the batch thread otherwise -- so the one
  * HTTP thread goes on answering everything else meanwhile. Were it waiting on the HTTP thread,
@@ -291,16 +306,9 @@ START_TEST(a_request_waiting_for_a_lock_holds_up_no_other_request) {
         ft_create_account(held);
         ft_create_account(free_account);
 
-        ft_hold_account(held);
-        struct waiting_deposit call = {.base_url = server->base_url, .key = cases[c].key};
-        snprintf(call.path, sizeof call.path, "/api/accounts/%s/deposit?sum=7", held);
+        struct waiting_deposit call;
         pthread_t thread;
-        ck_assert_int_eq(pthread_create(&thread, NULL, send_waiting_deposit, &call), 0);
-        if (!ft_await_lock_waiters(1, 20)) {
-            ft_release_account();
-            pthread_join(thread, NULL);
-            ck_abort_msg("case %zu: the deposit never waited for the lock", c);
-        }
+        start_waiting_deposit(server, held, cases[c].key, &call, &thread);
 
         struct ft_response *health = ft_http("GET", "/healthz", NULL);
         ft_assert_status(health, 200);
@@ -339,16 +347,9 @@ START_TEST(a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing) {
     ft_create_account(held);
     ft_create_account(other);
 
-    ft_hold_account(held);
-    struct waiting_deposit call = {.base_url = server->base_url, .key = "holds-the-worker"};
-    snprintf(call.path, sizeof call.path, "/api/accounts/%s/deposit?sum=7", held);
+    struct waiting_deposit call;
     pthread_t thread;
-    ck_assert_int_eq(pthread_create(&thread, NULL, send_waiting_deposit, &call), 0);
-    if (!ft_await_lock_waiters(1, 20)) {
-        ft_release_account();
-        pthread_join(thread, NULL);
-        ck_abort_msg("the deposit never waited for the lock");
-    }
+    start_waiting_deposit(server, held, "holds-the-worker", &call, &thread);
 
     char path[128];
     snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=5", other);
