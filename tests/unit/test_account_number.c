@@ -12,6 +12,7 @@
 
 #include "mondux/account_number.h"
 #include "mondux/status.h"
+#include "unit_run.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -284,9 +285,5 @@ static Suite *account_number_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(account_number_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return mx_unit_run(account_number_suite());
 }

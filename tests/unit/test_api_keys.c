@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mondux/api_keys.h"
+#include "unit_run.h"
 
 #define SECRET_A "aaaaaaaaaaaaaaaa1"
 #define SECRET_B "bbbbbbbbbbbbbbbb2"
@@ -103,9 +104,5 @@ int main(void) {
     tcase_add_test(tc, malformed_keys_are_refused_without_quoting_the_secret);
     tcase_add_test(tc, secrets_of_the_length_limits_are_accepted_and_one_beyond_is_not);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return mx_unit_run(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mondux/idempotency_key.h"
+#include "unit_run.h"
 
 START_TEST(every_printable_ascii_character_alone_is_a_valid_key) {
     for (int c = 0x20; c <= 0x7e; c++) {
@@ -63,9 +64,5 @@ int main(void) {
     tcase_add_test(tc, a_key_of_255_characters_is_valid_and_one_of_256_is_not);
     tcase_add_test(tc, typical_keys_are_valid);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return mx_unit_run(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mondux/metrics.h"
+#include "unit_run.h"
 
 static char *render(void) {
     size_t size = 0;
@@ -88,9 +89,5 @@ int main(void) {
     TCase *others = tcase_create("others");
     tcase_add_test(others, database_events_money_and_in_flight_are_shown);
     suite_add_tcase(s, others);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return mx_unit_run(s);
 }

@@ -12,6 +12,7 @@
 
 #include "mondux/money.h"
 #include "mondux/status.h"
+#include "unit_run.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -316,9 +317,5 @@ int main(void) {
                       COUNT(sums_fractional) + COUNT(sums_not_decimal) + COUNT(sums_too_large);
     printf("money: %zu sum rows, %zu decimal rows\n", sum_rows, COUNT(decimal_rows));
 
-    SRunner *sr = srunner_create(money_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return mx_unit_run(money_suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mondux/status.h"
+#include "unit_run.h"
 
 /* api.md, transcribed. Indexed by status so a status added to the enum without a row here leaves
  * a NULL code, which every_status_has_the_http_status_and_code_of_api_md reports. */
@@ -131,9 +132,5 @@ static Suite *status_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(status_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return mx_unit_run(status_suite());
 }
