@@ -175,11 +175,9 @@ START_TEST(mx_body_limit_sets_the_request_body_limit) {
     body[199] = '}';
     body[200] = '\0';
     int64_t accounts = ft_snapshot(NULL).accounts;
-    struct ft_response *r = ft_http("POST", "/api/accounts", body);
-    ft_assert_error(r, 413, "payload_too_large", NULL);
-    ft_response_free(r);
+    ft_expect_error("POST", "/api/accounts", body, NULL, 413, "payload_too_large", NULL);
     ck_assert_int_eq(ft_snapshot(NULL).accounts, accounts);
-    r = ft_http("POST", "/api/accounts", "{}");
+    struct ft_response *r = ft_http("POST", "/api/accounts", "{}");
     ft_assert_status(r, 201);
     ft_response_free(r);
     ck_assert_int_eq(ft_server_stop(server), 0);

@@ -14,9 +14,7 @@
 static void expect_refusal(const char *method, const char *path, const char *body, long status,
                            const char *code, const char *message, const struct ft_snapshot *before,
                            const char *number) {
-    struct ft_response *r = ft_http(method, path, body);
-    ft_assert_error(r, status, code, message);
-    ft_response_free(r);
+    ft_expect_error(method, path, body, NULL, status, code, message);
     ft_assert_unchanged(before, number);
 }
 

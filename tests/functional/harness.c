@@ -83,6 +83,17 @@ static void harness_fail(const char *fmt, ...) {
 
 /* ---- time and files ------------------------------------------------------------------------ */
 
+int ft_is_timestamp(const char *text) {
+    const char *shape = "dddd-dd-ddTdd:dd:ddZ";
+    if (text == NULL || strlen(text) != strlen(shape))
+        return 0;
+    for (size_t i = 0; shape[i] != '\0'; i++) {
+        if (shape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != shape[i])
+            return 0;
+    }
+    return 1;
+}
+
 double ft_now(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1082,6 +1093,14 @@ void ft_assert_not_replayed(const struct ft_response *response) {
     if (ft_header(response, "Idempotent-Replayed", value, sizeof value) != NULL)
         harness_fail("a first answer carries Idempotent-Replayed: %s; %s", value,
                      describe(response));
+}
+
+void ft_expect_error(const char *method, const char *path, const char *body, const char *key,
+                     long status, const char *code, const char *message) {
+    struct ft_response *r =
+        key != NULL ? ft_http_keyed(method, path, body, key) : ft_http(method, path, body);
+    ft_assert_error(r, status, code, message);
+    ft_response_free(r);
 }
 
 void ft_assert_replay_of(const struct ft_response *first, const struct ft_response *replay) {

@@ -230,6 +230,11 @@ void ft_assert_json(const struct ft_response *response);
 void ft_assert_error(const struct ft_response *response, long status, const char *code,
                      const char *message);
 
+/* Sends method path body (with an Idempotency-Key unless key is NULL) and asserts the answer is
+ * that error, as ft_assert_error. */
+void ft_expect_error(const char *method, const char *path, const char *body, const char *key,
+                     long status, const char *code, const char *message);
+
 /* Asserts that replay is the stored answer of first given again: the same status, the same
  * body byte for byte, the same Location (or none in both), and "Idempotent-Replayed: true" on
  * replay. Also asserts that first itself carries no Idempotent-Replayed header. */
@@ -305,6 +310,9 @@ void ft_release_account(void);
 int ft_await_lock_waiters(int64_t count, double timeout_s);
 
 /* ---- time ---------------------------------------------------------------------------------- */
+
+/* 1 if text (may be NULL) is a timestamp as the API writes them: "YYYY-MM-DDTHH:MM:SSZ". */
+int ft_is_timestamp(const char *text);
 
 /* Monotonic seconds. */
 double ft_now(void);

@@ -12,18 +12,6 @@
 #define ACCOUNT_NOT_FOUND_MESSAGE "account does not exist"
 #define MAX_IDS                   64
 
-/* "YYYY-MM-DDTHH:MM:SSZ" */
-static int is_timestamp(const char *text) {
-    const char *shape = "dddd-dd-ddTdd:dd:ddZ";
-    if (text == NULL || strlen(text) != strlen(shape))
-        return 0;
-    for (size_t i = 0; shape[i] != '\0'; i++) {
-        if (shape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != shape[i])
-            return 0;
-    }
-    return 1;
-}
-
 /* The ids of number's journal, newest first, from the database; returns how many. */
 static int journal_ids(const char *number, int64_t ids[MAX_IDS]) {
     const char *text = ft_sql_text("SELECT string_agg(e.id::text, ',' ORDER BY e.id DESC) FROM "
@@ -50,7 +38,7 @@ static void assert_entry_shape(const json_t *entry, const char *body) {
                   body);
     ck_assert_msg(json_is_integer(json_object_get(entry, "balance_after")),
                   "entry without balance_after: %s", body);
-    ck_assert_msg(is_timestamp(json_string_value(json_object_get(entry, "created_at"))),
+    ck_assert_msg(ft_is_timestamp(json_string_value(json_object_get(entry, "created_at"))),
                   "entry without a created_at timestamp: %s", body);
     ck_assert_msg(type != NULL, "entry without type: %s", body);
     json_int_t amount = json_integer_value(json_object_get(entry, "amount"));
@@ -382,9 +370,7 @@ START_TEST(invalid_limit_or_before_is_400_invalid_request) {
     }
     /* Input before the account: a bad limit on a mistyped account is still a 400. */
     snprintf(path, sizeof path, "/api/accounts/%s/transactions?limit=0", typo);
-    struct ft_response *r = ft_http("GET", path, NULL);
-    ft_assert_error(r, 400, "invalid_request", NULL);
-    ft_response_free(r);
+    ft_expect_error("GET", path, NULL, NULL, 400, "invalid_request", NULL);
 }
 END_TEST
 
@@ -397,10 +383,9 @@ START_TEST(unknown_or_malformed_account_history_is_404_account_not_found) {
     const char *numbers[] = {gone, typo, "abc", "0", "12345678901234567890"};
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         snprintf(path, sizeof path, "/api/accounts/%s/transactions?limit=5", numbers[i]);
-        struct ft_response *r = ft_http("GET", path, NULL);
-        ft_assert_error(r, 404, "account_not_found", ACCOUNT_NOT_FOUND_MESSAGE);
-        ft_response_free(r);
-        r = ft_http("HEAD", path, NULL);
+        ft_expect_error("GET", path, NULL, NULL, 404, "account_not_found",
+                        ACCOUNT_NOT_FOUND_MESSAGE);
+        struct ft_response *r = ft_http("HEAD", path, NULL);
         ft_assert_status(r, 404);
         ft_response_free(r);
     }

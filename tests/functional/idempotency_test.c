@@ -448,15 +448,10 @@ START_TEST(requests_refused_with_400_neither_use_nor_consult_the_key) {
 
     /* Refused before the key: it stays unused. */
     snprintf(bad, sizeof bad, "/api/accounts/%s/deposit?sum=abc", a);
-    struct ft_response *r = ft_http_keyed("PUT", bad, NULL, key);
-    ft_assert_error(r, 400, "invalid_sum", NULL);
-    ft_response_free(r);
-    r = ft_http_keyed("POST", "/api/transfers", "{\"from\": 1}", key);
-    ft_assert_error(r, 400, "invalid_request", NULL);
-    ft_response_free(r);
-    r = ft_http_keyed("POST", "/api/accounts", "{\"overdraft_limit\": -1}", key);
-    ft_assert_error(r, 400, "invalid_request", NULL);
-    ft_response_free(r);
+    ft_expect_error("PUT", bad, NULL, key, 400, "invalid_sum", NULL);
+    ft_expect_error("POST", "/api/transfers", "{\"from\": 1}", key, 400, "invalid_request", NULL);
+    ft_expect_error("POST", "/api/accounts", "{\"overdraft_limit\": -1}", key, 400,
+                    "invalid_request", NULL);
     ck_assert_int_eq(key_count(key), 0);
 
     snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=5", a);
@@ -464,20 +459,15 @@ START_TEST(requests_refused_with_400_neither_use_nor_consult_the_key) {
     ck_assert_int_eq(ft_json_int(first, "balance"), 5);
 
     /* Once used, a 400 still answers as a 400: neither a replay nor idempotency_key_reused. */
-    r = ft_http_keyed("PUT", bad, NULL, key);
+    struct ft_response *r = ft_http_keyed("PUT", bad, NULL, key);
     ft_assert_error(r, 400, "invalid_sum", NULL);
     ft_assert_not_replayed(r);
     ft_response_free(r);
     snprintf(bad, sizeof bad, "/api/accounts/%s/deposit?sum=0", a);
-    r = ft_http_keyed("PUT", bad, NULL, key);
-    ft_assert_error(r, 400, "invalid_sum", NULL);
-    ft_response_free(r);
-    r = ft_http_keyed("POST", "/api/transfers", "[]", key);
-    ft_assert_error(r, 400, "invalid_request", NULL);
-    ft_response_free(r);
-    r = ft_http_keyed("POST", "/api/accounts", "{\"colour\": \"red\"}", key);
-    ft_assert_error(r, 400, "invalid_request", NULL);
-    ft_response_free(r);
+    ft_expect_error("PUT", bad, NULL, key, 400, "invalid_sum", NULL);
+    ft_expect_error("POST", "/api/transfers", "[]", key, 400, "invalid_request", NULL);
+    ft_expect_error("POST", "/api/accounts", "{\"colour\": \"red\"}", key, 400, "invalid_request",
+                    NULL);
 
     expect_replay(first, "PUT", path, NULL, key);
     ft_response_free(first);

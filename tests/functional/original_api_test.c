@@ -16,18 +16,6 @@ static int is_account_number(const char *text) {
     return strlen(text) == ACCOUNT_DIGITS && strspn(text, "0123456789") == ACCOUNT_DIGITS;
 }
 
-/* "YYYY-MM-DDTHH:MM:SSZ" */
-static int is_timestamp(const char *text) {
-    const char *shape = "dddd-dd-ddTdd:dd:ddZ";
-    if (strlen(text) != strlen(shape))
-        return 0;
-    for (size_t i = 0; shape[i] != '\0'; i++) {
-        if (shape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != shape[i])
-            return 0;
-    }
-    return 1;
-}
-
 /* GET path, asserting 200 and JSON; the caller frees. */
 static struct ft_response *get_ok(const char *path) {
     struct ft_response *r = ft_http("GET", path, NULL);
@@ -74,9 +62,7 @@ START_TEST(withdraw_from_a_new_account_is_409_and_balance_stays_0) {
     ft_create_account(n);
     struct ft_snapshot before = ft_snapshot(n);
     snprintf(path, sizeof path, "/api/accounts/%s/withdraw?sum=20", n);
-    struct ft_response *r = ft_http("PUT", path, NULL);
-    ft_assert_error(r, 409, "insufficient_funds", NULL);
-    ft_response_free(r);
+    ft_expect_error("PUT", path, NULL, NULL, 409, "insufficient_funds", NULL);
     ck_assert_int_eq(ft_balance(n), 0);
     ft_assert_unchanged(&before, n);
 }
@@ -88,9 +74,8 @@ START_TEST(unknown_account_is_404_on_balance_deposit_and_withdraw) {
                               {"PUT", "/api/accounts/1234567890/withdraw?sum=20"}};
     struct ft_snapshot before = ft_snapshot(NULL);
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        struct ft_response *r = ft_http(paths[i][0], paths[i][1], NULL);
-        ft_assert_error(r, 404, "account_not_found", ACCOUNT_NOT_FOUND_MESSAGE);
-        ft_response_free(r);
+        ft_expect_error(paths[i][0], paths[i][1], NULL, NULL, 404, "account_not_found",
+                        ACCOUNT_NOT_FOUND_MESSAGE);
     }
     ft_assert_unchanged(&before, NULL);
 }
@@ -101,9 +86,7 @@ START_TEST(invalid_sum_on_unknown_account_is_400) {
                            "/api/accounts/1234567890/withdraw?sum=abc",
                            "/api/accounts/1234567890/deposit"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        struct ft_response *r = ft_http("PUT", paths[i], NULL);
-        ft_assert_error(r, 400, "invalid_sum", INVALID_SUM_MESSAGE);
-        ft_response_free(r);
+        ft_expect_error("PUT", paths[i], NULL, NULL, 400, "invalid_sum", INVALID_SUM_MESSAGE);
     }
 }
 END_TEST
@@ -118,7 +101,7 @@ START_TEST(post_accounts_is_201_with_a_location_that_gets_back) {
     snprintf(n, sizeof n, "%s", ft_json_str(r, "account_number"));
     snprintf(created_at, sizeof created_at, "%s", ft_json_str(r, "created_at"));
     ck_assert_msg(is_account_number(n), "account number '%s' is not 16 digits", n);
-    ck_assert_msg(is_timestamp(created_at), "created_at '%s' is not YYYY-MM-DDTHH:MM:SSZ",
+    ck_assert_msg(ft_is_timestamp(created_at), "created_at '%s' is not YYYY-MM-DDTHH:MM:SSZ",
                   created_at);
     ck_assert_int_eq(ft_json_int(r, "balance"), 0);
     ck_assert_int_eq(ft_json_int(r, "overdraft_limit"), 0);
@@ -157,7 +140,7 @@ START_TEST(get_account_shows_number_balance_overdraft_limit_and_created_at) {
     ck_assert_str_eq(ft_json_str(r, "account_number"), n);
     ck_assert_int_eq(ft_json_int(r, "balance"), 1234);
     ck_assert_int_eq(ft_json_int(r, "overdraft_limit"), 0);
-    ck_assert_msg(is_timestamp(ft_json_str(r, "created_at")), "bad created_at: %s", r->body);
+    ck_assert_msg(ft_is_timestamp(ft_json_str(r, "created_at")), "bad created_at: %s", r->body);
     ft_response_free(r);
 }
 END_TEST
@@ -269,9 +252,8 @@ START_TEST(invalid_sums_are_400_and_change_nothing) {
     for (size_t o = 0; o < 2; o++) {
         for (size_t i = 0; i < sizeof sums / sizeof sums[0]; i++) {
             snprintf(path, sizeof path, "/api/accounts/%s/%s%s", n, ops[o], sums[i]);
-            struct ft_response *r = ft_http(i % 2 == 0 ? "PUT" : "POST", path, NULL);
-            ft_assert_error(r, 400, "invalid_sum", INVALID_SUM_MESSAGE);
-            ft_response_free(r);
+            ft_expect_error(i % 2 == 0 ? "PUT" : "POST", path, NULL, NULL, 400, "invalid_sum",
+                            INVALID_SUM_MESSAGE);
         }
     }
     ft_assert_unchanged(&before, n);
@@ -302,9 +284,8 @@ START_TEST(mistyped_account_number_is_404) {
         {"GET", "/balance"}, {"GET", ""}, {"PUT", "/deposit?sum=5"}, {"POST", "/withdraw?sum=5"}};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         snprintf(path, sizeof path, "/api/accounts/%s%s", typo, routes[i][1]);
-        struct ft_response *r = ft_http(routes[i][0], path, NULL);
-        ft_assert_error(r, 404, "account_not_found", ACCOUNT_NOT_FOUND_MESSAGE);
-        ft_response_free(r);
+        ft_expect_error(routes[i][0], path, NULL, NULL, 404, "account_not_found",
+                        ACCOUNT_NOT_FOUND_MESSAGE);
     }
     ft_assert_unchanged(&before, n);
 }
@@ -323,9 +304,8 @@ START_TEST(sql_shaped_account_numbers_are_404_and_change_nothing) {
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         for (size_t j = 0; j < sizeof routes / sizeof routes[0]; j++) {
             snprintf(path, sizeof path, "/api/accounts/%s%s", numbers[i], routes[j][1]);
-            struct ft_response *r = ft_http(routes[j][0], path, NULL);
-            ft_assert_error(r, 404, "account_not_found", ACCOUNT_NOT_FOUND_MESSAGE);
-            ft_response_free(r);
+            ft_expect_error(routes[j][0], path, NULL, NULL, 404, "account_not_found",
+                            ACCOUNT_NOT_FOUND_MESSAGE);
         }
     }
     ck_assert_int_eq(
@@ -345,9 +325,7 @@ START_TEST(query_parameter_names_are_case_sensitive) {
     ck_assert_int_eq(ft_json_int(r, "balance"), 5);
     ft_response_free(r);
     snprintf(path, sizeof path, "/api/accounts/%s/deposit?SUM=999", n);
-    r = ft_http("PUT", path, NULL);
-    ft_assert_error(r, 400, "invalid_sum", NULL);
-    ft_response_free(r);
+    ft_expect_error("PUT", path, NULL, NULL, 400, "invalid_sum", NULL);
     ck_assert_int_eq(ft_balance(n), 5);
 }
 END_TEST

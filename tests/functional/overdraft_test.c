@@ -40,9 +40,7 @@ static void expect_withdrawal(const char *number, int64_t sum, int64_t balance) 
 static void expect_insufficient(const char *method, const char *path, const char *body,
                                 const char *number) {
     struct ft_snapshot before = ft_snapshot(number);
-    struct ft_response *r = ft_http(method, path, body);
-    ft_assert_error(r, 409, "insufficient_funds", NULL);
-    ft_response_free(r);
+    ft_expect_error(method, path, body, NULL, 409, "insufficient_funds", NULL);
     ft_assert_unchanged(&before, number);
 }
 

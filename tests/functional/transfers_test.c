@@ -23,18 +23,6 @@ static int64_t transfers(void) {
     return ft_sql_int64("SELECT count(*) FROM transfers", (const char *)NULL);
 }
 
-/* "YYYY-MM-DDTHH:MM:SSZ" */
-static int is_timestamp(const char *text) {
-    const char *shape = "dddd-dd-ddTdd:dd:ddZ";
-    if (strlen(text) != strlen(shape))
-        return 0;
-    for (size_t i = 0; shape[i] != '\0'; i++) {
-        if (shape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != shape[i])
-            return 0;
-    }
-    return 1;
-}
-
 /* An account with balance_cents in it. */
 static void funded_account(char number[FT_ACCOUNT_SIZE], int64_t balance_cents) {
     ft_create_account(number);
@@ -88,7 +76,7 @@ START_TEST(transfer_moves_the_sum_and_answers_201_with_location_and_both_balance
     ck_assert_int_eq(ft_json_int(r, "sum"), 300);
     ck_assert_int_eq(ft_json_int(r, "from_balance"), 700);
     ck_assert_int_eq(ft_json_int(r, "to_balance"), 350);
-    ck_assert_msg(is_timestamp(ft_json_str(r, "created_at")), "bad created_at: %s", r->body);
+    ck_assert_msg(ft_is_timestamp(ft_json_str(r, "created_at")), "bad created_at: %s", r->body);
     ck_assert_msg(ft_header(r, "Location", location, sizeof location) != NULL, "no Location");
     snprintf(expected, sizeof expected, "/api/transfers/%" PRId64, transfer_id);
     ck_assert_str_eq(location, expected);
@@ -166,9 +154,8 @@ START_TEST(unknown_or_non_canonical_transfer_id_is_404_transfer_not_found) {
         ft_response_free(r);
     }
     /* MAX itself is canonical: just unknown. */
-    struct ft_response *r = ft_http("GET", "/api/transfers/9007199254740991", NULL);
-    ft_assert_error(r, 404, "transfer_not_found", NULL);
-    ft_response_free(r);
+    ft_expect_error("GET", "/api/transfers/9007199254740991", NULL, NULL, 404, "transfer_not_found",
+                    NULL);
 }
 END_TEST
 

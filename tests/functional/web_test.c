@@ -258,9 +258,7 @@ START_TEST(other_methods_on_page_files_are_405_and_other_files_404) {
     const char *const missing[] = {"/index.html", "/teller.txt", "/teller.js/", "/web/teller.js",
                                    "/../CMakeLists.txt"};
     for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
-        struct ft_response *r = ft_http("GET", missing[i], NULL);
-        ft_assert_error(r, 404, "not_found", NULL);
-        ft_response_free(r);
+        ft_expect_error("GET", missing[i], NULL, NULL, 404, "not_found", NULL);
     }
 }
 END_TEST
