@@ -3,10 +3,9 @@
  * request still waits for, and gets, its own answer -- after its batch committed -- but N
  * requests cost one round trip and one commit (one WAL flush) instead of N (performance.md).
  *
- * A waiting requester's operation lives on its own stack; the worker that takes it fills in the
- * answer, then signals; after that signal the worker never touches it again. An operation queued
- * with a completion (mx_store_*_then) is allocated here instead: the worker copies the answer out,
- * calls the completion and frees it. */
+ * Each operation is allocated here; the worker that takes it copies the answer to where its
+ * caller wants it, calls its completion and frees it. A caller that waits instead (mx_batcher_move,
+ * _read) gives a completion that wakes it. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,11 +30,7 @@ struct batch_op {
     /* out */
     mx_status status;
     struct mx_account account; /* OP_READ: all of it; OP_MOVE: balance_cents */
-    /* the hand-over, to a waiting requester ... */
-    pthread_mutex_t lock;
-    pthread_cond_t done_signal;
-    int done;
-    /* ... or to a completion (then it is not NULL), with where the answer goes */
+    /* the hand-over: the completion, and where the answer goes */
     mx_store_done then;
     void *then_arg;
     int64_t *then_balance;           /* OP_MOVE */
@@ -62,21 +57,13 @@ static struct {
 };
 
 static void finish(struct batch_op *op, mx_status status) {
-    if (op->then != NULL) {
-        if (status == MX_OK && op->then_balance != NULL)
-            *op->then_balance = op->account.balance_cents;
-        if (status == MX_OK && op->then_account != NULL)
-            *op->then_account = op->account;
-        atomic_fetch_sub(&op->queue->waiting, 1);
-        op->then(op->then_arg, status);
-        free(op);
-        return;
-    }
-    pthread_mutex_lock(&op->lock);
-    op->status = status;
-    op->done = 1;
-    pthread_cond_signal(&op->done_signal);
-    pthread_mutex_unlock(&op->lock); /* the last touch: op may be gone after this */
+    if (status == MX_OK && op->then_balance != NULL)
+        *op->then_balance = op->account.balance_cents;
+    if (status == MX_OK && op->then_account != NULL)
+        *op->then_account = op->account;
+    atomic_fetch_sub(&op->queue->waiting, 1);
+    op->then(op->then_arg, status);
+    free(op);
 }
 
 /* A PostgreSQL array literal of one field of every operation, e.g. {"1234...","5678..."} or
@@ -226,22 +213,6 @@ static void enqueue(enum op_kind kind, struct batch_op *op) {
     pthread_mutex_unlock(&queue->lock);
 }
 
-/* Queues op and waits for its answer. */
-static mx_status submit(enum op_kind kind, struct batch_op *op) {
-    pthread_mutex_init(&op->lock, NULL);
-    pthread_cond_init(&op->done_signal, NULL);
-    op->done = 0;
-    enqueue(kind, op);
-    pthread_mutex_lock(&op->lock);
-    while (!op->done)
-        pthread_cond_wait(&op->done_signal, &op->lock);
-    pthread_mutex_unlock(&op->lock);
-    pthread_cond_destroy(&op->done_signal);
-    pthread_mutex_destroy(&op->lock);
-    atomic_fetch_sub(&op->queue->waiting, 1);
-    return op->status;
-}
-
 static int batching(enum op_kind kind) {
     return atomic_load(&batcher.running[kind]) && !mx_conn_in_transaction();
 }
@@ -254,31 +225,9 @@ int mx_batcher_reads(void) {
     return batching(OP_READ);
 }
 
-mx_status mx_batcher_move(const char *number, int64_t delta_cents, int64_t *out_balance_cents) {
-    /* Only well-formed numbers reach the store; one that is not would spoil the whole batch. */
-    if (!mx_acct_is_valid(number))
-        return MX_ACCOUNT_NOT_FOUND;
-    struct batch_op op = {.delta_cents = delta_cents};
-    snprintf(op.number, sizeof op.number, "%s", number);
-    mx_status status = submit(OP_MOVE, &op);
-    if (status == MX_OK)
-        *out_balance_cents = op.account.balance_cents;
-    return status;
-}
-
-mx_status mx_batcher_read(const char *number, struct mx_account *out) {
-    if (!mx_acct_is_valid(number))
-        return MX_ACCOUNT_NOT_FOUND;
-    struct batch_op op = {0};
-    snprintf(op.number, sizeof op.number, "%s", number);
-    mx_status status = submit(OP_READ, &op);
-    if (status == MX_OK)
-        *out = op.account;
-    return status;
-}
-
-/* mx_batcher_move and _read with a completion instead of a wait: queues a new operation, or (when
- * it is refused before the database) runs then at once. Never waits: an HTTP thread calls it. */
+/* Queues a new operation with its completion, or (when it is refused before the database: only
+ * well-formed numbers may reach a batch, for one that is not would spoil it) runs then at once.
+ * Never waits: an HTTP thread calls it. */
 static void queue_then(enum op_kind kind, const char *number, int64_t delta_cents,
                        int64_t *out_balance, struct mx_account *out_account, mx_store_done then,
                        void *arg) {
@@ -308,6 +257,46 @@ void mx_batcher_move_then(const char *number, int64_t delta_cents, int64_t *out_
 void mx_batcher_read_then(const char *number, struct mx_account *out, mx_store_done then,
                           void *arg) {
     queue_then(OP_READ, number, 0, NULL, out, then, arg);
+}
+
+/* A caller that waits for its operation's completion. */
+struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t done_signal;
+    int done;
+    mx_status status;
+};
+
+static void wake_waiter(void *arg, mx_status status) {
+    struct waiter *waiter = arg;
+    pthread_mutex_lock(&waiter->lock);
+    waiter->status = status;
+    waiter->done = 1;
+    pthread_cond_signal(&waiter->done_signal);
+    pthread_mutex_unlock(&waiter->lock); /* the last touch: the waiter may be gone after this */
+}
+
+static mx_status queue_and_wait(enum op_kind kind, const char *number, int64_t delta_cents,
+                                int64_t *out_balance, struct mx_account *out_account) {
+    struct waiter waiter = {.done = 0};
+    pthread_mutex_init(&waiter.lock, NULL);
+    pthread_cond_init(&waiter.done_signal, NULL);
+    queue_then(kind, number, delta_cents, out_balance, out_account, wake_waiter, &waiter);
+    pthread_mutex_lock(&waiter.lock);
+    while (!waiter.done)
+        pthread_cond_wait(&waiter.done_signal, &waiter.lock);
+    pthread_mutex_unlock(&waiter.lock);
+    pthread_cond_destroy(&waiter.done_signal);
+    pthread_mutex_destroy(&waiter.lock);
+    return waiter.status;
+}
+
+mx_status mx_batcher_move(const char *number, int64_t delta_cents, int64_t *out_balance_cents) {
+    return queue_and_wait(OP_MOVE, number, delta_cents, out_balance_cents, NULL);
+}
+
+mx_status mx_batcher_read(const char *number, struct mx_account *out) {
+    return queue_and_wait(OP_READ, number, 0, NULL, out);
 }
 
 static void stop_workers(void) {
