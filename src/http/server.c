@@ -159,6 +159,9 @@ static void add_header(struct MHD_Response *response, const char *name, const ch
 
 /* Sends what the controller wrote; takes over response->body. */
 static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response *out) {
+    /* The client sees only the code; this line ties the details logged before to the request. */
+    if (out->http_status >= 500)
+        fprintf(stderr, "mondux: request id=%s answered %u\n", ctx->request_id, out->http_status);
     struct MHD_Response *response;
     if (out->body_is_static)
         response =
@@ -365,8 +368,6 @@ static enum MHD_Result answer_later(struct request_ctx *ctx) {
     atomic_store(&ctx->later_state, LATER_NONE);
     ctx->later.finish(&ctx->later, &out);
     atomic_fetch_sub(&ctx->server->handed_on, 1);
-    if (out.http_status >= 500)
-        fprintf(stderr, "mondux: request id=%s answered %u\n", ctx->request_id, out.http_status);
     return send_response(ctx, &out);
 }
 
@@ -461,9 +462,6 @@ static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const 
     atomic_fetch_sub(&server->handed_on, 1);
     if (out.elsewhere)
         mx_api_error(MX_INTERNAL, &out); /* could not queue it: out of memory */
-    /* The client sees only the code; this line ties the details logged above to the request. */
-    if (out.http_status >= 500)
-        fprintf(stderr, "mondux: request id=%s answered %u\n", ctx->request_id, out.http_status);
     return send_response(ctx, &out);
 }
 
