@@ -1,0 +1,79 @@
+-- move_batch, the same rules and answers as in 0003, with the work done a set at a time: one UPDATE
+-- and one INSERT for every account that appears once in the batch, instead of two statements per
+-- operation. Measured (bench/, README "Performance"): a batch of 64 deposits took about 5.4 ms of
+-- PostgreSQL's time and now takes about 3.5 ms; deposits at 64 connections went from about 10k to
+-- 16k requests/s.
+--
+-- 1. Every row the batch touches is locked first, in account id order (as transfer_funds does),
+--    so two batches -- or a batch and a transfer -- queue behind each other instead of deadlocking.
+--    Accounts are never deleted, so a number that finds no row here is unknown.
+-- 2. The accounts that appear once: one UPDATE, each row with its own guard, and one INSERT of
+--    their journal entries. Each is its own statement, so it reads the newest (now locked) rows.
+-- 3. An account that appears more than once keeps the order of its operations (ord, the order
+--    their requests arrived in): one operation at a time, as in 0003, since each one's guard
+--    depends on those before it.
+CREATE OR REPLACE FUNCTION move_batch(p_numbers text[], p_deltas bigint[], p_ceiling bigint)
+RETURNS TABLE (o_ord integer, o_found boolean, o_moved boolean, o_balance bigint,
+               o_entry_id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_found text[]; -- the numbers that exist, each once
+    v_once text[];  -- those of them that appear once in the batch
+    op record;
+BEGIN
+    SELECT coalesce(array_agg(l.account_number), '{}') INTO v_found FROM (
+        SELECT a.account_number FROM accounts a WHERE a.account_number = ANY (p_numbers)
+        ORDER BY a.id FOR UPDATE) l;
+    SELECT coalesce(array_agg(f.number), '{}') INTO v_once FROM unnest(v_found) AS f(number)
+    WHERE array_position(p_numbers, f.number, array_position(p_numbers, f.number) + 1) IS NULL;
+
+    -- For a number in v_once, array_position gives its one ord.
+    RETURN QUERY
+    WITH moved AS (
+        UPDATE accounts a
+        SET balance_cents = a.balance_cents + p_deltas[array_position(p_numbers, a.account_number)]
+        WHERE a.account_number = ANY (v_once)
+          AND a.balance_cents + p_deltas[array_position(p_numbers, a.account_number)]
+              BETWEEN -a.overdraft_limit_cents AND p_ceiling
+        RETURNING array_position(p_numbers, a.account_number) AS ord, a.id, a.balance_cents),
+    journal AS (
+        INSERT INTO entries (account_id, kind, amount_cents, balance_after_cents)
+        SELECT m.id, CASE WHEN p_deltas[m.ord] > 0 THEN 'deposit' ELSE 'withdrawal' END,
+               p_deltas[m.ord], m.balance_cents
+        FROM moved m
+        RETURNING id, account_id)
+    SELECT u.ord::integer, u.number = ANY (v_found), m.ord IS NOT NULL, m.balance_cents, j.id
+    FROM unnest(p_numbers) WITH ORDINALITY AS u(number, ord)
+    LEFT JOIN moved m ON m.ord = u.ord
+    LEFT JOIN journal j ON j.account_id = m.id
+    WHERE u.number = ANY (v_once) OR NOT u.number = ANY (v_found);
+
+    IF cardinality(v_once) = cardinality(v_found) THEN
+        RETURN;
+    END IF;
+    FOR op IN
+        SELECT u.ord::integer AS ord, u.delta, a.id AS account_id
+        FROM unnest(p_numbers, p_deltas) WITH ORDINALITY AS u(number, delta, ord)
+        JOIN accounts a ON a.account_number = u.number
+        WHERE NOT u.number = ANY (v_once)
+        ORDER BY u.ord
+    LOOP
+        o_ord := op.ord;
+        o_found := true;
+        o_entry_id := NULL;
+        UPDATE accounts SET balance_cents = balance_cents + op.delta
+            WHERE id = op.account_id
+            AND balance_cents + op.delta BETWEEN -overdraft_limit_cents AND p_ceiling
+            RETURNING balance_cents INTO o_balance;
+        o_moved := FOUND;
+        IF o_moved THEN
+            INSERT INTO entries (account_id, kind, amount_cents, balance_after_cents)
+                VALUES (op.account_id,
+                        CASE WHEN op.delta > 0 THEN 'deposit' ELSE 'withdrawal' END,
+                        op.delta, o_balance)
+                RETURNING id INTO o_entry_id;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
