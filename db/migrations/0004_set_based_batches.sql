@@ -5,7 +5,9 @@
 --
 -- 1. Every row the batch touches is locked first, in account id order (as transfer_funds does),
 --    so two batches -- or a batch and a transfer -- queue behind each other instead of deadlocking.
---    Accounts are never deleted, so a number that finds no row here is unknown.
+--    NO KEY UPDATE, the lock the UPDATE itself takes: foreign-key checks on these accounts need
+--    not wait. Accounts are never deleted, so a number that finds no row here is unknown (and so
+--    is a NULL: every ord gets its row, whatever the input).
 -- 2. The accounts that appear once: one UPDATE, each row with its own guard, and one INSERT of
 --    their journal entries. Each is its own statement, so it reads the newest (now locked) rows.
 -- 3. An account that appears more than once keeps the order of its operations (ord, the order
@@ -26,7 +28,7 @@ DECLARE
 BEGIN
     SELECT coalesce(array_agg(l.account_number), '{}') INTO v_found FROM (
         SELECT a.account_number FROM accounts a WHERE a.account_number = ANY (p_numbers)
-        ORDER BY a.id FOR UPDATE) l;
+        ORDER BY a.id FOR NO KEY UPDATE) l;
     SELECT coalesce(array_agg(f.number), '{}') INTO v_once FROM unnest(v_found) AS f(number)
     WHERE array_position(p_numbers, f.number, array_position(p_numbers, f.number) + 1) IS NULL;
 
@@ -45,11 +47,12 @@ BEGIN
                p_deltas[m.ord], m.balance_cents
         FROM moved m
         RETURNING id, account_id)
-    SELECT u.ord::integer, u.number = ANY (v_found), m.ord IS NOT NULL, m.balance_cents, j.id
+    SELECT u.ord::integer, coalesce(u.number = ANY (v_found), false), m.ord IS NOT NULL,
+           m.balance_cents, j.id
     FROM unnest(p_numbers) WITH ORDINALITY AS u(number, ord)
     LEFT JOIN moved m ON m.ord = u.ord
     LEFT JOIN journal j ON j.account_id = m.id
-    WHERE u.number = ANY (v_once) OR NOT u.number = ANY (v_found);
+    WHERE u.number = ANY (v_once) OR (u.number = ANY (v_found)) IS NOT TRUE;
 
     IF cardinality(v_once) = cardinality(v_found) THEN
         RETURN;

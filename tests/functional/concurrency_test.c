@@ -429,6 +429,12 @@ START_TEST(one_batch_gives_each_operation_the_answer_it_would_get_alone) {
                                  b, (const char *)NULL),
                      "100>100,-80>20,5>25");
     ft_sql_exec("DROP TABLE batch_answer", (const char *)NULL);
+    /* Whatever the input, every operation gets its row: a NULL number is unknown. */
+    ck_assert_str_eq(ft_sql_text("SELECT string_agg(format('%s:%s:%s', o_ord, o_found::int,"
+                                 " o_moved::int), ' ' ORDER BY o_ord)"
+                                 " FROM move_batch(ARRAY[NULL, $1], '{5,-2000}', 5000)",
+                                 a, (const char *)NULL),
+                     "1:0:0 2:1:0");
     ck_assert_int_eq(ft_balance(a), 1500);
     ck_assert_int_eq(ft_balance(c), 10);
     ck_assert_int_eq(ft_balance(d), 0);
