@@ -44,6 +44,16 @@ static struct job *take_head(struct mx_workers *workers) {
     return job;
 }
 
+/* Takes the job at the queue's head and runs it (expired: to refuse it) without the lock, which
+ * the caller holds before and after. */
+static void run_head(struct mx_workers *workers, int expired) {
+    struct job *job = take_head(workers);
+    pthread_mutex_unlock(&workers->lock);
+    job->run(job->arg, expired);
+    free(job);
+    pthread_mutex_lock(&workers->lock);
+}
+
 static void *worker_main(void *arg) {
     struct mx_workers *workers = arg;
     pthread_mutex_lock(&workers->lock);
@@ -52,11 +62,7 @@ static void *worker_main(void *arg) {
             pthread_cond_wait(&workers->queued, &workers->lock);
         if (workers->head == NULL)
             break; /* stopping, and nothing is left to do */
-        struct job *job = take_head(workers);
-        pthread_mutex_unlock(&workers->lock);
-        job->run(job->arg, 0);
-        free(job);
-        pthread_mutex_lock(&workers->lock);
+        run_head(workers, 0);
     }
     pthread_mutex_unlock(&workers->lock);
     return NULL;
@@ -77,11 +83,7 @@ static void *expiry_main(void *arg) {
         time_t now = monotonic_seconds();
         while (workers->head != NULL &&
                now - workers->head->queued_at >= MX_WORKERS_MAX_WAIT_SECONDS) {
-            struct job *job = take_head(workers);
-            pthread_mutex_unlock(&workers->lock);
-            job->run(job->arg, 1);
-            free(job);
-            pthread_mutex_lock(&workers->lock);
+            run_head(workers, 1);
         }
     }
     pthread_mutex_unlock(&workers->lock);
