@@ -96,9 +96,15 @@ mx_status mx_api_keys_parse(const char *text, struct mx_api_keys **out, char *er
         }
         struct api_key *key = &keys->keys[keys->count];
         status = parse_entry(entry, length, key, keys->count + 1, error, error_size);
+        /* One secret, one client: a secret under two ids would leave it open which client (and
+         * so whose idempotency keys) a request is. The reason names the ids, never the secret. */
         for (size_t i = 0; status == MX_OK && i < keys->count; i++) {
             if (strcmp(keys->keys[i].id, key->id) == 0) {
                 snprintf(error, error_size, "API key id \"%s\" appears twice", key->id);
+                status = MX_INVALID_REQUEST;
+            } else if (strcmp(keys->keys[i].secret, key->secret) == 0) {
+                snprintf(error, error_size, "API keys \"%s\" and \"%s\" have the same secret",
+                         keys->keys[i].id, key->id);
                 status = MX_INVALID_REQUEST;
             }
         }

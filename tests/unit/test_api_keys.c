@@ -53,7 +53,7 @@ END_TEST
 START_TEST(malformed_keys_are_refused_without_quoting_the_secret) {
     const char *bad[] = {"", " , \n", "nocolon" SECRET_A, ":" SECRET_A, "alice:short",
                          "al ice:" SECRET_A, "alice:" SECRET_A " x", "alice:" SECRET_A ":x",
-                         "alice:" SECRET_A ",alice:" SECRET_B,
+                         "alice:" SECRET_A ",alice:" SECRET_B, "alice:" SECRET_A ",bob:" SECRET_A,
                          "a23456789012345678901234567890123:" SECRET_A, "alice:\x01" SECRET_A,
                          /* "#" starts a comment only at the start of a line */
                          "alice:" SECRET_A ",#bob:" SECRET_B};
