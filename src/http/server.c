@@ -51,6 +51,7 @@ struct connection_ctx {
     struct mx_watch *watch;
     int fd;
     size_t uri_length;        /* of the request being received, as sent (before decoding) */
+    const char *uri_end;      /* where libmicrohttpd ended its target: see target_has_nul */
     unsigned query_arguments; /* of the request being received, as sent */
 };
 
@@ -280,6 +281,15 @@ static struct request_ctx *request_begin(struct mx_http_server *server,
     return ctx;
 }
 
+/* libmicrohttpd 0.9.75 hands the request line on as C strings, so a NUL byte sent inside the
+ * target would cut it short unseen ("withdraw?sum=7<NUL>&sum=8" read as "withdraw?sum=7"). It
+ * ends the target just before the version, so the version starts right after the target's end
+ * unless a NUL came first. The pointers are only compared, never followed. */
+static int target_has_nul(const struct connection_ctx *conn, const char *version) {
+    return conn != NULL && conn->uri_end != NULL && version != NULL && version[0] != '\0' &&
+           version != conn->uri_end + 1;
+}
+
 /* The limits a request's head must keep, checked once it has arrived: 414, 431, or MX_OK. */
 static mx_status check_head(const struct request_ctx *ctx, const struct head_scan *head) {
     size_t uri_length = ctx->conn != NULL ? ctx->conn->uri_length : strlen(ctx->path);
@@ -468,7 +478,6 @@ static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
-    (void)version;
     struct mx_http_server *server = cls;
     struct request_ctx *ctx = *con_cls;
     if (ctx == NULL) {
@@ -479,7 +488,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         *con_cls = ctx;
         /* The head is checked before a byte of the body is read: its size, who is asking, and a
          * declared body size over the limit. */
-        mx_status refused = check_head(ctx, &head);
+        mx_status refused =
+            target_has_nul(ctx->conn, version) ? MX_INVALID_REQUEST : check_head(ctx, &head);
         if (refused == MX_OK)
             refused = authenticate(ctx, &head);
         if (refused == MX_OK && declared_too_large(&head, server->config.body_limit))
@@ -575,6 +585,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
     if (conn == NULL)
         return NULL;
     conn->uri_length = strlen(uri);
+    conn->uri_end = uri + conn->uri_length;
     const char *query = strchr(uri, '?');
     unsigned arguments = query != NULL ? 1 : 0;
     for (const char *p = query; p != NULL && *p != '\0'; p++)

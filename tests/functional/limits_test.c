@@ -462,6 +462,42 @@ START_TEST(request_target_of_exactly_the_limit_is_accepted_and_one_byte_more_is_
 }
 END_TEST
 
+/* A NUL byte is never part of a request target; read as a C string it would cut the target
+ * short, and the server would act on what came before it. */
+START_TEST(a_nul_byte_inside_the_request_target_is_400_and_changes_nothing) {
+    int port = ft_default_server()->port;
+    char n[FT_ACCOUNT_SIZE];
+    ft_create_account(n);
+    ft_move(n, "deposit", 100);
+    struct ft_snapshot unchanged = ft_snapshot(n);
+    /* The target before the NUL, and after it. */
+    const char *cuts[][2] = {
+        {"/withdraw?sum=7", "&sum=8"}, {"/withdraw?sum=7", ""}, {"", "/withdraw?sum=7"}};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        char request[256];
+        int before = snprintf(request, sizeof request, "PUT /api/accounts/%s%s", n, cuts[i][0]);
+        /* The NUL that snprintf wrote stays; the rest of the request follows it. */
+        int after =
+            snprintf(request + before + 1, sizeof request - (size_t)before - 1,
+                     "%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", cuts[i][1]);
+        struct raw_response *r = exchange(port, request, (size_t)before + 1 + (size_t)after);
+        assert_raw_error(r, 400, "invalid_request", cuts[i][0]);
+        raw_free(r);
+    }
+    ft_assert_unchanged(&unchanged, n);
+    /* The same target without the NUL is served, so the 400 above was the NUL's. */
+    char request[256];
+    int size = snprintf(request, sizeof request,
+                        "PUT /api/accounts/%s/withdraw?sum=7 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        "Connection: close\r\n\r\n",
+                        n);
+    struct raw_response *r = exchange(port, request, (size_t)size);
+    ck_assert_msg(r->status == 200, "without the NUL: %d %s", r->status, r->body);
+    raw_free(r);
+    ck_assert_int_eq(ft_balance(n), 93);
+}
+END_TEST
+
 START_TEST(headers_of_exactly_the_limit_are_accepted_and_one_byte_more_is_431) {
     int port = ft_default_server()->port;
     for (size_t total = DEFAULT_HEADER_LIMIT; total <= DEFAULT_HEADER_LIMIT + 1; total++) {
@@ -744,6 +780,7 @@ int main(void) {
     FT_ADD_TEST(s, chunked_body_over_the_limit_is_413_and_the_limit_itself_is_accepted);
     FT_ADD_TEST(s, request_target_of_exactly_the_limit_is_accepted_and_one_byte_more_is_414);
     FT_ADD_TEST(s, headers_of_exactly_the_limit_are_accepted_and_one_byte_more_is_431);
+    FT_ADD_TEST(s, a_nul_byte_inside_the_request_target_is_400_and_changes_nothing);
     FT_ADD_TEST(s, configured_small_limits_are_honoured);
     FT_ADD_TEST(s, invalid_limit_values_exit_2);
     FT_ADD_TEST(s, a_request_head_slower_than_the_request_timeout_is_cut_off);
