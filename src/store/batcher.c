@@ -43,6 +43,7 @@ struct queue {
     pthread_cond_t not_empty;
     struct batch_op *head, *tail;
     atomic_uint waiting; /* requests queued or in a batch right now */
+    int stopping;        /* under lock */
     unsigned workers;
     pthread_t threads[8];
 };
@@ -50,7 +51,6 @@ struct queue {
 static struct {
     struct queue queues[OP_KIND_COUNT];
     atomic_int running[OP_KIND_COUNT];
-    int stopping; /* under each queue's lock */
 } batcher = {
     .queues = {{.lock = PTHREAD_MUTEX_INITIALIZER, .not_empty = PTHREAD_COND_INITIALIZER},
                {.lock = PTHREAD_MUTEX_INITIALIZER, .not_empty = PTHREAD_COND_INITIALIZER}},
@@ -97,6 +97,10 @@ static mx_status run_batch(enum mx_stmt stmt, const char *const *params, struct 
                            int count, row_reader read_row) {
     PGresult *result = NULL;
     mx_status status = mx_conn_exec(stmt, params, &result);
+    /* A lock wait that ran out (move_batch's lock_timeout, migration 0005) rolled the batch back:
+     * nothing changed, and it may well pass when tried again. */
+    if (status != MX_OK && strcmp(mx_conn_last_sqlstate(), "55P03") == 0)
+        return MX_UNAVAILABLE;
     if (status != MX_OK)
         return status;
     if (PQntuples(result) != count)
@@ -169,7 +173,7 @@ static void *worker_main(void *arg) {
     mx_conn_keep_own(); /* a batch never waits behind the requests it serves */
     for (;;) {
         pthread_mutex_lock(&queue->lock);
-        while (queue->head == NULL && !batcher.stopping)
+        while (queue->head == NULL && !queue->stopping)
             pthread_cond_wait(&queue->not_empty, &queue->lock);
         if (queue->head == NULL) { /* stopping, and nothing is left to do */
             pthread_mutex_unlock(&queue->lock);
@@ -302,7 +306,7 @@ mx_status mx_batcher_read(const char *number, struct mx_account *out) {
 static void stop_workers(void) {
     for (int k = 0; k < OP_KIND_COUNT; k++) {
         pthread_mutex_lock(&batcher.queues[k].lock);
-        batcher.stopping = 1;
+        batcher.queues[k].stopping = 1;
         pthread_cond_broadcast(&batcher.queues[k].not_empty);
         pthread_mutex_unlock(&batcher.queues[k].lock);
     }
@@ -315,9 +319,9 @@ static void stop_workers(void) {
 
 mx_status mx_store_batcher_start(unsigned writers, unsigned readers) {
     const unsigned wanted[OP_KIND_COUNT] = {writers, readers};
-    batcher.stopping = 0;
     for (int k = 0; k < OP_KIND_COUNT; k++) {
         struct queue *queue = &batcher.queues[k];
+        queue->stopping = 0; /* no thread of its own yet */
         for (unsigned i = 0; i < wanted[k] && i < sizeof queue->threads / sizeof queue->threads[0];
              i++) {
             if (pthread_create(&queue->threads[i], NULL, worker_main, (void *)(intptr_t)k) != 0) {

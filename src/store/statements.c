@@ -121,7 +121,8 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                    2, sweep_types, 0},
     /* Many requests' deposits and withdrawals at once (batcher.c): $1 accounts, $2 signed
      * changes, $3 the balance ceiling; the rules are in move_batch
-     * (db/migrations/0003_batches.sql, made set-based in 0004_set_based_batches.sql). */
+     * (db/migrations/0003_batches.sql, made set-based in 0004_set_based_batches.sql, its lock
+     * waits bounded in 0005_batch_lock_timeout.sql). */
     [MX_STMT_MOVE_BATCH] = {"move_batch",
                             "SELECT o_ord, o_found, o_moved, o_balance, o_entry_id"
                             " FROM move_batch($1, $2, $3)",

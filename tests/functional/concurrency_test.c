@@ -381,6 +381,48 @@ START_TEST(a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing) {
 }
 END_TEST
 
+/* A batch stuck on a row lock holds up every deposit queued behind it, on any account; so it
+ * waits at most 5 s (move_batch's lock_timeout), then each of its requests is 503 with
+ * Retry-After and nothing of it changed, and the requests behind it go on -- all while the lock is
+ * still held (without the bound, both would wait for the release, which comes only after them). */
+START_TEST(a_batch_stuck_on_a_row_lock_is_503_after_a_bounded_wait_and_frees_the_rest) {
+    const char *env[] = {"MX_DB_WRITERS=1", NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    struct ft_server *shared = ft_default_server();
+    ft_set_default_server(server);
+    char held[FT_ACCOUNT_SIZE], other[FT_ACCOUNT_SIZE];
+    ft_create_account(held);
+    ft_create_account(other);
+
+    struct waiting_deposit stuck, behind = {.base_url = server->base_url};
+    pthread_t stuck_thread, behind_thread;
+    start_waiting_deposit(server, held, NULL, &stuck, &stuck_thread);
+    snprintf(behind.path, sizeof behind.path, "/api/accounts/%s/deposit?sum=30", other);
+    ck_assert_int_eq(pthread_create(&behind_thread, NULL, send_waiting_deposit, &behind), 0);
+    pthread_join(stuck_thread, NULL);
+    pthread_join(behind_thread, NULL);
+    ft_release_account();
+
+    ck_assert_ptr_nonnull(stuck.response);
+    ft_assert_error(stuck.response, 503, "unavailable", NULL);
+    char retry_after[16];
+    ck_assert_ptr_nonnull(
+        ft_header(stuck.response, "Retry-After", retry_after, sizeof retry_after));
+    ft_response_free(stuck.response);
+    ck_assert_int_eq(ft_snapshot(held).entries, 0);
+    ck_assert_int_eq(ft_balance(held), 0);
+    ck_assert_ptr_nonnull(behind.response);
+    ft_assert_status(behind.response, 200);
+    ck_assert_int_eq(ft_json_int(behind.response, "balance"), 30);
+    ft_response_free(behind.response);
+    /* The refused deposit, sent again now, goes through. */
+    ck_assert_int_eq(ft_move(held, "deposit", 7), 7);
+    ft_set_default_server(shared);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    ft_assert_ledger_invariants();
+}
+END_TEST
+
 /* Group commit sends many requests' deposits and withdrawals as one move_batch call. Called
  * directly here, so that one batch is sure to hold every case at once: accounts that appear once
  * (set-based), one that appears three times (its operations in arrival order, each guarded by the
@@ -505,6 +547,7 @@ int main(void) {
     FT_ADD_TEST(s, many_concurrent_clients_share_the_configured_database_connections);
     FT_ADD_TEST(s, a_request_waiting_for_a_lock_holds_up_no_other_request);
     FT_ADD_TEST(s, a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing);
+    FT_ADD_TEST(s, a_batch_stuck_on_a_row_lock_is_503_after_a_bounded_wait_and_frees_the_rest);
     FT_ADD_TEST(s, one_batch_gives_each_operation_the_answer_it_would_get_alone);
     FT_ADD_TEST(s, every_balance_equals_the_sum_of_its_journal);
     return ft_main(s, 1, FT_DATABASE_URL_URI, NULL);
