@@ -441,7 +441,10 @@ static void run_elsewhere(void *arg, int expired) {
 static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const char *method) {
     if (ctx->body_too_large)
         return send_error(ctx, MX_PAYLOAD_TOO_LARGE);
-    mx_watch_serving(ctx->conn != NULL ? ctx->conn->watch : NULL);
+    /* Cut by the watchdog just now: an answer could no longer reach the client, so nothing is
+     * started, and libmicrohttpd closes the connection. */
+    if (!mx_watch_serving(ctx->conn != NULL ? ctx->conn->watch : NULL))
+        return MHD_NO;
 
     mx_route(method, url, &ctx->match);
     ctx->route = ctx->match.pattern;
@@ -584,6 +587,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
     struct connection_ctx *conn = connection_of(connection);
     if (conn == NULL)
         return NULL;
+    mx_watch_request_begins(conn->watch);
     conn->uri_length = strlen(uri);
     conn->uri_end = uri + conn->uri_length;
     const char *query = strchr(uri, '?');

@@ -1,6 +1,6 @@
 /* A list of the open connections and a thread that shuts down those stuck receiving a request.
- * The list is touched only when a connection opens or closes; the request path just stores two
- * atomics. */
+ * The list is touched only when a connection opens or closes; the request path just swaps one
+ * atomic. */
 #include "watchdog.h"
 
 #include <errno.h>
@@ -11,10 +11,15 @@
 #include <sys/socket.h>
 #include <time.h>
 
+/* A watch's state is one atomic, so that the watchdog cutting a connection and its thread
+ * starting to serve the request cannot both win: >= 0, receiving since then (monotonic seconds);
+ * or one of these. */
+#define WATCH_SERVING (-1LL) /* a request is being served: the clock stands */
+#define WATCH_CUT     (-2LL) /* the watchdog has shut the socket down */
+
 struct mx_watch {
     int fd;
-    atomic_int serving;
-    atomic_llong receiving_since; /* monotonic seconds */
+    atomic_llong state;
     struct mx_watch *prev, *next;
 };
 
@@ -38,13 +43,10 @@ static long long monotonic_seconds(void) {
  * from being closed and reused while we do it: watches are closed under it, before the socket. */
 static void shut_down_late(struct mx_watchdog *watchdog, long long now) {
     for (struct mx_watch *w = watchdog->head; w != NULL; w = w->next) {
-        if (atomic_load(&w->serving))
-            continue;
-        long long since = atomic_load(&w->receiving_since);
-        if (now - since > watchdog->timeout_seconds) {
+        long long since = atomic_load(&w->state);
+        if (since >= 0 && now - since > watchdog->timeout_seconds &&
+            atomic_compare_exchange_strong(&w->state, &since, WATCH_CUT))
             shutdown(w->fd, SHUT_RDWR);
-            atomic_store(&w->receiving_since, now); /* once is enough */
-        }
     }
 }
 
@@ -105,8 +107,7 @@ struct mx_watch *mx_watch_open(struct mx_watchdog *watchdog, int fd) {
     if (watch == NULL)
         return NULL;
     watch->fd = fd;
-    atomic_init(&watch->serving, 0);
-    atomic_init(&watch->receiving_since, monotonic_seconds());
+    atomic_init(&watch->state, monotonic_seconds());
     pthread_mutex_lock(&watchdog->lock);
     watch->next = watchdog->head;
     if (watchdog->head != NULL)
@@ -130,14 +131,24 @@ void mx_watch_close(struct mx_watchdog *watchdog, struct mx_watch *watch) {
     free(watch);
 }
 
-void mx_watch_serving(struct mx_watch *watch) {
+/* Moves a watch from receiving to `to`, unless the watchdog has cut it; says whether it did. */
+static int leave_receiving(struct mx_watch *watch, long long to) {
+    long long state = atomic_load(&watch->state);
+    while (state != WATCH_CUT && !atomic_compare_exchange_weak(&watch->state, &state, to)) {
+    }
+    return state != WATCH_CUT;
+}
+
+void mx_watch_request_begins(struct mx_watch *watch) {
     if (watch != NULL)
-        atomic_store(&watch->serving, 1);
+        (void)leave_receiving(watch, monotonic_seconds());
+}
+
+int mx_watch_serving(struct mx_watch *watch) {
+    return watch == NULL || leave_receiving(watch, WATCH_SERVING);
 }
 
 void mx_watch_receiving(struct mx_watch *watch) {
-    if (watch == NULL)
-        return;
-    atomic_store(&watch->receiving_since, monotonic_seconds());
-    atomic_store(&watch->serving, 0);
+    if (watch != NULL)
+        (void)leave_receiving(watch, monotonic_seconds());
 }

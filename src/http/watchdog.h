@@ -22,8 +22,13 @@ struct mx_watch *mx_watch_open(struct mx_watchdog *watchdog, int fd);
 /* Stops watching; call before the socket is closed. NULL is fine. Thread-safe. */
 void mx_watch_close(struct mx_watchdog *watchdog, struct mx_watch *watch);
 
-/* The request has fully arrived and is being served: the clock stops. NULL is fine. */
-void mx_watch_serving(struct mx_watch *watch);
+/* A request line has arrived: its request's clock starts (the pause before it, up to the idle
+ * timeout, is not the request's). Not after a cut. NULL is fine. */
+void mx_watch_request_begins(struct mx_watch *watch);
+
+/* The request has fully arrived and is to be served: the clock stops. 0 when the watchdog has
+ * just cut the connection (its answer could not be sent: don't start it), else 1. NULL is fine. */
+int mx_watch_serving(struct mx_watch *watch);
 
 /* The answer is sent: the clock restarts for the next request on this connection. */
 void mx_watch_receiving(struct mx_watch *watch);

@@ -593,6 +593,35 @@ START_TEST(a_request_head_slower_than_the_request_timeout_is_cut_off) {
 }
 END_TEST
 
+/* The request timeout is the request's: a keep-alive pause before it (within the idle timeout)
+ * is not counted. Here 3 s of pause and then 2.5 s of a slowly sent head: over the 3 s limit if
+ * the clock ran from the last answer, well inside it from the request's first line. */
+START_TEST(the_pause_before_a_request_does_not_count_against_its_request_timeout) {
+    const char *env[] = {"MX_REQUEST_TIMEOUT=3", "MX_IDLE_TIMEOUT=60", NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    ft_set_default_server(server);
+    int fd = connect_to(server->port);
+    const char *request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    ck_assert(send_all(fd, request, strlen(request), deadline_in(10)));
+    struct raw_response *r = read_response(fd, deadline_in(10));
+    ck_assert_int_eq(r->status, 200);
+    raw_free(r);
+    ft_pause_ms(3000); /* the keep-alive pause under test */
+    const char *line = "GET /healthz HTTP/1.1\r\n", *head = "Host: 127.0.0.1\r\n\r\n";
+    ck_assert(send_all(fd, line, strlen(line), deadline_in(10)));
+    for (const char *p = head; *p != '\0'; p++) { /* 2.5 s for the rest of the head */
+        ft_pause_ms((int)(2500 / strlen(head)));
+        ck_assert_msg(send(fd, p, 1, MSG_NOSIGNAL) == 1, "the connection was cut: %s",
+                      strerror(errno));
+    }
+    r = read_response(fd, deadline_in(10));
+    ck_assert_msg(r->status == 200, "the second request got %d (%s)", r->status, r->body);
+    raw_free(r);
+    close(fd);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+}
+END_TEST
+
 START_TEST(a_request_body_slower_than_the_request_timeout_is_cut_off) {
     const char *env[] = {"MX_REQUEST_TIMEOUT=2", "MX_IDLE_TIMEOUT=60", NULL};
     struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
@@ -785,6 +814,7 @@ int main(void) {
     FT_ADD_TEST(s, invalid_limit_values_exit_2);
     FT_ADD_TEST(s, a_request_head_slower_than_the_request_timeout_is_cut_off);
     FT_ADD_TEST(s, a_request_body_slower_than_the_request_timeout_is_cut_off);
+    FT_ADD_TEST(s, the_pause_before_a_request_does_not_count_against_its_request_timeout);
     FT_ADD_TEST(s, an_idle_connection_is_closed_after_the_idle_timeout);
     FT_ADD_TEST(s, a_thousand_idle_connections_leave_ordinary_requests_answered_promptly);
     FT_ADD_TEST(s, a_slowloris_leaves_ordinary_requests_answered_promptly);
