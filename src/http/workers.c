@@ -14,7 +14,7 @@ struct job {
     struct job *next;
     void (*run)(void *arg, int expired);
     void *arg;
-    time_t queued_at; /* CLOCK_MONOTONIC seconds */
+    long long queued_ms; /* CLOCK_MONOTONIC */
 };
 
 struct mx_workers {
@@ -29,10 +29,12 @@ struct mx_workers {
     int expiry_started;
 };
 
-static time_t monotonic_seconds(void) {
+#define MAX_WAIT_MS (MX_WORKERS_MAX_WAIT_SECONDS * 1000LL)
+
+static long long monotonic_ms(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec;
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 /* The oldest job, taken off the queue; the caller holds the lock and knows there is one. */
@@ -68,22 +70,25 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-/* Once a second: refuses the jobs that have waited too long. The queue is in arrival order, so
- * they are at its head. */
+/* Refuses the jobs that have waited too long, each when its time is up. The queue is in arrival
+ * order, so they are at its head; it sleeps until the head's deadline, or a second at most (a
+ * new job does not wake it, and its deadline is at least that far). */
 static void *expiry_main(void *arg) {
     struct mx_workers *workers = arg;
     pthread_mutex_lock(&workers->lock);
     while (!workers->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += 1;
+        long long now = monotonic_ms();
+        while (workers->head != NULL && now - workers->head->queued_ms >= MAX_WAIT_MS) {
+            run_head(workers, 1);
+            now = monotonic_ms();
+        }
+        long long wake = now + 1000;
+        if (workers->head != NULL && workers->head->queued_ms + MAX_WAIT_MS < wake)
+            wake = workers->head->queued_ms + MAX_WAIT_MS;
+        struct timespec until = {.tv_sec = (time_t)(wake / 1000),
+                                 .tv_nsec = (long)(wake % 1000) * 1000000L};
         while (!workers->stopping &&
                pthread_cond_timedwait(&workers->stop_signal, &workers->lock, &until) != ETIMEDOUT) {
-        }
-        time_t now = monotonic_seconds();
-        while (workers->head != NULL &&
-               now - workers->head->queued_at >= MX_WORKERS_MAX_WAIT_SECONDS) {
-            run_head(workers, 1);
         }
     }
     pthread_mutex_unlock(&workers->lock);
@@ -126,7 +131,7 @@ mx_status mx_workers_submit(struct mx_workers *workers, void (*run)(void *arg, i
     struct job *job = malloc(sizeof *job);
     if (job == NULL)
         return MX_INTERNAL;
-    *job = (struct job){.run = run, .arg = arg, .queued_at = monotonic_seconds()};
+    *job = (struct job){.run = run, .arg = arg, .queued_ms = monotonic_ms()};
     pthread_mutex_lock(&workers->lock);
     if (workers->tail != NULL)
         workers->tail->next = job;

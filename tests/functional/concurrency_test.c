@@ -336,8 +336,9 @@ START_TEST(a_request_waiting_for_a_lock_holds_up_no_other_request) {
 END_TEST
 
 /* A request that waits for the database needs a worker; when every worker is stuck (here the only
- * one, on a row lock) a request still queued after 10 s gets 503 with Retry-After instead of
- * waiting on, and changes nothing: the same request with the same key later goes through. */
+ * one, on a row lock) a request still queued after 10 s (not before) gets 503 with Retry-After
+ * instead of waiting on, and changes nothing: the same request with the same key later goes
+ * through. */
 START_TEST(a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing) {
     const char *env[] = {"MX_THREADS=1", "MX_DB_CONNECTIONS=1", NULL};
     struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
@@ -353,8 +354,11 @@ START_TEST(a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing) {
 
     char path[128];
     snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=5", other);
+    double sent = ft_now();
     struct ft_response *refused = ft_http_keyed("PUT", path, NULL, "queued-too-long");
+    double waited = ft_now() - sent;
     ft_assert_error(refused, 503, "unavailable", NULL);
+    ck_assert_msg(waited >= 10.0, "refused after %.2f s, before its 10 s were up", waited);
     char retry_after[16];
     ck_assert_ptr_nonnull(ft_header(refused, "Retry-After", retry_after, sizeof retry_after));
     ft_response_free(refused);
