@@ -679,6 +679,9 @@ int mx_http_stop(struct mx_http_server *server) {
      * none is handed on: each is served where it arrived. */
     MHD_socket listener = MHD_quiesce_daemon(server->daemon);
     atomic_store(&server->stopping, 1);
+    /* A request still arriving (a slow body, say) is not in flight yet: it is cut, not waited for
+     * up to DRAIN_TIMEOUT_MS. One being served is never cut. */
+    mx_watchdog_cut_all_receiving(server->watchdog);
     for (int waited_ms = 0;
          (atomic_load(&server->in_flight) > 0 || atomic_load(&server->handed_on) > 0) &&
          waited_ms < DRAIN_TIMEOUT_MS;

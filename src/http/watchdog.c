@@ -4,6 +4,7 @@
 #include "watchdog.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,11 +41,12 @@ static long long monotonic_seconds(void) {
 
 /* Shutting the socket down (not closing it: the fd stays libmicrohttpd's) makes its next read
  * fail, and libmicrohttpd then closes the connection in its own thread. The lock keeps the fd
- * from being closed and reused while we do it: watches are closed under it, before the socket. */
-static void shut_down_late(struct mx_watchdog *watchdog, long long now) {
+ * from being closed and reused while we do it: watches are closed under it, before the socket.
+ * Cuts every connection receiving since before `before`, if it still is when cut. */
+static void cut_receiving(struct mx_watchdog *watchdog, long long before) {
     for (struct mx_watch *w = watchdog->head; w != NULL; w = w->next) {
         long long since = atomic_load(&w->state);
-        if (since >= 0 && now - since > watchdog->timeout_seconds &&
+        if (since >= 0 && since < before &&
             atomic_compare_exchange_strong(&w->state, &since, WATCH_CUT))
             shutdown(w->fd, SHUT_RDWR);
     }
@@ -54,7 +56,7 @@ static void *watchdog_main(void *arg) {
     struct mx_watchdog *watchdog = arg;
     pthread_mutex_lock(&watchdog->lock);
     while (!watchdog->stopping) {
-        shut_down_late(watchdog, monotonic_seconds());
+        cut_receiving(watchdog, monotonic_seconds() - watchdog->timeout_seconds);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += 1;
@@ -87,6 +89,12 @@ mx_status mx_watchdog_start(unsigned request_timeout_seconds, struct mx_watchdog
     }
     *out = watchdog;
     return MX_OK;
+}
+
+void mx_watchdog_cut_all_receiving(struct mx_watchdog *watchdog) {
+    pthread_mutex_lock(&watchdog->lock);
+    cut_receiving(watchdog, LLONG_MAX);
+    pthread_mutex_unlock(&watchdog->lock);
 }
 
 void mx_watchdog_stop(struct mx_watchdog *watchdog) {

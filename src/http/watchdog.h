@@ -12,6 +12,10 @@ struct mx_watch;
 /* Starts the thread that looks once a second. MX_OK and *out (new), or MX_INTERNAL. */
 mx_status mx_watchdog_start(unsigned request_timeout_seconds, struct mx_watchdog **out);
 
+/* Shutting down: cuts every connection that is not being served -- idle, or still receiving a
+ * request, which then never starts -- so that none holds up the exit. */
+void mx_watchdog_cut_all_receiving(struct mx_watchdog *watchdog);
+
 /* Stops the thread and frees the watchdog; every watch must be closed by then. NULL is fine. */
 void mx_watchdog_stop(struct mx_watchdog *watchdog);
 

@@ -294,6 +294,41 @@ START_TEST(sigterm_finishes_the_request_in_flight_then_exits_0) {
 }
 END_TEST
 
+/* A request whose body is still arriving when SIGTERM comes has not started: it is cut, and the
+ * server exits 0 at once instead of waiting for it up to its 10 s drain limit (as long as docker
+ * stop's grace period). "Expect: 100-continue" makes the server say when it has the head. */
+START_TEST(sigterm_cuts_a_request_still_arriving_and_exits_0_at_once) {
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), NULL);
+    int64_t accounts = ft_sql_int64("SELECT count(*) FROM accounts", (const char *)NULL);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server->port)};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&address, sizeof address), 0);
+    const char head[] = "POST /api/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        "Content-Type: application/json\r\nContent-Length: 100\r\n"
+                        "Expect: 100-continue\r\n\r\n{";
+    ck_assert_int_eq(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+    char answer[256] = "";
+    size_t got = 0;
+    while (strstr(answer, "\r\n\r\n") == NULL && got < sizeof answer - 1) {
+        ssize_t n = recv(fd, answer + got, sizeof answer - 1 - got, 0);
+        ck_assert_msg(n > 0, "no 100 Continue; got: %s", answer);
+        got += (size_t)n;
+        answer[got] = '\0';
+    }
+    ck_assert_msg(strncmp(answer, "HTTP/1.1 100", 12) == 0, "not 100 Continue: %s", answer);
+
+    double sent = ft_now();
+    ck_assert_int_eq(kill(server->pid, SIGTERM), 0);
+    ck_assert_int_eq(ft_server_wait_exit(server, FT_STOP_TIMEOUT_S, NULL, NULL), 0);
+    double took = ft_now() - sent;
+    close(fd);
+    ck_assert_msg(took < 5.0, "took %.1f s to stop: it waited for the request still arriving",
+                  took);
+    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts", (const char *)NULL), accounts);
+}
+END_TEST
+
 START_TEST(sigterm_on_an_idle_server_exits_0) {
     struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), NULL);
     assert_healthy(server);
@@ -339,6 +374,7 @@ int main(void) {
     FT_ADD_TEST(s, mx_body_limit_sets_the_request_body_limit);
     FT_ADD_TEST(s, every_request_writes_one_json_access_log_line_on_stdout);
     FT_ADD_TEST(s, sigterm_finishes_the_request_in_flight_then_exits_0);
+    FT_ADD_TEST(s, sigterm_cuts_a_request_still_arriving_and_exits_0_at_once);
     FT_ADD_TEST(s, sigterm_on_an_idle_server_exits_0);
     FT_ADD_TEST(s, sigterm_while_waiting_for_the_database_exits_0_at_once);
     return ft_main(s, 0, FT_DATABASE_URL, NULL);
