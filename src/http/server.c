@@ -495,6 +495,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
             target_has_nul(ctx->conn, version) ? MX_INVALID_REQUEST : check_head(ctx, &head);
         if (refused == MX_OK)
             refused = authenticate(ctx, &head);
+        /* Two Content-Lengths leave the body's end in doubt (RFC 9112 6.3), and a proxy in front
+         * may have read it the other way. */
+        if (refused == MX_OK && head.content_length.count > 1)
+            refused = MX_INVALID_REQUEST;
         if (refused == MX_OK && declared_too_large(&head, server->config.body_limit))
             refused = MX_PAYLOAD_TOO_LARGE;
         if (refused != MX_OK) {

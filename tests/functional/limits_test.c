@@ -498,6 +498,20 @@ START_TEST(a_nul_byte_inside_the_request_target_is_400_and_changes_nothing) {
 }
 END_TEST
 
+/* Two Content-Length headers leave it open where the body ends: refused, and nothing created. */
+START_TEST(two_content_lengths_are_400_and_create_nothing) {
+    int64_t accounts = account_count();
+    const char *request = "POST /api/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          "Content-Type: application/json\r\nContent-Length: 2\r\n"
+                          "Content-Length: 30\r\nConnection: close\r\n\r\n"
+                          "{}{\"overdraft_limit\": 100000000}";
+    struct raw_response *r = exchange(ft_default_server()->port, request, strlen(request));
+    assert_raw_error(r, 400, "invalid_request", "two Content-Lengths");
+    raw_free(r);
+    ck_assert_int_eq(account_count(), accounts);
+}
+END_TEST
+
 START_TEST(headers_of_exactly_the_limit_are_accepted_and_one_byte_more_is_431) {
     int port = ft_default_server()->port;
     for (size_t total = DEFAULT_HEADER_LIMIT; total <= DEFAULT_HEADER_LIMIT + 1; total++) {
@@ -810,6 +824,7 @@ int main(void) {
     FT_ADD_TEST(s, request_target_of_exactly_the_limit_is_accepted_and_one_byte_more_is_414);
     FT_ADD_TEST(s, headers_of_exactly_the_limit_are_accepted_and_one_byte_more_is_431);
     FT_ADD_TEST(s, a_nul_byte_inside_the_request_target_is_400_and_changes_nothing);
+    FT_ADD_TEST(s, two_content_lengths_are_400_and_create_nothing);
     FT_ADD_TEST(s, configured_small_limits_are_honoured);
     FT_ADD_TEST(s, invalid_limit_values_exit_2);
     FT_ADD_TEST(s, a_request_head_slower_than_the_request_timeout_is_cut_off);
