@@ -245,6 +245,7 @@ static void queue_then(enum op_kind kind, const char *number, int64_t delta_cent
         return;
     }
     snprintf(op->number, sizeof op->number, "%s", number);
+    op->status = MX_INTERNAL; /* until its row says otherwise: no row is never a success */
     op->delta_cents = delta_cents;
     op->then = then;
     op->then_arg = arg;
