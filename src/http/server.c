@@ -143,12 +143,14 @@ static const char *header_value(const struct mx_request *request, const char *na
 }
 
 /* libmicrohttpd decodes %XX in the path and the query; a decoded %00 would cut a string short
- * ("5%00abc" read as "5"). Such input is left undecoded instead: a '%' is never valid in a sum, an
- * account number or a route, so it is refused downstream. */
+ * ("5%00abc" read as "5"), and a decoded %2F would split a path segment in two, so that a proxy in
+ * front and we would route "/api/accounts/1%2Fdeposit" differently. Such input is left undecoded
+ * instead: a '%' is never valid in a sum, an account number or a route, so it is refused
+ * downstream. */
 static size_t unescape(void *cls, struct MHD_Connection *connection, char *text) {
     (void)cls;
     (void)connection;
-    if (strstr(text, "%00") != NULL)
+    if (strstr(text, "%00") != NULL || strstr(text, "%2F") != NULL || strstr(text, "%2f") != NULL)
         return strlen(text);
     return MHD_http_unescape(text);
 }

@@ -314,6 +314,24 @@ START_TEST(sql_shaped_account_numbers_are_404_and_change_nothing) {
 }
 END_TEST
 
+/* An escaped slash is part of its path segment, not a separator: a proxy in front that routes on
+ * the path as sent sees one segment "<n>%2Fdeposit", and so do we. */
+START_TEST(an_escaped_slash_does_not_split_a_path_segment) {
+    char n[FT_ACCOUNT_SIZE], path[256];
+    ft_create_account(n);
+    ft_move(n, "deposit", 10);
+    struct ft_snapshot before = ft_snapshot(n);
+    for (int lower = 0; lower <= 1; lower++) {
+        const char *slash = lower ? "%2f" : "%2F";
+        snprintf(path, sizeof path, "/api/accounts/%s%sdeposit?sum=5", n, slash);
+        ft_expect_error("PUT", path, NULL, NULL, 405, "method_not_allowed", NULL);
+        snprintf(path, sizeof path, "/api/accounts/%s%sbalance", n, slash);
+        ft_expect_error("GET", path, NULL, NULL, 404, "account_not_found", NULL);
+    }
+    ft_assert_unchanged(&before, n);
+}
+END_TEST
+
 /* Query names are case-sensitive: "SUM" is not "sum" (libmicrohttpd's own lookup ignores case;
  * the fuzzer found "?SUM=999&sum=5" depositing 999). */
 START_TEST(query_parameter_names_are_case_sensitive) {
@@ -332,6 +350,7 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("original_api");
+    FT_ADD_TEST(s, an_escaped_slash_does_not_split_a_path_segment);
     FT_ADD_TEST(s, query_parameter_names_are_case_sensitive);
     FT_ADD_TEST(s, create_account_then_balance_is_0);
     FT_ADD_TEST(s, deposit_20_then_balance_is_20);
