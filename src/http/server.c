@@ -162,6 +162,12 @@ static void add_header(struct MHD_Response *response, const char *name, const ch
 
 /* Sends what the controller wrote; takes over response->body. */
 static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response *out) {
+    /* Being answered, early ones (4xx before routing) too: the watchdog leaves it alone now,
+     * unless it has just cut it, when no answer could be sent. */
+    if (!mx_watch_serving(ctx->conn != NULL ? ctx->conn->watch : NULL)) {
+        mx_api_response_free(out);
+        return MHD_NO;
+    }
     /* The client sees only the code; this line ties the details logged before to the request. */
     if (out->http_status >= 500)
         fprintf(stderr, "mondux: request id=%s answered %u\n", ctx->request_id, out->http_status);
@@ -685,13 +691,14 @@ int mx_http_stop(struct mx_http_server *server) {
      * none is handed on: each is served where it arrived. */
     MHD_socket listener = MHD_quiesce_daemon(server->daemon);
     atomic_store(&server->stopping, 1);
-    /* A request still arriving (a slow body, say) is not in flight yet: it is cut, not waited for
-     * up to DRAIN_TIMEOUT_MS. One being served is never cut. */
-    mx_watchdog_cut_all_receiving(server->watchdog);
     for (int waited_ms = 0;
          (atomic_load(&server->in_flight) > 0 || atomic_load(&server->handed_on) > 0) &&
          waited_ms < DRAIN_TIMEOUT_MS;
          waited_ms += 10) {
+        /* A request still arriving after a second or two (a slow body, say) is not waited for up
+         * to DRAIN_TIMEOUT_MS: it is cut before it starts. The moment lets one that has just
+         * arrived be served; one being served or answered is never cut. */
+        mx_watchdog_cut_receiving_longer_than(server->watchdog, 1);
         struct timespec pause = {0, 10000000L};
         nanosleep(&pause, NULL);
     }

@@ -4,7 +4,6 @@
 #include "watchdog.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -91,9 +90,9 @@ mx_status mx_watchdog_start(unsigned request_timeout_seconds, struct mx_watchdog
     return MX_OK;
 }
 
-void mx_watchdog_cut_all_receiving(struct mx_watchdog *watchdog) {
+void mx_watchdog_cut_receiving_longer_than(struct mx_watchdog *watchdog, long long seconds) {
     pthread_mutex_lock(&watchdog->lock);
-    cut_receiving(watchdog, LLONG_MAX);
+    cut_receiving(watchdog, monotonic_seconds() - seconds);
     pthread_mutex_unlock(&watchdog->lock);
 }
 

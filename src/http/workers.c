@@ -14,7 +14,7 @@ struct job {
     struct job *next;
     void (*run)(void *arg, int expired);
     void *arg;
-    long long queued_ms; /* CLOCK_MONOTONIC */
+    long long queued_ns; /* CLOCK_MONOTONIC */
 };
 
 struct mx_workers {
@@ -29,12 +29,14 @@ struct mx_workers {
     int expiry_started;
 };
 
-#define MAX_WAIT_MS (MX_WORKERS_MAX_WAIT_SECONDS * 1000LL)
+#define NS_PER_S    1000000000LL
+#define MAX_WAIT_NS (MX_WORKERS_MAX_WAIT_SECONDS * NS_PER_S)
 
-static long long monotonic_ms(void) {
+/* Nanoseconds, not rounded: a job is never refused before its full wait. */
+static long long monotonic_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    return (long long)now.tv_sec * NS_PER_S + now.tv_nsec;
 }
 
 /* The oldest job, taken off the queue; the caller holds the lock and knows there is one. */
@@ -77,16 +79,16 @@ static void *expiry_main(void *arg) {
     struct mx_workers *workers = arg;
     pthread_mutex_lock(&workers->lock);
     while (!workers->stopping) {
-        long long now = monotonic_ms();
-        while (workers->head != NULL && now - workers->head->queued_ms >= MAX_WAIT_MS) {
+        long long now = monotonic_ns();
+        while (workers->head != NULL && now - workers->head->queued_ns >= MAX_WAIT_NS) {
             run_head(workers, 1);
-            now = monotonic_ms();
+            now = monotonic_ns();
         }
-        long long wake = now + 1000;
-        if (workers->head != NULL && workers->head->queued_ms + MAX_WAIT_MS < wake)
-            wake = workers->head->queued_ms + MAX_WAIT_MS;
-        struct timespec until = {.tv_sec = (time_t)(wake / 1000),
-                                 .tv_nsec = (long)(wake % 1000) * 1000000L};
+        long long wake = now + NS_PER_S;
+        if (workers->head != NULL && workers->head->queued_ns + MAX_WAIT_NS < wake)
+            wake = workers->head->queued_ns + MAX_WAIT_NS;
+        struct timespec until = {.tv_sec = (time_t)(wake / NS_PER_S),
+                                 .tv_nsec = (long)(wake % NS_PER_S)};
         while (!workers->stopping &&
                pthread_cond_timedwait(&workers->stop_signal, &workers->lock, &until) != ETIMEDOUT) {
         }
@@ -131,7 +133,7 @@ mx_status mx_workers_submit(struct mx_workers *workers, void (*run)(void *arg, i
     struct job *job = malloc(sizeof *job);
     if (job == NULL)
         return MX_INTERNAL;
-    *job = (struct job){.run = run, .arg = arg, .queued_ms = monotonic_ms()};
+    *job = (struct job){.run = run, .arg = arg, .queued_ns = monotonic_ns()};
     pthread_mutex_lock(&workers->lock);
     if (workers->tail != NULL)
         workers->tail->next = job;

@@ -288,7 +288,7 @@ static void start_waiting_deposit(const struct ft_server *server, const char *he
  * HTTP thread goes on answering everything else meanwhile. Were it waiting on the HTTP thread,
  * each of these would hang until the lock is released, which happens only after them. Deposits
  * on other accounts are answered too, except behind a batch that waits (group commit sends one
- * batch at a time). */
+ * batch at a time: they wait up to its 5 s lock timeout, see the next test). */
 START_TEST(a_request_waiting_for_a_lock_holds_up_no_other_request) {
     static const struct {
         const char *writers; /* MX_DB_WRITERS */

@@ -607,11 +607,12 @@ START_TEST(a_request_head_slower_than_the_request_timeout_is_cut_off) {
 }
 END_TEST
 
-/* The request timeout is the request's: a keep-alive pause before it (within the idle timeout)
- * is not counted. Here 3 s of pause and then 2.5 s of a slowly sent head: over the 3 s limit if
- * the clock ran from the last answer, well inside it from the request's first line. */
+/* The request timeout is the request's: a keep-alive pause before it is not counted. Here 4 s of
+ * pause and then 4 s for the rest of a slowly sent head, with a 5 s limit: cut by 7 s (the
+ * watchdog looks once a second) if the clock ran from the last answer, a second inside the
+ * limit from the request line. */
 START_TEST(the_pause_before_a_request_does_not_count_against_its_request_timeout) {
-    const char *env[] = {"MX_REQUEST_TIMEOUT=3", "MX_IDLE_TIMEOUT=60", NULL};
+    const char *env[] = {"MX_REQUEST_TIMEOUT=5", "MX_IDLE_TIMEOUT=60", NULL};
     struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
     ft_set_default_server(server);
     int fd = connect_to(server->port);
@@ -620,11 +621,11 @@ START_TEST(the_pause_before_a_request_does_not_count_against_its_request_timeout
     struct raw_response *r = read_response(fd, deadline_in(10));
     ck_assert_int_eq(r->status, 200);
     raw_free(r);
-    ft_pause_ms(3000); /* the keep-alive pause under test */
+    ft_pause_ms(4000); /* the keep-alive pause under test */
     const char *line = "GET /healthz HTTP/1.1\r\n", *head = "Host: 127.0.0.1\r\n\r\n";
     ck_assert(send_all(fd, line, strlen(line), deadline_in(10)));
-    for (const char *p = head; *p != '\0'; p++) { /* 2.5 s for the rest of the head */
-        ft_pause_ms((int)(2500 / strlen(head)));
+    for (const char *p = head; *p != '\0'; p++) { /* 4 s for the rest of the head */
+        ft_pause_ms((int)(4000 / strlen(head)));
         ck_assert_msg(send(fd, p, 1, MSG_NOSIGNAL) == 1, "the connection was cut: %s",
                       strerror(errno));
     }
