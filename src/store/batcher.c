@@ -57,6 +57,12 @@ static struct {
 };
 
 static void finish(struct batch_op *op, mx_status status) {
+    /* Money counts once its batch committed, which is when an operation gets MX_OK. */
+    if (status == MX_OK && op->queue == &batcher.queues[OP_MOVE]) {
+        int deposit = op->delta_cents > 0;
+        mx_metrics_money(deposit ? MX_METRICS_DEPOSIT : MX_METRICS_WITHDRAWAL,
+                         deposit ? op->delta_cents : -op->delta_cents);
+    }
     if (status == MX_OK && op->then_balance != NULL)
         *op->then_balance = op->account.balance_cents;
     if (status == MX_OK && op->then_account != NULL)
@@ -125,8 +131,6 @@ static void read_move(struct batch_op *op, const PGresult *result, int row) {
     } else {
         op->status = MX_OK;
         op->account.balance_cents = mx_pg_int64(result, row, 3);
-        mx_metrics_money(kind == MX_MOVE_DEPOSIT ? MX_METRICS_DEPOSIT : MX_METRICS_WITHDRAWAL,
-                         kind == MX_MOVE_DEPOSIT ? op->delta_cents : -op->delta_cents);
     }
 }
 
@@ -142,17 +146,82 @@ static void read_account(struct batch_op *op, const PGresult *result, int row) {
     mx_pg_text(op->account.created_at, sizeof op->account.created_at, result, row, 3);
 }
 
-static mx_status run_moves(struct batch_op **ops, int count) {
+/* One move_batch call for ops, numbers being their account numbers' array literal. */
+static mx_status send_moves(struct batch_op **ops, int count, const char *numbers) {
     char ceiling[24];
     snprintf(ceiling, sizeof ceiling, "%" PRId64, MX_MONEY_MAX_CENTS);
-    char *numbers = array_literal(ops, count, 1), *deltas = array_literal(ops, count, 0);
-    mx_status status = MX_INTERNAL;
-    if (numbers != NULL && deltas != NULL) {
-        const char *params[3] = {numbers, deltas, ceiling};
-        status = run_batch(MX_STMT_MOVE_BATCH, params, ops, count, read_move);
-    }
-    free(numbers);
+    char *deltas = array_literal(ops, count, 0);
+    if (deltas == NULL)
+        return MX_INTERNAL;
+    const char *params[3] = {numbers, deltas, ceiling};
+    mx_status status = run_batch(MX_STMT_MOVE_BATCH, params, ops, count, read_move);
     free(deltas);
+    return status;
+}
+
+/* 1 when number is among the values of column in result. */
+static int in_column(const PGresult *result, int column, const char *number) {
+    for (int row = 0; row < PQntuples(result); row++)
+        if (!PQgetisnull(result, row, column) &&
+            strcmp(PQgetvalue(result, row, column), number) == 0)
+            return 1;
+    return 0;
+}
+
+/* The batch waited its lock_timeout for a row another session holds, and was rolled back. Rather
+ * than refuse all of it, only the operations on accounts held elsewhere are refused (503, try
+ * again); the rest go again at once, in one transaction that first locks their accounts -- in id
+ * order, skipping the held ones, so it never waits -- and reads which accounts exist (an unknown
+ * one is move_batch's 404, not a 503). Each operation's status is set; the result is the
+ * transaction's. */
+static mx_status move_around_held_accounts(struct batch_op **ops, int count, const char *numbers) {
+    const char *params[1] = {numbers};
+    PGresult *free_accounts = NULL, *known = NULL;
+    struct batch_op *rest[BATCH_MAX];
+    int rest_count = 0;
+    mx_status status = mx_conn_begin();
+    if (status != MX_OK)
+        return status;
+    status = mx_conn_exec(MX_STMT_LOCK_FREE_ACCOUNTS, params, &free_accounts);
+    if (status == MX_OK)
+        status = mx_conn_exec(MX_STMT_READ_BATCH, params, &known);
+    if (status == MX_OK && PQntuples(known) != count)
+        status = MX_INTERNAL; /* a row per operation, row ord for ops[ord - 1] */
+    for (int row = 0; status == MX_OK && row < count; row++) {
+        long ord = strtol(PQgetvalue(known, row, 0), NULL, 10);
+        if (ord < 1 || ord > count) {
+            status = MX_INTERNAL;
+            break;
+        }
+        struct batch_op *op = ops[ord - 1];
+        if (!PQgetisnull(known, row, 1) && !in_column(free_accounts, 0, op->number))
+            op->status = MX_UNAVAILABLE; /* held elsewhere */
+        else
+            rest[rest_count++] = op;
+    }
+    char *rest_numbers = NULL;
+    if (status == MX_OK && rest_count > 0) {
+        rest_numbers = array_literal(rest, rest_count, 1);
+        status = rest_numbers != NULL ? send_moves(rest, rest_count, rest_numbers) : MX_INTERNAL;
+    }
+    if (status == MX_OK)
+        status = mx_conn_commit();
+    else
+        mx_conn_rollback();
+    free(rest_numbers);
+    PQclear(free_accounts);
+    PQclear(known);
+    return status;
+}
+
+static mx_status run_moves(struct batch_op **ops, int count) {
+    char *numbers = array_literal(ops, count, 1);
+    if (numbers == NULL)
+        return MX_INTERNAL;
+    mx_status status = send_moves(ops, count, numbers);
+    if (status == MX_UNAVAILABLE && strcmp(mx_conn_last_sqlstate(), "55P03") == 0)
+        status = move_around_held_accounts(ops, count, numbers);
+    free(numbers);
     return status;
 }
 

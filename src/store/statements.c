@@ -135,6 +135,14 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
              "a.created_at") " FROM unnest($1) WITH ORDINALITY AS u(number, ord)"
                              " LEFT JOIN accounts a ON a.account_number = u.number",
          1, read_batch_types, 1},
+    /* After a batch's lock wait ran out (batcher.c), in a transaction: $1 its account numbers;
+     * locks those that no other session holds, in id order and without waiting, and returns
+     * them. */
+    [MX_STMT_LOCK_FREE_ACCOUNTS] = {"lock_free_accounts",
+                                    "SELECT account_number FROM accounts"
+                                    " WHERE account_number = ANY ($1)"
+                                    " ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
+                                    1, read_batch_types, 0},
     [MX_STMT_PING] = {"ping", "SELECT 1", 0, NULL, 1},
 };
 
