@@ -138,7 +138,8 @@ void mx_watch_close(struct mx_watchdog *watchdog, struct mx_watch *watch) {
     free(watch);
 }
 
-/* Moves a watch from receiving to `to`, unless the watchdog has cut it; says whether it did. */
+/* Moves a watch (receiving or served) to `to`, unless the watchdog has cut it; says whether it
+ * did. */
 static int leave_receiving(struct mx_watch *watch, long long to) {
     long long state = atomic_load(&watch->state);
     while (state != WATCH_CUT && !atomic_compare_exchange_weak(&watch->state, &state, to)) {
@@ -147,8 +148,13 @@ static int leave_receiving(struct mx_watch *watch, long long to) {
 }
 
 void mx_watch_request_begins(struct mx_watch *watch) {
-    if (watch != NULL)
-        (void)leave_receiving(watch, monotonic_seconds());
+    if (watch == NULL)
+        return;
+    /* Only a clock that runs restarts: never one that stands (served) or a cut. */
+    long long state = atomic_load(&watch->state);
+    long long now = monotonic_seconds();
+    while (state >= 0 && !atomic_compare_exchange_weak(&watch->state, &state, now)) {
+    }
 }
 
 int mx_watch_serving(struct mx_watch *watch) {
