@@ -209,6 +209,10 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
     }
     if (out->http_status == 401)
         add_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mondux\"");
+    /* Shutting down: this answer ends its connection, so a client that keeps sending on it does
+     * not hold up the drain. */
+    if (atomic_load(&ctx->server->stopping))
+        add_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
     add_header(response, "X-Request-Id", ctx->request_id);
     ctx->status = out->http_status;
     enum MHD_Result result = MHD_queue_response(ctx->connection, out->http_status, response);

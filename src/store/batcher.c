@@ -119,6 +119,10 @@ static mx_status run_batch(enum mx_stmt stmt, const char *const *params, struct 
             read_row(ops[ord - 1], result, row);
     }
     PQclear(result);
+    if (status == MX_OK)
+        mx_metrics_batch(stmt == MX_STMT_MOVE_BATCH ? MX_METRICS_BATCH_MOVES
+                                                    : MX_METRICS_BATCH_READS,
+                         (unsigned)count);
     return status;
 }
 
@@ -169,11 +173,11 @@ static int in_column(const PGresult *result, int column, const char *number) {
 }
 
 /* The batch waited its lock_timeout for a row another session holds, and was rolled back. Rather
- * than refuse all of it, only the operations on accounts held elsewhere are refused (503, try
- * again); the rest go again at once, in one transaction that first locks their accounts -- in id
- * order, skipping the held ones, so it never waits -- and reads which accounts exist (an unknown
- * one is move_batch's 404, not a 503). Each operation's status is set; the result is the
- * transaction's. */
+ * than refuse all of it, only the operations on accounts locked elsewhere at this moment are
+ * refused (503, try again); the rest go again at once, in one transaction that first locks their
+ * accounts -- in id order, skipping the locked ones, so it does not wait for them -- and reads
+ * which accounts exist (an unknown one is move_batch's 404, not a 503). Each operation's status
+ * is set; the result is the transaction's. */
 static mx_status move_around_held_accounts(struct batch_op **ops, int count, const char *numbers) {
     const char *params[1] = {numbers};
     PGresult *free_accounts = NULL, *known = NULL;
@@ -182,7 +186,11 @@ static mx_status move_around_held_accounts(struct batch_op **ops, int count, con
     mx_status status = mx_conn_begin();
     if (status != MX_OK)
         return status;
-    status = mx_conn_exec(MX_STMT_LOCK_FREE_ACCOUNTS, params, &free_accounts);
+    PGresult *bounded = NULL; /* the transaction's lock waits too, a table lock say */
+    status = mx_conn_exec(MX_STMT_BATCH_LOCK_TIMEOUT, NULL, &bounded);
+    PQclear(bounded);
+    if (status == MX_OK)
+        status = mx_conn_exec(MX_STMT_LOCK_FREE_ACCOUNTS, params, &free_accounts);
     if (status == MX_OK)
         status = mx_conn_exec(MX_STMT_READ_BATCH, params, &known);
     if (status == MX_OK && PQntuples(known) != count)
@@ -259,9 +267,6 @@ static void *worker_main(void *arg) {
         pthread_mutex_unlock(&queue->lock);
 
         mx_status status = kind == OP_MOVE ? run_moves(ops, count) : run_reads(ops, count);
-        if (status == MX_OK)
-            mx_metrics_batch(kind == OP_MOVE ? MX_METRICS_BATCH_MOVES : MX_METRICS_BATCH_READS,
-                             (unsigned)count);
         /* A failed batch changed nothing (one statement): each operation gets its status. */
         for (int i = 0; i < count; i++)
             finish(ops[i], status == MX_OK ? ops[i]->status : status);

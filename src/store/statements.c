@@ -135,6 +135,10 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
              "a.created_at") " FROM unnest($1) WITH ORDINALITY AS u(number, ord)"
                              " LEFT JOIN accounts a ON a.account_number = u.number",
          1, read_batch_types, 1},
+    /* move_batch's own bound on a lock wait (db/migrations/0005_batch_lock_timeout.sql), for the
+     * rest of a transaction. */
+    [MX_STMT_BATCH_LOCK_TIMEOUT] = {"batch_lock_timeout", "SET LOCAL lock_timeout = '5s'", 0, NULL,
+                                    0},
     /* After a batch's lock wait ran out (batcher.c), in a transaction: $1 its account numbers;
      * locks those that no other session holds, in id order and without waiting, and returns
      * them. */

@@ -235,6 +235,7 @@ struct in_flight {
     char path[256];
     long status;
     int64_t balance;
+    char connection[32]; /* the answer's Connection header, "" if none */
 };
 
 static void *deposit_in_flight(void *arg) {
@@ -247,6 +248,8 @@ static void *deposit_in_flight(void *arg) {
         f->status = r->status;
         json_t *balance = json_object_get(r->json, "balance");
         f->balance = json_is_integer(balance) ? (int64_t)json_integer_value(balance) : -1;
+        if (ft_header(r, "Connection", f->connection, sizeof f->connection) == NULL)
+            f->connection[0] = '\0';
     }
     ft_response_free(r);
     curl_easy_cleanup(curl);
@@ -287,6 +290,8 @@ START_TEST(sigterm_finishes_the_request_in_flight_then_exits_0) {
     ck_assert_msg(!exited_early, "mondux exited on SIGTERM with a request in flight");
     ck_assert_msg(flight.status == 200, "the in-flight deposit got %ld, not 200", flight.status);
     ck_assert_int_eq(flight.balance, 5);
+    /* Answered while stopping: the answer ends its connection, which is not kept for more. */
+    ck_assert_str_eq(flight.connection, "close");
     ck_assert_int_eq(ft_server_wait_exit(server, FT_STOP_TIMEOUT_S, NULL, NULL), 0);
     ck_assert_int_eq(ft_sql_int64("SELECT balance_cents FROM accounts WHERE account_number = $1", n,
                                   (const char *)NULL),
