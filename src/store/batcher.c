@@ -267,7 +267,8 @@ static void *worker_main(void *arg) {
         pthread_mutex_unlock(&queue->lock);
 
         mx_status status = kind == OP_MOVE ? run_moves(ops, count) : run_reads(ops, count);
-        /* A failed batch changed nothing (one statement): each operation gets its status. */
+        /* A failed batch changed nothing (one statement, or the one transaction of a retry
+         * around held accounts): each operation gets its status. */
         for (int i = 0; i < count; i++)
             finish(ops[i], status == MX_OK ? ops[i]->status : status);
     }
