@@ -105,7 +105,7 @@ static mx_status run_batch(enum mx_stmt stmt, const char *const *params, struct 
     mx_status status = mx_conn_exec(stmt, params, &result);
     /* A lock wait that ran out (move_batch's lock_timeout, migration 0005) rolled the batch back:
      * nothing changed, and it may well pass when tried again. */
-    if (status != MX_OK && strcmp(mx_conn_last_sqlstate(), "55P03") == 0)
+    if (status != MX_OK && mx_conn_lock_wait_ran_out())
         return MX_UNAVAILABLE;
     if (status != MX_OK)
         return status;
@@ -227,7 +227,7 @@ static mx_status run_moves(struct batch_op **ops, int count) {
     if (numbers == NULL)
         return MX_INTERNAL;
     mx_status status = send_moves(ops, count, numbers);
-    if (status == MX_UNAVAILABLE && strcmp(mx_conn_last_sqlstate(), "55P03") == 0)
+    if (status == MX_UNAVAILABLE && mx_conn_lock_wait_ran_out())
         status = move_around_held_accounts(ops, count, numbers);
     free(numbers);
     return status;

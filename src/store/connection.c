@@ -100,6 +100,11 @@ PGconn *mx_conn_open(void) {
     return PQconnectdbParams(params_copy.keywords, params_copy.values, 1);
 }
 
+/* 55P03 lock_not_available: a lock wait ran out (lock_timeout). */
+static int is_lock_wait(const char *sqlstate) {
+    return sqlstate != NULL && strcmp(sqlstate, "55P03") == 0;
+}
+
 mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const char *what) {
     const char *sqlstate = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
     /* Class 08 (connection), 57P01-03 (shutdown, crash, starting up) and 53 (out of resources,
@@ -112,7 +117,7 @@ mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const cha
                                          : (conn != NULL ? PQerrorMessage(conn) : "no connection");
     /* A lock wait that ran out (55P03) is a busy resource, not a database failure: callers that
      * set a lock_timeout turn it into their own answer. */
-    int lock_wait = sqlstate != NULL && strcmp(sqlstate, "55P03") == 0;
+    int lock_wait = is_lock_wait(sqlstate);
     if (!lock_wait)
         mx_metrics_db(transient ? MX_METRICS_DB_UNAVAILABLE : MX_METRICS_DB_ERROR);
     fprintf(stderr, "mondux: database %s failed (%s): %s%s", what,
@@ -300,6 +305,10 @@ mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **
 const char *mx_conn_last_sqlstate(void) {
     struct thread_conn *tc = thread_conn();
     return tc != NULL ? tc->last_sqlstate : "";
+}
+
+int mx_conn_lock_wait_ran_out(void) {
+    return is_lock_wait(mx_conn_last_sqlstate());
 }
 
 mx_status mx_conn_begin(void) {

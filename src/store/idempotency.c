@@ -35,7 +35,7 @@ mx_status mx_store_idempotent_begin(const char *client, const char *key, const c
     PGresult *result = NULL;
     status = mx_conn_exec(MX_STMT_IDEMPOTENCY_CLAIM, params, &result);
     /* lock_not_available: the request holding the key outlasted our wait. */
-    if (status != MX_OK && strcmp(mx_conn_last_sqlstate(), "55P03") == 0)
+    if (status != MX_OK && mx_conn_lock_wait_ran_out())
         status = MX_IDEMPOTENCY_KEY_IN_USE;
     if (status == MX_OK && PQntuples(result) == 1) {
         *found = 1;

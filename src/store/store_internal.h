@@ -90,6 +90,10 @@ mx_status mx_conn_exec(enum mx_stmt stmt, const char *const *params, PGresult **
  * the thread's next statement. */
 const char *mx_conn_last_sqlstate(void);
 
+/* 1 when the calling thread's last statement failed because a lock wait ran out (lock_timeout,
+ * SQLSTATE 55P03): it was rolled back, and may pass when tried again. */
+int mx_conn_lock_wait_ran_out(void);
+
 /* Opens a transaction on the calling thread's connection; later mx_conn_exec calls of the thread
  * run inside it until mx_conn_commit or mx_conn_rollback. The noted effect is reset. */
 mx_status mx_conn_begin(void);
