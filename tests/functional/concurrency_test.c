@@ -204,6 +204,24 @@ START_TEST(concurrent_creations_give_distinct_accounts) {
 }
 END_TEST
 
+/* A server of the test's own, started with env and made the default, and two new accounts on it:
+ * held (the one the test locks) and other. */
+static struct ft_server *own_server_with_two_accounts(const char *const *env,
+                                                      char held[FT_ACCOUNT_SIZE],
+                                                      char other[FT_ACCOUNT_SIZE]) {
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    ft_set_default_server(server);
+    ft_create_account(held);
+    ft_create_account(other);
+    return server;
+}
+
+/* Stops a server of the test's own (it must exit 0), the shared one the default again. */
+static void stop_own_server(struct ft_server *server, struct ft_server *shared) {
+    ft_set_default_server(shared);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+}
+
 /* However many requests come at once, the server holds no more database connections than
  * MX_DB_CONNECTIONS (the request threads share them), and every request is still answered. */
 START_TEST(many_concurrent_clients_share_the_configured_database_connections) {
@@ -242,8 +260,7 @@ START_TEST(many_concurrent_clients_share_the_configured_database_connections) {
     ck_assert_int_ge(connections, 1);
     ck_assert_int_le(connections, POOL);
 
-    ft_set_default_server(shared);
-    ck_assert_int_eq(ft_server_stop(server), 0);
+    stop_own_server(server, shared);
     ft_assert_ledger_invariants();
 }
 END_TEST
@@ -300,11 +317,8 @@ START_TEST(a_request_waiting_for_a_lock_holds_up_no_other_request) {
     struct ft_server *shared = ft_default_server();
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const char *env[] = {"MX_THREADS=1", "MX_DB_CONNECTIONS=4", cases[c].writers, NULL};
-        struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
-        ft_set_default_server(server);
         char held[FT_ACCOUNT_SIZE], free_account[FT_ACCOUNT_SIZE];
-        ft_create_account(held);
-        ft_create_account(free_account);
+        struct ft_server *server = own_server_with_two_accounts(env, held, free_account);
 
         struct waiting_deposit call;
         pthread_t thread;
@@ -328,8 +342,7 @@ START_TEST(a_request_waiting_for_a_lock_holds_up_no_other_request) {
         ft_assert_status(call.response, 200);
         ck_assert_int_eq(ft_json_int(call.response, "balance"), 7);
         ft_response_free(call.response);
-        ft_set_default_server(shared);
-        ck_assert_int_eq(ft_server_stop(server), 0);
+        stop_own_server(server, shared);
     }
     ft_assert_ledger_invariants();
 }
@@ -341,12 +354,9 @@ END_TEST
  * through. */
 START_TEST(a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing) {
     const char *env[] = {"MX_THREADS=1", "MX_DB_CONNECTIONS=1", NULL};
-    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
     struct ft_server *shared = ft_default_server();
-    ft_set_default_server(server);
     char held[FT_ACCOUNT_SIZE], other[FT_ACCOUNT_SIZE];
-    ft_create_account(held);
-    ft_create_account(other);
+    struct ft_server *server = own_server_with_two_accounts(env, held, other);
 
     struct waiting_deposit call;
     pthread_t thread;
@@ -379,8 +389,7 @@ START_TEST(a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing) {
     ft_assert_status(retried, 200);
     ck_assert_int_eq(ft_json_int(retried, "balance"), 5);
     ft_response_free(retried);
-    ft_set_default_server(shared);
-    ck_assert_int_eq(ft_server_stop(server), 0);
+    stop_own_server(server, shared);
     ft_assert_ledger_invariants();
 }
 END_TEST
@@ -393,12 +402,9 @@ END_TEST
  * the first batch waits, so they are sent together, as the second batch. */
 START_TEST(a_batch_stuck_on_a_row_lock_refuses_only_the_held_account_after_a_bounded_wait) {
     const char *env[] = {"MX_DB_WRITERS=1", NULL};
-    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
     struct ft_server *shared = ft_default_server();
-    ft_set_default_server(server);
     char held[FT_ACCOUNT_SIZE], other[FT_ACCOUNT_SIZE];
-    ft_create_account(held);
-    ft_create_account(other);
+    struct ft_server *server = own_server_with_two_accounts(env, held, other);
 
     struct waiting_deposit first, second = {.base_url = server->base_url},
                                   free_one = {.base_url = server->base_url};
@@ -437,8 +443,7 @@ START_TEST(a_batch_stuck_on_a_row_lock_refuses_only_the_held_account_after_a_bou
                       NULL,
                   "money counted that did not move:\n%s", metrics->body);
     ft_response_free(metrics);
-    ft_set_default_server(shared);
-    ck_assert_int_eq(ft_server_stop(server), 0);
+    stop_own_server(server, shared);
     ft_assert_ledger_invariants();
 }
 END_TEST
