@@ -216,6 +216,16 @@ static struct ft_server *own_server_with_two_accounts(const char *const *env,
     return server;
 }
 
+/* Asserts that the default server's /metrics holds this sample line, whole. */
+static void assert_metric(const char *sample, const char *otherwise) {
+    struct ft_response *metrics = ft_http("GET", "/metrics", NULL);
+    ft_assert_status(metrics, 200);
+    char line[256];
+    snprintf(line, sizeof line, "%s\n", sample);
+    ck_assert_msg(strstr(metrics->body, line) != NULL, "%s:\n%s", otherwise, metrics->body);
+    ft_response_free(metrics);
+}
+
 /* Stops a server of the test's own (it must exit 0), the shared one the default again. */
 static void stop_own_server(struct ft_server *server, struct ft_server *shared) {
     ft_set_default_server(shared);
@@ -373,12 +383,7 @@ START_TEST(a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing) {
     ck_assert_ptr_nonnull(ft_header(refused, "Retry-After", retry_after, sizeof retry_after));
     ft_response_free(refused);
     ck_assert_int_eq(ft_balance(other), 0);
-    struct ft_response *metrics = ft_http("GET", "/metrics", NULL);
-    ft_assert_status(metrics, 200);
-    ck_assert_msg(strstr(metrics->body, "mondux_db_events_total{kind=\"pool_timeout\"} 1\n") !=
-                      NULL,
-                  "no pool_timeout counted:\n%s", metrics->body);
-    ft_response_free(metrics);
+    assert_metric("mondux_db_events_total{kind=\"pool_timeout\"} 1", "no pool_timeout counted");
 
     ft_release_account();
     pthread_join(thread, NULL);
@@ -437,12 +442,8 @@ START_TEST(a_batch_stuck_on_a_row_lock_refuses_only_the_held_account_after_a_bou
     /* The refused deposit, sent again now, goes through; the metrics count only what moved (this
      * server saw no other money). */
     ck_assert_int_eq(ft_move(held, "deposit", 7), 7);
-    struct ft_response *metrics = ft_http("GET", "/metrics", NULL);
-    ft_assert_status(metrics, 200);
-    ck_assert_msg(strstr(metrics->body, "mondux_money_moved_cents_total{kind=\"deposit\"} 37\n") !=
-                      NULL,
-                  "money counted that did not move:\n%s", metrics->body);
-    ft_response_free(metrics);
+    assert_metric("mondux_money_moved_cents_total{kind=\"deposit\"} 37",
+                  "money counted that did not move");
     stop_own_server(server, shared);
     ft_assert_ledger_invariants();
 }
