@@ -1,5 +1,5 @@
 /* idle_conns — open many HTTP connections to a server and hold them, for scripts/bench's memory
- * check (issue 7: peak RSS with 1,000 open connections).
+ * check (peak RSS with 1,000 open connections).
  *
  *   idle_conns HOST PORT COUNT HOLD_SECONDS [PATH]
  *
