@@ -1,7 +1,7 @@
 -- hot: deposits all on ONE account (account 1) — the prepared statement "move"
 -- (MX_STMT_MOVE in src/store/statements.c), one round trip, autocommit; the row lock serialises.
 -- Parameters as the service binds them: $1 account number (text), $2 the signed change (int8,
--- here +sum), $3 the balance ceiling MX_MONEY_MAX_CENTS (int8).
+-- here +sum).
 --
 -- How this copy differs, and why (see bench/README.md):
 --  * pgbench gives every :variable occurrence its own $n and declares no types, so each one carries
@@ -12,11 +12,10 @@
 \set x :base + :i * :stride
 \set account :x * 100 + 98 - (:x % 97) * 100 % 97
 \set delta random(1, 1000)
-\set ceiling 9007199254740991
 WITH moved AS (
   UPDATE accounts SET balance_cents = balance_cents + :delta::int8
   WHERE account_number = :account::text
-  AND balance_cents + :delta::int8 BETWEEN -overdraft_limit_cents AND :ceiling::int8
+  AND balance_allowed(balance_cents + :delta::int8, overdraft_limit_cents)
   RETURNING id, balance_cents),
  journal AS (
   INSERT INTO entries (account_id, kind, amount_cents, balance_after_cents)

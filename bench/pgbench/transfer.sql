@@ -1,7 +1,6 @@
 -- transfer: what POST /api/transfers {"from","to","sum"} sends — the prepared statement
 -- "transfer" (MX_STMT_TRANSFER in src/store/statements.c), one round trip, autocommit; the work is
--- in transfer_funds (db/migrations/0002_ledger.sql). $1 from, $2 to (text), $3 the amount (int8),
--- $4 the balance ceiling MX_MONEY_MAX_CENTS (int8).
+-- in transfer_funds (db/functions.sql). $1 from, $2 to (text), $3 the amount (int8).
 --
 -- How this copy differs, and why (see bench/README.md):
 --  * every :variable carries the cast to the type the service declares (pgbench declares none);
@@ -16,7 +15,6 @@
 \set y :base + :j * :stride
 \set to :y * 100 + 98 - (:y % 97) * 100 % 97
 \set amount random(1, 100)
-\set ceiling 9007199254740991
 SELECT o_outcome, o_transfer_id, o_from_balance, o_to_balance,
  to_char(o_created_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS"Z"')
- FROM transfer_funds(:from::text, :to::text, :amount::int8, :ceiling::int8);
+ FROM transfer_funds(:from::text, :to::text, :amount::int8);

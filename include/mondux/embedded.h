@@ -1,4 +1,5 @@
-/* Files compiled into the binary (db/migrations, web/); see cmake/EmbedGenerate.cmake. */
+/* Files compiled into the binary (db/migrations, db/functions.sql, web/); see
+ * cmake/EmbedGenerate.cmake. */
 #ifndef MONDUX_EMBEDDED_H
 #define MONDUX_EMBEDDED_H
 
@@ -14,6 +15,8 @@ struct mx_embedded_file {
 /* Sorted by name. Both tables are static and read-only. */
 extern const struct mx_embedded_file mx_migrations[];
 extern const unsigned mx_migrations_count;
+extern const struct mx_embedded_file mx_functions[];
+extern const unsigned mx_functions_count;
 extern const struct mx_embedded_file mx_web_files[];
 extern const unsigned mx_web_files_count;
 

@@ -86,10 +86,9 @@ int mx_store_move_then(const char *number, mx_move_kind kind, int64_t sum_cents,
 
 mx_status mx_store_move_alone(const char *number, mx_move_kind kind, int64_t sum_cents,
                               int64_t *out_balance_cents) {
-    char delta[24], ceiling[24];
+    char delta[24];
     snprintf(delta, sizeof delta, "%" PRId64, mx_money_delta(kind, sum_cents));
-    snprintf(ceiling, sizeof ceiling, "%" PRId64, MX_MONEY_MAX_CENTS);
-    const char *params[3] = {number, delta, ceiling};
+    const char *params[2] = {number, delta};
     PGresult *result = NULL;
     mx_status status = mx_conn_exec(MX_STMT_MOVE, params, &result);
     if (status != MX_OK)

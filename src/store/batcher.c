@@ -103,7 +103,7 @@ static mx_status run_batch(enum mx_stmt stmt, const char *const *params, struct 
                            int count, row_reader read_row) {
     PGresult *result = NULL;
     mx_status status = mx_conn_exec(stmt, params, &result);
-    /* A lock wait that ran out (move_batch's lock_timeout, migration 0005) rolled the batch back:
+    /* A lock wait that ran out (move_batch's lock_timeout, db/functions.sql) rolled the batch back:
      * nothing changed, and it may well pass when tried again. */
     if (status != MX_OK && mx_conn_lock_wait_ran_out())
         return MX_UNAVAILABLE;
@@ -152,12 +152,10 @@ static void read_account(struct batch_op *op, const PGresult *result, int row) {
 
 /* One move_batch call for ops, numbers being their account numbers' array literal. */
 static mx_status send_moves(struct batch_op **ops, int count, const char *numbers) {
-    char ceiling[24];
-    snprintf(ceiling, sizeof ceiling, "%" PRId64, MX_MONEY_MAX_CENTS);
     char *deltas = array_literal(ops, count, 0);
     if (deltas == NULL)
         return MX_INTERNAL;
-    const char *params[3] = {numbers, deltas, ceiling};
+    const char *params[2] = {numbers, deltas};
     mx_status status = run_batch(MX_STMT_MOVE_BATCH, params, ops, count, read_move);
     free(deltas);
     return status;

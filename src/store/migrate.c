@@ -1,4 +1,5 @@
-/* Brings the database up to the schema compiled into this binary. */
+/* Brings the database up to the schema compiled into this binary: the stored functions
+ * (db/functions.sql, every time), then each numbered schema file not yet recorded. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,17 @@ static mx_status run(PGconn *pg, const char *sql, const char *param, int *out_ro
     return status;
 }
 
+/* A file holds several statements, so it goes through the simple-query protocol. It is fixed
+ * text compiled into the binary, never built from input. */
+static mx_status run_file(PGconn *pg, const struct mx_embedded_file *file) {
+    mx_status status = MX_OK;
+    PGresult *result = PQexec(pg, (const char *)file->bytes);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK)
+        status = mx_conn_failure_status(pg, result, file->name);
+    PQclear(result);
+    return status;
+}
+
 /* Applies one migration file unless schema_migrations says it is there already. */
 static mx_status apply(PGconn *pg, const struct mx_embedded_file *file) {
     char version[128];
@@ -33,16 +45,30 @@ static mx_status apply(PGconn *pg, const struct mx_embedded_file *file) {
     mx_status status = run(pg, mx_sql_migration_applied, version, &rows);
     if (status != MX_OK || rows > 0)
         return status;
-    /* A migration file holds several statements, so it goes through the simple-query protocol.
-     * It is fixed text compiled into the binary, never built from input. */
-    PGresult *result = PQexec(pg, (const char *)file->bytes);
-    if (PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK)
-        status = mx_conn_failure_status(pg, result, file->name);
-    PQclear(result);
+    status = run_file(pg, file);
     if (status == MX_OK)
         status = run(pg, mx_sql_migration_record, version, NULL);
     if (status == MX_OK)
         fprintf(stderr, "mondux: applied migration %s\n", version);
+    return status;
+}
+
+/* Before 0001_baseline.sql the schema came as five files, never released; a database they made
+ * (scripts/run's, say) is the baseline exactly, so their five records become its one. A database
+ * with only some of them is from a build older still: refused, not guessed at. */
+static mx_status adopt_pre_baseline(PGconn *pg) {
+    int rows = 0;
+    mx_status status = run(pg, mx_sql_migration_pre_baseline_count, NULL, &rows);
+    if (status != MX_OK || rows == 0)
+        return status;
+    status = run(pg, mx_sql_migration_pre_baseline_adopt, NULL, &rows);
+    if (status == MX_OK && rows != 1) {
+        fprintf(stderr, "mondux: the database has only part of an unreleased development schema "
+                        "(schema_migrations); create it afresh\n");
+        return MX_INTERNAL;
+    }
+    if (status == MX_OK)
+        fprintf(stderr, "mondux: recorded the database's schema as 0001_baseline\n");
     return status;
 }
 
@@ -84,8 +110,15 @@ mx_status mx_store_migrate(unsigned wait_seconds, int (*stop_requested)(void)) {
         status = run(pg, mx_sql_migration_quiet, NULL, NULL);
     if (status == MX_OK)
         status = run(pg, mx_sql_migration_lock, NULL, NULL);
+    /* The functions first: the tables' constraints use the balance rule they define. */
+    if (status == MX_OK)
+        status = run(pg, mx_sql_migration_no_body_checks, NULL, NULL);
+    for (unsigned i = 0; status == MX_OK && i < mx_functions_count; i++)
+        status = run_file(pg, &mx_functions[i]);
     if (status == MX_OK)
         status = run(pg, mx_sql_migration_table, NULL, NULL);
+    if (status == MX_OK)
+        status = adopt_pre_baseline(pg);
     for (unsigned i = 0; status == MX_OK && i < mx_migrations_count; i++)
         status = apply(pg, &mx_migrations[i]);
     if (status == MX_OK)

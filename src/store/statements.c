@@ -1,5 +1,6 @@
 /* Every SQL statement the running service sends, in one place. All take parameters; none is
- * assembled from strings. The schema itself is in db/migrations/. */
+ * assembled from strings. The schema is in db/migrations/, the stored functions in
+ * db/functions.sql. */
 #include "store_internal.h"
 
 #define OID_INT8 20
@@ -13,8 +14,8 @@
 static const Oid text_only[] = {OID_TEXT};
 static const Oid int8_only[] = {OID_INT8};
 static const Oid create_types[] = {OID_TEXT, OID_INT8};
-static const Oid move_types[] = {OID_TEXT, OID_INT8, OID_INT8};
-static const Oid transfer_types[] = {OID_TEXT, OID_TEXT, OID_INT8, OID_INT8};
+static const Oid move_types[] = {OID_TEXT, OID_INT8};
+static const Oid transfer_types[] = {OID_TEXT, OID_TEXT, OID_INT8};
 static const Oid history_types[] = {OID_TEXT, OID_INT8, OID_INT8};
 static const Oid claim_types[] = {OID_TEXT, OID_TEXT, OID_TEXT};
 static const Oid record_types[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_INT4, OID_TEXT,
@@ -22,7 +23,7 @@ static const Oid record_types[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_INT4, OID_T
 static const Oid sweep_types[] = {OID_INT8, OID_INT8};
 #define OID_TEXT_ARRAY 1009
 #define OID_INT8_ARRAY 1016
-static const Oid move_batch_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT8};
+static const Oid move_batch_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY};
 static const Oid read_batch_types[] = {OID_TEXT_ARRAY};
 
 static const struct mx_statement statements[MX_STMT_COUNT] = {
@@ -39,14 +40,14 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                              "SELECT balance_cents, overdraft_limit_cents, " UTC_TIMESTAMP(
                                  "created_at") " FROM accounts WHERE account_number = $1",
                              1, text_only, 1},
-    /* $1 account, $2 signed change, $3 the balance ceiling. One statement: the guarded UPDATE
+    /* $1 account, $2 signed change. One statement: the guarded UPDATE
      * (the row lock serialises concurrent movements, and the guard is re-checked on the newest
      * row), the journal entry, and, when nothing moved, whether the account exists at all. */
     [MX_STMT_MOVE] = {"move",
                       "WITH moved AS ("
                       " UPDATE accounts SET balance_cents = balance_cents + $2"
                       " WHERE account_number = $1"
-                      " AND balance_cents + $2 BETWEEN -overdraft_limit_cents AND $3"
+                      " AND balance_allowed(balance_cents + $2, overdraft_limit_cents)"
                       " RETURNING id, balance_cents),"
                       " journal AS ("
                       " INSERT INTO entries (account_id, kind, amount_cents, balance_after_cents)"
@@ -56,14 +57,13 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                       " UNION ALL"
                       " SELECT false, balance_cents, NULL FROM accounts"
                       " WHERE account_number = $1 AND NOT EXISTS (SELECT 1 FROM moved)",
-                      3, move_types, 0},
-    /* $1 from, $2 to, $3 amount, $4 the balance ceiling; the rules are in transfer_funds
-     * (db/migrations/0002_ledger.sql). */
+                      2, move_types, 0},
+    /* $1 from, $2 to, $3 amount; the rules are in transfer_funds (db/functions.sql). */
     [MX_STMT_TRANSFER] =
         {"transfer",
          "SELECT o_outcome, o_transfer_id, o_from_balance, o_to_balance, " UTC_TIMESTAMP(
-             "o_created_at") " FROM transfer_funds($1, $2, $3, $4)",
-         4, transfer_types, 0},
+             "o_created_at") " FROM transfer_funds($1, $2, $3)",
+         3, transfer_types, 0},
     [MX_STMT_GET_TRANSFER] =
         {"get_transfer",
          "SELECT f.account_number, t.account_number, tr.amount_cents,"
@@ -120,13 +120,11 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                    " ORDER BY created_at LIMIT $2)",
                                    2, sweep_types, 0},
     /* Many requests' deposits and withdrawals at once (batcher.c): $1 accounts, $2 signed
-     * changes, $3 the balance ceiling; the rules are in move_batch
-     * (db/migrations/0003_batches.sql, made set-based in 0004_set_based_batches.sql, its lock
-     * waits bounded in 0005_batch_lock_timeout.sql). */
+     * changes; the rules, and the bound on its lock waits, are in move_batch (db/functions.sql). */
     [MX_STMT_MOVE_BATCH] = {"move_batch",
                             "SELECT o_ord, o_found, o_moved, o_balance, o_entry_id"
-                            " FROM move_batch($1, $2, $3)",
-                            3, move_batch_types, 0},
+                            " FROM move_batch($1, $2)",
+                            2, move_batch_types, 0},
     /* Many requests' account reads at once: $1 account numbers; a row per number, NULLs for an
      * unknown one. */
     [MX_STMT_READ_BATCH] =
@@ -135,8 +133,7 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
              "a.created_at") " FROM unnest($1) WITH ORDINALITY AS u(number, ord)"
                              " LEFT JOIN accounts a ON a.account_number = u.number",
          1, read_batch_types, 1},
-    /* move_batch's own bound on a lock wait (db/migrations/0005_batch_lock_timeout.sql), for the
-     * rest of a transaction. */
+    /* move_batch's own bound on a lock wait (db/functions.sql), for the rest of a transaction. */
     [MX_STMT_BATCH_LOCK_TIMEOUT] = {"batch_lock_timeout", "SET LOCAL lock_timeout = '5s'", 0, NULL,
                                     0},
     /* After a batch's lock wait ran out (batcher.c), in a transaction: $1 its account numbers;
@@ -173,5 +170,19 @@ const char mx_sql_migration_lock[] = "SELECT pg_advisory_xact_lock(7316502219)";
 const char mx_sql_migration_table[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())";
+/* Applying db/functions.sql on an empty database: plpgsql bodies name tables not yet made. */
+const char mx_sql_migration_no_body_checks[] = "SET LOCAL check_function_bodies = off";
+/* migrate.c's adopt_pre_baseline: a row when the old files' records are there, and then one row
+ * (the new record) only when all five were. */
+#define PRE_BASELINE_VERSIONS                                                                      \
+    "('0001_init'), ('0002_ledger'), ('0003_batches'), ('0004_set_based_batches'),"                \
+    " ('0005_batch_lock_timeout')"
+const char mx_sql_migration_pre_baseline_count[] =
+    "SELECT 1 FROM schema_migrations WHERE version IN (VALUES " PRE_BASELINE_VERSIONS ") LIMIT 1";
+const char mx_sql_migration_pre_baseline_adopt[] =
+    "WITH old AS (DELETE FROM schema_migrations"
+    " WHERE version IN (VALUES " PRE_BASELINE_VERSIONS ") RETURNING version)"
+    " INSERT INTO schema_migrations (version)"
+    " SELECT '0001_baseline' WHERE (SELECT count(*) FROM old) = 5 RETURNING version";
 const char mx_sql_migration_applied[] = "SELECT 1 FROM schema_migrations WHERE version = $1";
 const char mx_sql_migration_record[] = "INSERT INTO schema_migrations (version) VALUES ($1)";

@@ -48,6 +48,9 @@ extern const char mx_sql_session_setup[];
 extern const char mx_sql_migration_quiet[];
 extern const char mx_sql_migration_lock[];
 extern const char mx_sql_migration_table[];
+extern const char mx_sql_migration_no_body_checks[];
+extern const char mx_sql_migration_pre_baseline_count[];
+extern const char mx_sql_migration_pre_baseline_adopt[];
 extern const char mx_sql_migration_applied[];
 extern const char mx_sql_migration_record[];
 

@@ -1,5 +1,5 @@
 /* Transfers between accounts; the rules and the locking order are in transfer_funds
- * (db/migrations/0002_ledger.sql). */
+ * (db/functions.sql). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,10 +23,9 @@ static mx_status outcome_status(const char *outcome) {
 
 mx_status mx_store_transfer(const char *from, const char *to, int64_t amount_cents,
                             struct mx_transfer *out) {
-    char amount[24], ceiling[24];
+    char amount[24];
     snprintf(amount, sizeof amount, "%" PRId64, amount_cents);
-    snprintf(ceiling, sizeof ceiling, "%" PRId64, MX_MONEY_MAX_CENTS);
-    const char *params[4] = {from, to, amount, ceiling};
+    const char *params[3] = {from, to, amount};
     PGresult *result = NULL;
     mx_status status = mx_conn_exec(MX_STMT_TRANSFER, params, &result);
     if (status != MX_OK)
