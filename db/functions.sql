@@ -222,3 +222,344 @@ BEGIN
     FROM move_batch_in_order(v_numbers, v_deltas) AS r;
 END
 $$;
+
+-- ---- every money-moving or creating request of a loop turn, at once ------------------------------
+-- One call per batch: one transaction and one commit for every operation in it, each with its own
+-- guard and its own answer; a refused operation changes nothing, and the others still happen.
+-- Operation i (its ord) is p_kinds[i] with the i-th element of every other array:
+--   deposit, withdraw  p_accounts[i], p_amounts[i] (the sum, >= 1)
+--   transfer           from p_accounts[i] to p_others[i], p_amounts[i]
+--   create             the new number p_accounts[i] (drawn by the caller), p_amounts[i] its
+--                      overdraft limit
+-- and, when p_keys[i] is not NULL, the Idempotency-Key of client p_clients[i] for the request
+-- p_fingerprints[i]: its claim, its effect and its stored outcome are written here, together.
+--
+-- The operations happen in ord order, each on the balances the ones before it left, but every
+-- account's row is updated once and its journal entries are inserted together: a hot account
+-- costs one row update per batch, not one per request. Locks are taken in one global order --
+-- the batch's keys (advisory, by hash), then its accounts by id, as transfer_funds does -- so
+-- concurrent batches queue behind each other and never deadlock. A lock held elsewhere is waited
+-- for at most 5 s (lock_timeout: the call fails with 55P03 and changes nothing). Called again with
+-- p_skip_locked, it waits for none: the operations whose key or account another session holds get
+-- 'key_in_use' or 'busy' and change nothing, and the rest happen.
+--
+-- One row per operation. o_outcome: ok, insufficient_funds, balance_limit_exceeded,
+-- account_not_found, key_reused (the key belongs to another request), key_in_use, busy,
+-- number_taken (create: draw another number; nothing was stored). o_replayed: the key had
+-- been used for this very request, and the row is its stored outcome. Then o_number is the
+-- account's number (a create's), o_balance the balance after (a transfer's from side),
+-- o_other_balance a transfer's to side, o_overdraft a create's limit, o_id the entry, transfer or
+-- account made, o_created_at a transfer's or a create's time.
+CREATE OR REPLACE FUNCTION apply_batch(p_kinds text[], p_accounts text[], p_others text[],
+                                       p_amounts bigint[], p_clients text[], p_keys text[],
+                                       p_fingerprints text[], p_skip_locked boolean)
+RETURNS TABLE (o_ord integer, o_outcome text, o_replayed boolean, o_number text,
+               o_balance bigint, o_other_balance bigint, o_overdraft bigint, o_id bigint,
+               o_created_at timestamptz)
+LANGUAGE plpgsql
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    n integer := coalesce(cardinality(p_kinds), 0);
+    outcome text[] := array_fill(NULL::text, ARRAY[n]);
+    replayed boolean[] := array_fill(false, ARRAY[n]);
+    number text[] := array_fill(NULL::text, ARRAY[n]);
+    balance bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    other_balance bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    overdraft bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    made bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    made_at timestamptz[] := array_fill(NULL::timestamptz, ARRAY[n]);
+    -- The batch's accounts, locked, by a dense index 1..m; op_from/op_to: each operation's.
+    acc_id bigint[];
+    acc_number text[];
+    acc_balance bigint[];
+    acc_limit bigint[];
+    acc_dirty boolean[];
+    busy text[] := '{}';
+    op_from integer[];
+    op_to integer[];
+    -- What the batch writes, in ord order: entries (entry_of: the ord of the operation; a
+    -- transfer's two legs share it) and transfers.
+    entry_account bigint[] := '{}';
+    entry_amount bigint[] := '{}';
+    entry_after bigint[] := '{}';
+    entry_of integer[] := '{}';
+    transfer_of integer[] := '{}';
+    -- Keys seen earlier in this batch: client/key, and the ord of their first operation.
+    seen_key text[] := '{}';
+    seen_ord integer[] := '{}';
+    i integer;
+    a integer;
+    b integer;
+    k integer;
+    delta bigint;
+    key_name text;
+    row record;
+BEGIN
+    -- 1. The keys: claimed in one order, then their stored outcomes read.
+    FOR row IN
+        SELECT DISTINCT hashtextextended(c || '/' || kk, 0) AS h
+        FROM unnest(p_clients, p_keys) AS t(c, kk) WHERE kk IS NOT NULL ORDER BY 1
+    LOOP
+        IF NOT p_skip_locked THEN
+            PERFORM pg_advisory_xact_lock(row.h);
+        ELSIF NOT pg_try_advisory_xact_lock(row.h) THEN
+            FOR i IN 1 .. n LOOP
+                IF p_keys[i] IS NOT NULL
+                   AND hashtextextended(p_clients[i] || '/' || p_keys[i], 0) = row.h THEN
+                    outcome[i] := 'key_in_use';
+                END IF;
+            END LOOP;
+        END IF;
+    END LOOP;
+    FOR row IN
+        SELECT u.ord::integer AS ord, s.fingerprint = u.f AS same,
+               coalesce(s.outcome, CASE WHEN s.http_status < 300 THEN 'ok'
+                                        ELSE s.body::jsonb ->> 'code' END) AS stored,
+               coalesce(ea.account_number, ca.account_number) AS number,
+               coalesce(e.balance_after_cents, t_out.balance_after_cents,
+                        CASE WHEN ca.id IS NOT NULL THEN 0 END) AS balance,
+               t_in.balance_after_cents AS other_balance, ca.overdraft_limit_cents AS overdraft,
+               coalesce(s.entry_id, s.transfer_id, s.account_id) AS made,
+               coalesce(t.created_at, ca.created_at) AS created_at
+        FROM unnest(p_clients, p_keys, p_fingerprints) WITH ORDINALITY AS u(c, kk, f, ord)
+        JOIN idempotency_keys s ON s.client = u.c AND s.key = u.kk
+        LEFT JOIN entries e ON e.id = s.entry_id
+        LEFT JOIN accounts ea ON ea.id = e.account_id
+        LEFT JOIN transfers t ON t.id = s.transfer_id
+        LEFT JOIN entries t_out ON t_out.transfer_id = t.id AND t_out.kind = 'transfer_out'
+        LEFT JOIN entries t_in ON t_in.transfer_id = t.id AND t_in.kind = 'transfer_in'
+        LEFT JOIN accounts ca ON ca.id = s.account_id
+    LOOP
+        CONTINUE WHEN outcome[row.ord] IS NOT NULL;
+        IF NOT row.same THEN
+            outcome[row.ord] := 'key_reused';
+        ELSE
+            outcome[row.ord] := row.stored;
+            replayed[row.ord] := true;
+            number[row.ord] := row.number;
+            balance[row.ord] := row.balance;
+            other_balance[row.ord] := row.other_balance;
+            overdraft[row.ord] := row.overdraft;
+            made[row.ord] := row.made;
+            made_at[row.ord] := row.created_at;
+        END IF;
+    END LOOP;
+
+    -- 2. The accounts the rest need, locked in id order.
+    IF p_skip_locked THEN
+        SELECT array_agg(l.id ORDER BY l.id), array_agg(l.account_number ORDER BY l.id),
+               array_agg(l.balance_cents ORDER BY l.id),
+               array_agg(l.overdraft_limit_cents ORDER BY l.id)
+        INTO acc_id, acc_number, acc_balance, acc_limit
+        FROM (SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents
+              FROM accounts x
+              WHERE x.account_number IN (
+                  SELECT w.number FROM unnest(p_kinds, p_accounts, p_others, outcome)
+                      AS u(kind, account, other, decided),
+                      LATERAL (VALUES (u.account), (u.other)) AS w(number)
+                  WHERE u.kind <> 'create' AND u.decided IS NULL)
+              ORDER BY x.id FOR NO KEY UPDATE SKIP LOCKED) l;
+        -- Those that exist but were not locked are held elsewhere.
+        SELECT coalesce(array_agg(x.account_number), '{}') INTO busy FROM accounts x
+        WHERE x.account_number IN (
+            SELECT w.number FROM unnest(p_kinds, p_accounts, p_others, outcome)
+                AS u(kind, account, other, decided),
+                LATERAL (VALUES (u.account), (u.other)) AS w(number)
+            WHERE u.kind <> 'create' AND u.decided IS NULL)
+          AND x.account_number <> ALL (coalesce(acc_number, '{}'));
+    ELSE
+        SELECT array_agg(l.id ORDER BY l.id), array_agg(l.account_number ORDER BY l.id),
+               array_agg(l.balance_cents ORDER BY l.id),
+               array_agg(l.overdraft_limit_cents ORDER BY l.id)
+        INTO acc_id, acc_number, acc_balance, acc_limit
+        FROM (SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents
+              FROM accounts x
+              WHERE x.account_number IN (
+                  SELECT w.number FROM unnest(p_kinds, p_accounts, p_others, outcome)
+                      AS u(kind, account, other, decided),
+                      LATERAL (VALUES (u.account), (u.other)) AS w(number)
+                  WHERE u.kind <> 'create' AND u.decided IS NULL)
+              ORDER BY x.id FOR NO KEY UPDATE) l;
+    END IF;
+    acc_dirty := array_fill(false, ARRAY[coalesce(cardinality(acc_id), 0)]);
+    SELECT array_agg(fa.idx ORDER BY u.ord), array_agg(ta.idx ORDER BY u.ord)
+    INTO op_from, op_to
+    FROM unnest(p_accounts, p_others) WITH ORDINALITY AS u(account, other, ord)
+    LEFT JOIN unnest(acc_number) WITH ORDINALITY AS fa(number, idx) ON fa.number = u.account
+    LEFT JOIN unnest(acc_number) WITH ORDINALITY AS ta(number, idx) ON ta.number = u.other;
+
+    -- 3. Each operation in turn, on the balances so far.
+    FOR i IN 1 .. n LOOP
+        IF p_keys[i] IS NOT NULL AND outcome[i] IS NULL THEN
+            key_name := p_clients[i] || '/' || p_keys[i];
+            k := array_position(seen_key, key_name);
+            IF k IS NOT NULL THEN -- a second request with a key of this batch
+                IF p_fingerprints[i] <> p_fingerprints[seen_ord[k]] THEN
+                    outcome[i] := 'key_reused';
+                ELSIF outcome[seen_ord[k]] IN ('ok', 'insufficient_funds',
+                                               'balance_limit_exceeded', 'account_not_found') THEN
+                    outcome[i] := outcome[seen_ord[k]];
+                    replayed[i] := true;
+                    number[i] := number[seen_ord[k]];
+                    balance[i] := balance[seen_ord[k]];
+                    other_balance[i] := other_balance[seen_ord[k]];
+                    overdraft[i] := overdraft[seen_ord[k]];
+                    made[i] := made[seen_ord[k]];
+                    made_at[i] := made_at[seen_ord[k]];
+                ELSE
+                    outcome[i] := 'key_in_use'; -- the first one's outcome is not known yet
+                END IF;
+                CONTINUE;
+            END IF;
+            seen_key := seen_key || key_name;
+            seen_ord := seen_ord || i;
+        END IF;
+        CONTINUE WHEN outcome[i] IS NOT NULL OR p_kinds[i] = 'create';
+        a := op_from[i];
+        b := op_to[i];
+        IF a IS NULL OR (p_kinds[i] = 'transfer' AND b IS NULL) THEN
+            outcome[i] := CASE WHEN p_accounts[i] = ANY (busy) OR p_others[i] = ANY (busy)
+                               THEN 'busy' ELSE 'account_not_found' END;
+            CONTINUE;
+        END IF;
+        IF p_kinds[i] = 'transfer' THEN
+            IF NOT balance_allowed(acc_balance[a] - p_amounts[i], acc_limit[a]) THEN
+                outcome[i] := 'insufficient_funds';
+            ELSIF NOT balance_allowed(acc_balance[b] + p_amounts[i], acc_limit[b]) THEN
+                outcome[i] := 'balance_limit_exceeded';
+            ELSE
+                acc_balance[a] := acc_balance[a] - p_amounts[i];
+                acc_balance[b] := acc_balance[b] + p_amounts[i];
+                acc_dirty[a] := true;
+                acc_dirty[b] := true;
+                outcome[i] := 'ok';
+                balance[i] := acc_balance[a];
+                other_balance[i] := acc_balance[b];
+                transfer_of := transfer_of || i;
+                entry_account := entry_account || acc_id[a] || acc_id[b];
+                entry_amount := entry_amount || -p_amounts[i] || p_amounts[i];
+                entry_after := entry_after || acc_balance[a] || acc_balance[b];
+                entry_of := entry_of || i || i;
+            END IF;
+            CONTINUE;
+        END IF;
+        delta := CASE WHEN p_kinds[i] = 'deposit' THEN p_amounts[i] ELSE -p_amounts[i] END;
+        IF NOT balance_allowed(acc_balance[a] + delta, acc_limit[a]) THEN
+            outcome[i] := CASE WHEN delta > 0 THEN 'balance_limit_exceeded'
+                               ELSE 'insufficient_funds' END;
+            CONTINUE;
+        END IF;
+        acc_balance[a] := acc_balance[a] + delta;
+        acc_dirty[a] := true;
+        outcome[i] := 'ok';
+        balance[i] := acc_balance[a];
+        entry_account := entry_account || acc_id[a];
+        entry_amount := entry_amount || delta;
+        entry_after := entry_after || acc_balance[a];
+        entry_of := entry_of || i;
+    END LOOP;
+
+    -- 4. What moved: each account's row once, then the transfers and the journal, their ids
+    --    drawn in ord order so that, for each account, id order is the order the entries
+    --    happened in (the history's keyset pagination relies on it).
+    UPDATE accounts x SET balance_cents = v.balance
+    FROM unnest(acc_id, acc_balance, acc_dirty) AS v(id, balance, dirty)
+    WHERE x.id = v.id AND v.dirty;
+    IF cardinality(transfer_of) > 0 THEN
+        FOR row IN
+            WITH drawn AS (
+                SELECT t.ord, nextval(pg_get_serial_sequence('transfers', 'id')) AS id
+                FROM unnest(transfer_of) WITH ORDINALITY AS t(op, ord) ORDER BY t.ord),
+            written AS (
+                INSERT INTO transfers (id, from_account_id, to_account_id, amount_cents)
+                OVERRIDING SYSTEM VALUE
+                SELECT d.id, acc_id[op_from[t.op]], acc_id[op_to[t.op]], p_amounts[t.op]
+                FROM unnest(transfer_of) WITH ORDINALITY AS t(op, ord)
+                JOIN drawn d ON d.ord = t.ord
+                RETURNING id, created_at)
+            SELECT t.op, w.id, w.created_at
+            FROM unnest(transfer_of) WITH ORDINALITY AS t(op, ord)
+            JOIN drawn d ON d.ord = t.ord JOIN written w ON w.id = d.id
+        LOOP
+            made[row.op] := row.id;
+            made_at[row.op] := row.created_at;
+        END LOOP;
+    END IF;
+    IF cardinality(entry_of) > 0 THEN
+        FOR row IN
+            WITH drawn AS (
+                SELECT e.ord, nextval(pg_get_serial_sequence('entries', 'id')) AS id
+                FROM unnest(entry_of) WITH ORDINALITY AS e(op, ord) ORDER BY e.ord),
+            written AS (
+                INSERT INTO entries (id, account_id, kind, amount_cents, balance_after_cents,
+                                     transfer_id)
+                OVERRIDING SYSTEM VALUE
+                SELECT d.id, e.account, CASE
+                           WHEN p_kinds[e.op] = 'transfer' AND e.amount < 0 THEN 'transfer_out'
+                           WHEN p_kinds[e.op] = 'transfer' THEN 'transfer_in'
+                           WHEN e.amount > 0 THEN 'deposit' ELSE 'withdrawal' END,
+                       e.amount, e.after,
+                       CASE WHEN p_kinds[e.op] = 'transfer' THEN made[e.op] END
+                FROM unnest(entry_of, entry_account, entry_amount, entry_after)
+                    WITH ORDINALITY AS e(op, account, amount, after, ord)
+                JOIN drawn d ON d.ord = e.ord
+                RETURNING id)
+            SELECT e.op, d.id FROM unnest(entry_of) WITH ORDINALITY AS e(op, ord)
+            JOIN drawn d ON d.ord = e.ord JOIN written w ON w.id = d.id
+        LOOP
+            IF p_kinds[row.op] <> 'transfer' THEN
+                made[row.op] := row.id;
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- 5. The new accounts; a number someone already has is the caller's to draw again.
+    FOR row IN
+        WITH wanted AS (
+            SELECT u.ord::integer AS ord, u.account, u.amount
+            FROM unnest(p_kinds, p_accounts, p_amounts, outcome)
+                WITH ORDINALITY AS u(kind, account, amount, decided, ord)
+            WHERE u.kind = 'create' AND u.decided IS NULL),
+        opened AS (
+            INSERT INTO accounts (account_number, overdraft_limit_cents)
+            SELECT w.account, w.amount FROM wanted w ORDER BY w.ord
+            ON CONFLICT (account_number) DO NOTHING
+            RETURNING id, account_number, overdraft_limit_cents, created_at)
+        SELECT w.ord, o.id, o.account_number, o.overdraft_limit_cents, o.created_at
+        FROM wanted w LEFT JOIN opened o ON o.account_number = w.account
+    LOOP
+        IF row.id IS NULL THEN
+            outcome[row.ord] := 'number_taken';
+        ELSE
+            outcome[row.ord] := 'ok';
+            number[row.ord] := row.account_number;
+            balance[row.ord] := 0;
+            overdraft[row.ord] := row.overdraft_limit_cents;
+            made[row.ord] := row.id;
+            made_at[row.ord] := row.created_at;
+        END IF;
+    END LOOP;
+
+    -- 6. The outcomes of keyed operations, in the same transaction as their effects.
+    INSERT INTO idempotency_keys (client, key, fingerprint, outcome, account_id, entry_id,
+                                  transfer_id)
+    SELECT u.c, u.kk, u.f, outcome[u.ord],
+           CASE WHEN u.kind = 'create' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
+           CASE WHEN u.kind IN ('deposit', 'withdraw') AND outcome[u.ord] = 'ok'
+                THEN made[u.ord] END,
+           CASE WHEN u.kind = 'transfer' AND outcome[u.ord] = 'ok' THEN made[u.ord] END
+    FROM unnest(p_kinds, p_clients, p_keys, p_fingerprints)
+        WITH ORDINALITY AS u(kind, c, kk, f, ord)
+    WHERE u.kk IS NOT NULL AND NOT replayed[u.ord]
+      AND outcome[u.ord] IN ('ok', 'insufficient_funds', 'balance_limit_exceeded',
+                             'account_not_found')
+      AND array_position(seen_key, u.c || '/' || u.kk) IS NOT NULL
+      AND seen_ord[array_position(seen_key, u.c || '/' || u.kk)] = u.ord;
+
+    RETURN QUERY
+    SELECT g::integer, outcome[g], replayed[g], coalesce(number[g], p_accounts[g]), balance[g],
+           other_balance[g], overdraft[g], made[g], made_at[g]
+    FROM generate_series(1, n) AS g;
+END
+$$;

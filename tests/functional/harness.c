@@ -1269,14 +1269,18 @@ static const struct {
     {"the transfer legs sum to zero",
      "SELECT 'all legs sum to ' || sum(amount_cents) FROM entries WHERE transfer_id IS NOT NULL "
      "HAVING sum(amount_cents) <> 0"},
-    {"a stored outcome is a 2xx with one effect or a 404/409 refusal with none",
-     "SELECT 'key ' || quote_literal(key) || ': status ' || coalesce(http_status::text, 'NULL') "
-     "|| ', effects ' || num_nonnulls(account_id, entry_id, transfer_id) || ', body ' || "
-     "coalesce(body, 'NULL') FROM idempotency_keys WHERE http_status IS NULL OR NOT ("
-     "(http_status BETWEEN 200 AND 299 AND num_nonnulls(account_id, entry_id, transfer_id) = 1) "
+    {"a stored outcome is a success with one effect or a 404/409 refusal with none",
+     "SELECT 'key ' || quote_literal(key) || ': ' || coalesce(outcome, 'status ' || "
+     "coalesce(http_status::text, 'NULL')) || ', effects ' || "
+     "num_nonnulls(account_id, entry_id, transfer_id) || ', body ' || coalesce(body, 'NULL') "
+     "FROM idempotency_keys WHERE NOT coalesce("
+     "(outcome = 'ok' AND num_nonnulls(account_id, entry_id, transfer_id) = 1) "
+     "OR (outcome IN ('account_not_found', 'insufficient_funds', 'balance_limit_exceeded') AND "
+     "num_nonnulls(account_id, entry_id, transfer_id) = 0) "
+     "OR (http_status BETWEEN 200 AND 299 AND num_nonnulls(account_id, entry_id, transfer_id) = 1) "
      "OR (http_status IN (404, 409) AND num_nonnulls(account_id, entry_id, transfer_id) = 0 AND "
      "(body::jsonb ->> 'code') IN ('account_not_found', 'insufficient_funds', "
-     "'balance_limit_exceeded')))"},
+     "'balance_limit_exceeded')), false)"},
     {"no effect is referenced by two keys",
      "SELECT what || ' ' || id || ' referenced by ' || n || ' keys' FROM ("
      "SELECT 'account' AS what, account_id AS id, count(*) AS n FROM idempotency_keys WHERE "
@@ -1285,14 +1289,16 @@ static const struct {
      "GROUP BY entry_id UNION ALL "
      "SELECT 'transfer', transfer_id, count(*) FROM idempotency_keys WHERE transfer_id IS NOT "
      "NULL GROUP BY transfer_id) x WHERE n > 1"},
+    /* These compare a rendered answer with its effect; a stored outcome has none to compare. */
     {"a stored deposit/withdrawal answer agrees with its entry",
      "SELECT 'key ' || quote_literal(k.key) || ': body ' || k.body || ' vs entry ' || e.id || "
      "' (' || e.kind || ' on ' || a.account_number || ', balance after ' || "
      "e.balance_after_cents || ')' FROM idempotency_keys k JOIN entries e ON e.id = k.entry_id "
      "JOIN accounts a ON a.id = e.account_id WHERE e.kind NOT IN ('deposit', 'withdrawal') OR "
-     "k.http_status <> 200 OR (k.body::jsonb ->> 'balance') IS DISTINCT FROM "
+     "(k.body IS NOT NULL AND (k.http_status <> 200 OR (k.body::jsonb ->> 'balance') IS DISTINCT "
+     "FROM "
      "e.balance_after_cents::text OR (k.body::jsonb ->> 'account_number') IS DISTINCT FROM "
-     "a.account_number"},
+     "a.account_number))"},
     {"a stored transfer answer agrees with its transfer and legs",
      "SELECT 'key ' || quote_literal(k.key) || ': body ' || k.body || ', Location ' || "
      "coalesce(k.location, 'none') || ' vs transfer ' || t.id || ' of ' || t.amount_cents || "
@@ -1302,21 +1308,23 @@ static const struct {
      "JOIN accounts f ON f.id = t.from_account_id JOIN accounts d ON d.id = t.to_account_id "
      "LEFT JOIN entries o ON o.transfer_id = t.id AND o.kind = 'transfer_out' "
      "LEFT JOIN entries i ON i.transfer_id = t.id AND i.kind = 'transfer_in' "
-     "WHERE k.http_status <> 201 OR (k.body::jsonb ->> 'id') IS DISTINCT FROM t.id::text OR "
+     "WHERE k.body IS NOT NULL AND (k.http_status <> 201 OR (k.body::jsonb ->> 'id') IS DISTINCT "
+     "FROM t.id::text OR "
      "(k.body::jsonb ->> 'from') IS DISTINCT FROM f.account_number OR "
      "(k.body::jsonb ->> 'to') IS DISTINCT FROM d.account_number OR "
      "(k.body::jsonb ->> 'sum') IS DISTINCT FROM t.amount_cents::text OR "
      "(k.body::jsonb ->> 'from_balance') IS DISTINCT FROM o.balance_after_cents::text OR "
      "(k.body::jsonb ->> 'to_balance') IS DISTINCT FROM i.balance_after_cents::text OR "
-     "k.location IS DISTINCT FROM '/api/transfers/' || t.id"},
+     "k.location IS DISTINCT FROM '/api/transfers/' || t.id)"},
     {"a stored creation answer agrees with its account",
      "SELECT 'key ' || quote_literal(k.key) || ': status ' || k.http_status || ', body ' || "
      "k.body || ', Location ' || coalesce(k.location, 'none') || ' vs account ' || "
      "a.account_number FROM idempotency_keys k JOIN accounts a ON a.id = k.account_id "
-     "WHERE k.http_status NOT IN (200, 201) OR (k.body::jsonb ->> 'account_number') IS DISTINCT "
+     "WHERE k.body IS NOT NULL AND (k.http_status NOT IN (200, 201) OR (k.body::jsonb ->> "
+     "'account_number') IS DISTINCT "
      "FROM a.account_number OR (k.body::jsonb ->> 'overdraft_limit') IS DISTINCT FROM "
      "a.overdraft_limit_cents::text OR (k.http_status = 201 AND k.location IS DISTINCT FROM "
-     "'/api/accounts/' || a.account_number)"},
+     "'/api/accounts/' || a.account_number))"},
 };
 
 void ft_hold_account(const char *number) {
