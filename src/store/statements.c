@@ -112,12 +112,17 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                     " http_status, body, location, account_id, entry_id,"
                                     " transfer_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                                     9, record_types, 0},
-    /* $1 age in seconds, $2 at most this many rows: short transactions, oldest first. */
+    /* $1 age in seconds, $2 at most this many rows: short transactions, oldest first. Each
+     * DELETE takes exactly the rows it selected, by their tuple ids: a key belongs to its client,
+     * so another client's key of the same name is another row and stays, however it ages. Rows
+     * that another instance's sweep has taken are left to it. (By tuple id the DELETE is a TID
+     * scan; a join on the primary key was planned, generically, as a scan of the whole table.) */
     [MX_STMT_IDEMPOTENCY_SWEEP] = {"idempotency_sweep",
-                                   "DELETE FROM idempotency_keys WHERE key IN ("
-                                   " SELECT key FROM idempotency_keys"
+                                   "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY("
+                                   " SELECT ctid FROM idempotency_keys"
                                    " WHERE created_at < now() - $1 * interval '1 second'"
-                                   " ORDER BY created_at LIMIT $2)",
+                                   " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))"
+                                   " AND created_at < now() - $1 * interval '1 second'",
                                    2, sweep_types, 0},
     /* Many requests' deposits and withdrawals at once (batcher.c): $1 accounts, $2 signed
      * changes, $3 the balance ceiling; the rules are in move_batch
