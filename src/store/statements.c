@@ -20,6 +20,7 @@ static const Oid claim_types[] = {OID_TEXT, OID_TEXT, OID_TEXT};
 static const Oid record_types[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_INT4, OID_TEXT,
                                    OID_TEXT, OID_INT8, OID_INT8, OID_INT8};
 static const Oid sweep_types[] = {OID_INT8, OID_INT8};
+static const Oid effect_types[] = {OID_TEXT, OID_TEXT, OID_INT8, OID_INT8, OID_INT8};
 #define OID_TEXT_ARRAY 1009
 #define OID_INT8_ARRAY 1016
 static const Oid move_batch_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT8};
@@ -124,6 +125,14 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                    " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))"
                                    " AND created_at < now() - $1 * interval '1 second'",
                                    2, sweep_types, 0},
+    /* $1 client, $2 key, $3 account, $4 entry, $5 transfer (NULL but one, or all NULL): a row
+     * when the key's stored answer points at exactly that effect. */
+    [MX_STMT_IDEMPOTENCY_EFFECT] = {"idempotency_effect",
+                                    "SELECT 1 FROM idempotency_keys WHERE client = $1 AND key = $2"
+                                    " AND account_id IS NOT DISTINCT FROM $3"
+                                    " AND entry_id IS NOT DISTINCT FROM $4"
+                                    " AND transfer_id IS NOT DISTINCT FROM $5",
+                                    5, effect_types, 1},
     /* Many requests' deposits and withdrawals at once (batcher.c): $1 accounts, $2 signed
      * changes, $3 the balance ceiling; the rules are in move_batch
      * (db/migrations/0003_batches.sql, made set-based in 0004_set_based_batches.sql, its lock
