@@ -402,6 +402,12 @@ enum mx_effect_kind mx_conn_effect(const char **id) {
     return tc->effect;
 }
 
+int mx_conn_money(int64_t *cents) {
+    struct thread_conn *tc = thread_conn();
+    *cents = tc != NULL ? tc->money_cents : 0;
+    return tc != NULL && tc->in_transaction ? tc->money_kind : -1;
+}
+
 void mx_conn_keep_own(void) {
     struct thread_conn *tc = thread_conn();
     if (tc != NULL)

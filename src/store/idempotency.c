@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mondux/metrics.h"
 #include "store_internal.h"
 
 /* How long a request waits for another one holding its key (a PostgreSQL lock_timeout value). */
@@ -58,11 +59,46 @@ mx_status mx_store_idempotent_begin(const char *client, const char *key, const c
 #define RESOLVE_ATTEMPTS 20
 #define RESOLVE_PAUSE_NS 250000000L
 
+/* What a transaction of a keyed request changed, kept past its COMMIT: the ids of its effect as
+ * the record's parameters (account, entry, transfer; NULL but one, or all NULL), and its money. */
+struct our_effect {
+    char id[24];
+    const char *ids[3];
+    int money_kind; /* an mx_metrics_money_kind, or -1 for none */
+    int64_t money_cents;
+};
+
+static void note_our_effect(struct our_effect *ours) {
+    const char *id = NULL;
+    enum mx_effect_kind effect = mx_conn_effect(&id);
+    snprintf(ours->id, sizeof ours->id, "%s", id != NULL ? id : "");
+    ours->ids[0] = effect == MX_EFFECT_ACCOUNT ? ours->id : NULL;
+    ours->ids[1] = effect == MX_EFFECT_ENTRY ? ours->id : NULL;
+    ours->ids[2] = effect == MX_EFFECT_TRANSFER ? ours->id : NULL;
+    ours->money_kind = mx_conn_money(&ours->money_cents);
+}
+
+/* A lost commit found to have happened moved its money: count it as mx_conn_commit would have,
+ * unless the stored answer is not ours but that of a retry which ran once our transaction had
+ * ended without committing (that retry counted its own). When the check itself fails the money
+ * is not counted: a counter may miss a movement, never show one that did not happen. */
+static void count_lost_commit(const char *client, const char *key, const struct our_effect *ours) {
+    if (ours->money_kind < 0)
+        return;
+    const char *params[5] = {client, key, ours->ids[0], ours->ids[1], ours->ids[2]};
+    PGresult *result = NULL;
+    if (mx_conn_exec(MX_STMT_IDEMPOTENCY_EFFECT, params, &result) == MX_OK &&
+        PQntuples(result) == 1)
+        mx_metrics_money((mx_metrics_money_kind)ours->money_kind, ours->money_cents);
+    PQclear(result);
+}
+
 /* The connection broke during COMMIT: it may or may not have happened. Claiming the key on a new
  * connection waits for the old transaction to end either way, then finds the answer if and only
  * if it was committed. While the database cannot be reached, ask again for a while; after that
  * the outcome stays unknown, and the client's retry with the same key will learn it. */
-static mx_status resolve_lost_commit(const char *client, const char *key, const char *fingerprint) {
+static mx_status resolve_lost_commit(const char *client, const char *key, const char *fingerprint,
+                                     const struct our_effect *ours) {
     for (int attempt = 0; attempt < RESOLVE_ATTEMPTS; attempt++) {
         if (attempt > 0) {
             struct timespec pause = {0, RESOLVE_PAUSE_NS};
@@ -81,7 +117,10 @@ static mx_status resolve_lost_commit(const char *client, const char *key, const 
             return MX_UNAVAILABLE;
         }
         fprintf(stderr, "mondux: the connection broke during a commit that did happen\n");
-        return stored.same_request ? MX_OK : MX_INTERNAL;
+        if (!stored.same_request)
+            return MX_INTERNAL;
+        count_lost_commit(client, key, ours);
+        return MX_OK;
     }
     return MX_OUTCOME_UNKNOWN;
 }
@@ -90,17 +129,11 @@ mx_status mx_store_idempotent_commit(const char *client, const char *key, const 
                                      unsigned http_status, const char *body, const char *location) {
     char status_text[16];
     snprintf(status_text, sizeof status_text, "%u", http_status);
-    const char *effect_id = NULL;
-    enum mx_effect_kind effect = mx_conn_effect(&effect_id);
-    const char *params[9] = {client,
-                             key,
-                             fingerprint,
-                             status_text,
-                             body,
-                             location[0] != '\0' ? location : NULL,
-                             effect == MX_EFFECT_ACCOUNT ? effect_id : NULL,
-                             effect == MX_EFFECT_ENTRY ? effect_id : NULL,
-                             effect == MX_EFFECT_TRANSFER ? effect_id : NULL};
+    struct our_effect ours;
+    note_our_effect(&ours);
+    const char *params[9] = {client,      key,         fingerprint,
+                             status_text, body,        location[0] != '\0' ? location : NULL,
+                             ours.ids[0], ours.ids[1], ours.ids[2]};
     PGresult *result = NULL;
     mx_status status = mx_conn_exec(MX_STMT_IDEMPOTENCY_RECORD, params, &result);
     PQclear(result);
@@ -110,7 +143,7 @@ mx_status mx_store_idempotent_commit(const char *client, const char *key, const 
     }
     status = mx_conn_commit();
     if (status == MX_OUTCOME_UNKNOWN || status == MX_UNAVAILABLE)
-        status = resolve_lost_commit(client, key, fingerprint);
+        status = resolve_lost_commit(client, key, fingerprint, &ours);
     return status;
 }
 

@@ -21,6 +21,7 @@ static const Oid claim_types[] = {OID_TEXT, OID_TEXT, OID_TEXT};
 static const Oid record_types[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_INT4, OID_TEXT,
                                    OID_TEXT, OID_INT8, OID_INT8, OID_INT8};
 static const Oid sweep_types[] = {OID_INT8, OID_INT8};
+static const Oid effect_types[] = {OID_TEXT, OID_TEXT, OID_INT8, OID_INT8, OID_INT8};
 #define OID_TEXT_ARRAY 1009
 #define OID_INT8_ARRAY 1016
 static const Oid move_batch_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY};
@@ -112,13 +113,26 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                     " http_status, body, location, account_id, entry_id,"
                                     " transfer_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                                     9, record_types, 0},
-    /* $1 age in seconds, $2 at most this many rows: short transactions, oldest first. */
+    /* $1 age in seconds, $2 at most this many rows: short transactions, oldest first. Each
+     * DELETE takes exactly the rows it selected, by their tuple ids: a key belongs to its client,
+     * so another client's key of the same name is another row and stays, however it ages. Rows
+     * that another instance's sweep has taken are left to it. (By tuple id the DELETE is a TID
+     * scan; a join on the primary key was planned, generically, as a scan of the whole table.) */
     [MX_STMT_IDEMPOTENCY_SWEEP] = {"idempotency_sweep",
-                                   "DELETE FROM idempotency_keys WHERE key IN ("
-                                   " SELECT key FROM idempotency_keys"
+                                   "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY("
+                                   " SELECT ctid FROM idempotency_keys"
                                    " WHERE created_at < now() - $1 * interval '1 second'"
-                                   " ORDER BY created_at LIMIT $2)",
+                                   " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))"
+                                   " AND created_at < now() - $1 * interval '1 second'",
                                    2, sweep_types, 0},
+    /* $1 client, $2 key, $3 account, $4 entry, $5 transfer (NULL but one, or all NULL): a row
+     * when the key's stored answer points at exactly that effect. */
+    [MX_STMT_IDEMPOTENCY_EFFECT] = {"idempotency_effect",
+                                    "SELECT 1 FROM idempotency_keys WHERE client = $1 AND key = $2"
+                                    " AND account_id IS NOT DISTINCT FROM $3"
+                                    " AND entry_id IS NOT DISTINCT FROM $4"
+                                    " AND transfer_id IS NOT DISTINCT FROM $5",
+                                    5, effect_types, 1},
     /* Many requests' deposits and withdrawals at once (batcher.c): $1 accounts, $2 signed
      * changes; the rules, and the bound on its lock waits, are in move_batch (db/functions.sql). */
     [MX_STMT_MOVE_BATCH] = {"move_batch",

@@ -21,6 +21,7 @@ enum mx_stmt {
     MX_STMT_IDEMPOTENCY_CLAIM,
     MX_STMT_IDEMPOTENCY_RECORD,
     MX_STMT_IDEMPOTENCY_SWEEP,
+    MX_STMT_IDEMPOTENCY_EFFECT,
     MX_STMT_MOVE_BATCH,
     MX_STMT_READ_BATCH,
     MX_STMT_BATCH_LOCK_TIMEOUT,
@@ -113,6 +114,10 @@ void mx_conn_rollback(void);
 void mx_conn_note_effect(enum mx_effect_kind kind, const char *id, int money_kind,
                          int64_t money_cents);
 enum mx_effect_kind mx_conn_effect(const char **id);
+/* The money noted for the open transaction: its mx_metrics_money_kind (-1 for none), the cents in
+ * *cents. For a caller that learns in another way that a commit whose answer was lost happened:
+ * mx_conn_commit counts only what the server confirmed. */
+int mx_conn_money(int64_t *cents);
 
 /* Maps a failed result (or NULL) on conn to a status, logging what the client will not see. */
 mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const char *what);

@@ -714,6 +714,163 @@ START_TEST(
 }
 END_TEST
 
+/* ---- commits whose acknowledgement was lost, in the money counters --------------------------- */
+
+/* A COMMIT that must wait for a synchronous standby is written to the server's own WAL first and
+ * then waits for a confirmation; terminating its backend ends the wait, and the transaction stays
+ * committed locally (PostgreSQL, "Synchronous Replication"). Naming a standby that never comes
+ * thus makes, on demand, a commit that happened and whose answer the service never gets. */
+#define NO_STANDBY_WAIT_S 10.0
+
+struct cut_call {
+    const char *base_url, *method, *path, *body, *key;
+    struct ft_response *response; /* new; NULL when out of memory */
+    atomic_int done;
+};
+
+static void *cut_call_run(void *arg) {
+    struct cut_call *call = arg;
+    char line[80];
+    snprintf(line, sizeof line, "Idempotency-Key: %s", call->key);
+    const char *headers[] = {line, NULL};
+    CURL *curl = curl_easy_init();
+    if (curl != NULL)
+        call->response =
+            ft_http_on_with_headers(curl, call->base_url, call->method, call->path, call->body,
+                                    call->body != NULL ? strlen(call->body) : 0, headers);
+    curl_easy_cleanup(curl);
+    atomic_store(&call->done, 1);
+    return NULL;
+}
+
+static void reload_configuration(const char *sql) {
+    ft_sql_admin_exec(sql, (const char *)NULL);
+    ft_sql_admin_exec("SELECT pg_reload_conf()", (const char *)NULL);
+}
+
+/* Sends method path body with key; if its COMMIT comes to wait for the standby, terminates that
+ * backend and returns 1; 0 when the request was answered first (the setting was not yet in
+ * force: it committed the ordinary way). Either way asserts a first answer of status. */
+static int send_with_its_commit_cut(const char *db, const char *method, const char *path,
+                                    const char *body, const char *key, long status) {
+    struct cut_call call = {ft_default_server()->base_url, method, path, body, key, NULL, 0};
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, cut_call_run, &call), 0);
+    double deadline = ft_now() + NO_STANDBY_WAIT_S * ft_timeout_scale();
+    int64_t waiting = 0;
+    while (!atomic_load(&call.done) &&
+           (waiting = ft_sql_admin_int64("SELECT coalesce(max(pid), 0) FROM pg_stat_activity "
+                                         "WHERE datname = $1 AND wait_event = 'SyncRep'",
+                                         db, (const char *)NULL)) == 0 &&
+           ft_now() < deadline)
+        ft_pause_ms(5);
+    if (waiting != 0) {
+        char pid[24];
+        snprintf(pid, sizeof pid, "%" PRId64, waiting);
+        ft_sql_admin_exec("SELECT pg_terminate_backend($1::int)", pid, (const char *)NULL);
+    }
+    pthread_join(thread, NULL);
+    ck_assert_msg(call.response != NULL, "%s %s: out of memory", method, path);
+    ft_assert_status(call.response, status);
+    ft_assert_not_replayed(call.response);
+    /* Committed: its retry is the replay. */
+    char line[80];
+    snprintf(line, sizeof line, "Idempotency-Key: %s", key);
+    const char *headers[] = {line, NULL};
+    struct ft_response *retry = ft_http_with_headers(method, path, body, headers);
+    ft_assert_replay_of(call.response, retry);
+    ft_response_free(retry);
+    ft_response_free(call.response);
+    return waiting != 0;
+}
+
+/* Asserts that /metrics shows the count and sum of a kind as the journal has them. */
+static void assert_money_metrics(const char *kind, const char *count_sql, const char *sum_sql) {
+    char count[160], sum[160];
+    snprintf(count, sizeof count, "mondux_money_operations_total{kind=\"%s\"} %" PRId64 "\n", kind,
+             ft_sql_int64(count_sql, (const char *)NULL));
+    snprintf(sum, sizeof sum, "mondux_money_moved_cents_total{kind=\"%s\"} %" PRId64 "\n", kind,
+             ft_sql_int64(sum_sql, (const char *)NULL));
+    struct ft_response *metrics = ft_http("GET", "/metrics", NULL);
+    ft_assert_status(metrics, 200);
+    ck_assert_msg(strstr(metrics->body, count) != NULL && strstr(metrics->body, sum) != NULL,
+                  "the journal says\n%s%sbut /metrics:\n%s", count, sum, metrics->body);
+    ft_response_free(metrics);
+}
+
+START_TEST(commits_whose_answer_was_lost_are_counted_in_the_money_metrics_like_the_journal) {
+    /* A database of this test alone, so that the journal is this server's alone; only its
+     * sessions wait for a standby (the harness and every other server commit locally). */
+    char db[64], conninfo[512], database_url[640];
+    ft_db_create(db, sizeof db);
+    ft_use_db(db);
+    ft_conninfo(db, conninfo, sizeof conninfo);
+    snprintf(database_url, sizeof database_url,
+             "DATABASE_URL=%s options='-c synchronous_commit=on'", conninfo);
+    reload_configuration("ALTER SYSTEM SET synchronous_commit = 'local'");
+    const char *env[] = {database_url, "MX_IDEMPOTENCY_SWEEP=0", NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, db, env);
+    ft_set_default_server(server);
+
+    /* Money moved the ordinary way, with keys and without. */
+    char a[FT_ACCOUNT_SIZE], b[FT_ACCOUNT_SIZE], path[256], body[256];
+    ft_create_account(a);
+    ft_create_account(b);
+    ft_move(a, "deposit", 1000);
+    ft_move(a, "withdraw", 100);
+    ft_transfer(a, b, 50);
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=7", b);
+    struct ft_response *ordinary = ft_http_keyed("PUT", path, NULL, "lost-ordinary");
+    ft_assert_status(ordinary, 200);
+    ft_response_free(ordinary);
+
+    /* A deposit, a withdrawal and a transfer whose commits happen unanswered. */
+    reload_configuration("ALTER SYSTEM SET synchronous_standby_names = 'mx_ft_no_standby'");
+    int cut[3] = {0, 0, 0}, attempt = 0;
+    double deadline = ft_now() + NO_STANDBY_WAIT_S * ft_timeout_scale();
+    for (; (!cut[0] || !cut[1] || !cut[2]) && ft_now() < deadline; attempt++) {
+        char key[48];
+        for (int kind = 0; kind < 3; kind++) {
+            if (cut[kind])
+                continue;
+            snprintf(key, sizeof key, "lost-%d-%d", kind, attempt);
+            if (kind == 2) {
+                snprintf(body, sizeof body, "{\"from\": \"%s\", \"to\": \"%s\", \"sum\": %d}", a, b,
+                         40 + attempt);
+                cut[kind] = send_with_its_commit_cut(db, "POST", "/api/transfers", body, key, 201);
+            } else {
+                snprintf(path, sizeof path, "/api/accounts/%s/%s?sum=%d", a,
+                         kind == 0 ? "deposit" : "withdraw", 300 + kind * 10 + attempt);
+                cut[kind] = send_with_its_commit_cut(db, "PUT", path, NULL, key, 200);
+            }
+        }
+    }
+    reload_configuration("ALTER SYSTEM RESET synchronous_standby_names");
+    reload_configuration("ALTER SYSTEM RESET synchronous_commit");
+    ck_assert_msg(cut[0] && cut[1] && cut[2],
+                  "no commit waited for the standby within %.0f s (deposit %d, withdrawal %d, "
+                  "transfer %d)",
+                  NO_STANDBY_WAIT_S, cut[0], cut[1], cut[2]);
+    char *log = ft_server_stderr(server);
+    int resolved = 0;
+    for (const char *p = log; (p = strstr(p, "a commit that did happen")) != NULL; p++)
+        resolved++;
+    free(log);
+    ck_assert_int_eq(resolved, 3);
+    fprintf(stderr, "faults: lost answers: 3 commits cut from their answers in %d round(s)\n",
+            attempt);
+
+    assert_money_metrics("deposit", "SELECT count(*) FROM entries WHERE kind = 'deposit'",
+                         "SELECT sum(amount_cents) FROM entries WHERE kind = 'deposit'");
+    assert_money_metrics("withdrawal", "SELECT count(*) FROM entries WHERE kind = 'withdrawal'",
+                         "SELECT -sum(amount_cents) FROM entries WHERE kind = 'withdrawal'");
+    assert_money_metrics("transfer", "SELECT count(*) FROM transfers",
+                         "SELECT sum(amount_cents) FROM transfers");
+    ft_assert_ledger_invariants();
+    ck_assert_int_eq(ft_server_stop(server), 0);
+}
+END_TEST
+
 int main(void) {
     ft_init_with_own_cluster("faults");
 
@@ -723,5 +880,6 @@ int main(void) {
     FT_ADD_TEST(
         s,
         server_killed_mid_load_then_retries_with_the_same_keys_apply_every_operation_exactly_once);
+    FT_ADD_TEST(s, commits_whose_answer_was_lost_are_counted_in_the_money_metrics_like_the_journal);
     return ft_main(s, 1, FT_DATABASE_URL, NULL);
 }

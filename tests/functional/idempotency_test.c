@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "harness.h"
 
 #define RACERS              12
@@ -718,13 +720,14 @@ END_TEST
 struct in_flight {
     const char *base_url, *path, *key;
     struct ft_response *response; /* new */
+    const char *authorization;    /* an Authorization header line, or NULL */
 };
 
 static void *send_deposit(void *arg) {
     struct in_flight *call = arg;
     char line[300];
     snprintf(line, sizeof line, "Idempotency-Key: %s", call->key);
-    const char *headers[] = {line, NULL};
+    const char *headers[] = {line, call->authorization, NULL};
     CURL *curl = curl_easy_init();
     if (curl != NULL)
         call->response =
@@ -741,7 +744,8 @@ START_TEST(a_retry_while_the_first_is_in_flight_waits_for_it_and_replays_it) {
     pthread_t threads[2];
     ft_hold_account(n);
     for (int i = 0; i < 2; i++) {
-        calls[i] = (struct in_flight){ft_default_server()->base_url, path, "in-flight-wait", NULL};
+        calls[i] =
+            (struct in_flight){ft_default_server()->base_url, path, "in-flight-wait", NULL, NULL};
         ck_assert_int_eq(pthread_create(&threads[i], NULL, send_deposit, &calls[i]), 0);
         /* The first is blocked on the account; the second then waits for the first. */
         if (!ft_await_lock_waiters(i + 1, LOCK_WAIT_DEADLINE)) {
@@ -775,7 +779,7 @@ START_TEST(a_retry_while_the_first_is_in_flight_over_5_s_is_409_idempotency_key_
     char n[FT_ACCOUNT_SIZE], path[256], retry_after[64];
     ft_create_account(n);
     snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=80", n);
-    struct in_flight call = {ft_default_server()->base_url, path, "in-flight-busy", NULL};
+    struct in_flight call = {ft_default_server()->base_url, path, "in-flight-busy", NULL, NULL};
     pthread_t thread;
     ft_hold_account(n);
     ck_assert_int_eq(pthread_create(&thread, NULL, send_deposit, &call), 0);
@@ -900,6 +904,252 @@ START_TEST(mx_idempotency_ttl_sets_how_long_keys_are_kept) {
 }
 END_TEST
 
+/* ---- the sweep and live keys: each way it could touch one ---------------------------------- */
+
+#define TELLER_SECRET    "sweep-teller-Tq7vLx2Rm9zK"
+#define OPS_SECRET       "sweep-ops-Zr8Hc5Yd1qWf6e"
+#define AS_TELLER        "Authorization: Bearer " TELLER_SECRET
+#define AS_OPS           "Authorization: Bearer " OPS_SECRET
+#define SWEEP_BATCH_ROWS 1000 /* rows per DELETE, sweeper.c */
+
+/* A server of this test's own with two API keys, teller and ops, that sweeps every second; it
+ * becomes the default server. */
+static struct ft_server *two_client_sweeper(void) {
+    const char *env[] = {"MX_API_KEYS=teller:" TELLER_SECRET ",ops:" OPS_SECRET,
+                         "MX_IDEMPOTENCY_SWEEP=1", NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    ft_set_default_server(server);
+    return server;
+}
+
+/* method path with an Authorization line and an Idempotency-Key (none when key is NULL). */
+static struct ft_response *keyed_as(const char *authorization, const char *method, const char *path,
+                                    const char *key) {
+    char line[300];
+    snprintf(line, sizeof line, "Idempotency-Key: %s", key != NULL ? key : "");
+    const char *headers[] = {authorization, key != NULL ? line : NULL, NULL};
+    return ft_http_with_headers(method, path, NULL, headers);
+}
+
+/* A first answer 200 to a keyed deposit of sum on n by a client; caller frees. */
+static struct ft_response *deposit_as(const char *authorization, const char *n, int64_t sum,
+                                      const char *key) {
+    char path[256];
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=%" PRId64, n, sum);
+    struct ft_response *r = keyed_as(authorization, "PUT", path, key);
+    ft_assert_status(r, 200);
+    ft_assert_not_replayed(r);
+    return r;
+}
+
+/* Asserts that the client's deposit of first (sum on n, with key) sent again is first replayed. */
+static void expect_deposit_replay(const char *authorization, const struct ft_response *first,
+                                  const char *n, int64_t sum, const char *key) {
+    char path[256];
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=%" PRId64, n, sum);
+    struct ft_response *r = keyed_as(authorization, "PUT", path, key);
+    ft_assert_replay_of(first, r);
+    ft_response_free(r);
+}
+
+static void account_as(const char *authorization, char number[FT_ACCOUNT_SIZE]) {
+    struct ft_response *r = keyed_as(authorization, "POST", "/api/accounts", NULL);
+    ft_assert_status(r, 201);
+    snprintf(number, FT_ACCOUNT_SIZE, "%s", ft_json_str(r, "account_number"));
+    ft_response_free(r);
+}
+
+static int64_t client_key_count(const char *client, const char *key) {
+    return ft_sql_int64("SELECT count(*) FROM idempotency_keys WHERE client = $1 AND key = $2",
+                        client, key, (const char *)NULL);
+}
+
+/* Backdates the client's key by age (an interval), on a connection of its own, committed at
+ * once: the harness's connection may be inside a transaction that holds an account. */
+static void backdate(const char *client, const char *key, const char *age) {
+    char conninfo[512], error[256];
+    ft_conninfo(ft_db(), conninfo, sizeof conninfo);
+    PGconn *conn = PQconnectdb(conninfo);
+    const char *params[3] = {client, key, age};
+    PGresult *result = PQexecParams(conn,
+                                    "UPDATE idempotency_keys SET created_at = now() - $3::interval"
+                                    " WHERE client = $1 AND key = $2",
+                                    3, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+    snprintf(error, sizeof error, "%s", PQerrorMessage(conn));
+    PQclear(result);
+    PQfinish(conn);
+    ck_assert_msg(ok, "backdating %s's key '%s': %s", client, key, error);
+}
+
+/* Past the default time to live. */
+static void expire(const char *client, const char *key) {
+    backdate(client, key, "2 days");
+}
+
+/* Waits (bounded) until the client's key is gone; asserting. */
+static void await_client_key_swept(const char *client, const char *key) {
+    double deadline = ft_now() + SWEEP_DEADLINE_S;
+    while (client_key_count(client, key) != 0) {
+        ck_assert_msg(ft_now() < deadline, "%s's key '%s' was not swept within %.0f s", client, key,
+                      SWEEP_DEADLINE_S);
+        ft_pause_ms(100);
+    }
+}
+
+START_TEST(a_clients_expired_key_is_swept_and_another_clients_same_key_still_replays) {
+    struct ft_server *server = two_client_sweeper();
+    char n[FT_ACCOUNT_SIZE];
+    account_as(AS_TELLER, n);
+    struct ft_response *teller = deposit_as(AS_TELLER, n, 100, "sweep-K1");
+    struct ft_response *ops = deposit_as(AS_OPS, n, 100, "sweep-K1");
+    ck_assert_int_eq(ft_snapshot(n).balance_cents, 200);
+
+    expire("teller", "sweep-K1");
+    await_client_key_swept("teller", "sweep-K1");
+    /* ops' key is a day younger than the time to live: its faithful retry is a replay, and the
+     * money moves once. */
+    expect_deposit_replay(AS_OPS, ops, n, 100, "sweep-K1");
+    ck_assert_int_eq(client_key_count("ops", "sweep-K1"), 1);
+    ck_assert_int_eq(ft_snapshot(n).balance_cents, 200);
+    ck_assert_int_eq(ft_snapshot(n).entries, 2);
+    /* The teller's key, gone, serves a new request. */
+    ft_response_free(deposit_as(AS_TELLER, n, 100, "sweep-K1"));
+    ck_assert_int_eq(ft_snapshot(n).balance_cents, 300);
+    ft_response_free(teller);
+    ft_response_free(ops);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    ft_assert_ledger_invariants();
+}
+END_TEST
+
+START_TEST(a_clients_expired_key_is_swept_and_its_own_fresh_keys_still_replay) {
+    struct ft_server *server = two_client_sweeper();
+    char n[FT_ACCOUNT_SIZE];
+    account_as(AS_TELLER, n);
+    ft_response_free(deposit_as(AS_TELLER, n, 10, "sweep-own-old"));
+    struct ft_response *fresh = deposit_as(AS_TELLER, n, 20, "sweep-own-fresh");
+    struct ft_response *older = deposit_as(AS_TELLER, n, 30, "sweep-own-23h");
+    backdate("teller", "sweep-own-23h", "23 hours");
+
+    expire("teller", "sweep-own-old");
+    await_client_key_swept("teller", "sweep-own-old");
+    expect_deposit_replay(AS_TELLER, fresh, n, 20, "sweep-own-fresh");
+    expect_deposit_replay(AS_TELLER, older, n, 30, "sweep-own-23h");
+    ck_assert_int_eq(ft_snapshot(n).balance_cents, 60);
+    ft_response_free(fresh);
+    ft_response_free(older);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    ft_assert_ledger_invariants();
+}
+END_TEST
+
+/* A key whose request is still running is claimed (its transaction holds it) but not yet
+ * stored: the sweep neither waits for it nor takes its answer once it is stored. */
+START_TEST(a_sweep_while_a_request_holds_its_key_leaves_that_key_and_its_answer) {
+    struct ft_server *server = two_client_sweeper();
+    char m[FT_ACCOUNT_SIZE], n[FT_ACCOUNT_SIZE], path[256];
+    account_as(AS_TELLER, m);
+    account_as(AS_TELLER, n);
+    ft_response_free(deposit_as(AS_TELLER, m, 5, "sweep-busy"));
+
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=70", n);
+    struct in_flight call = {server->base_url, path, "sweep-busy", NULL, AS_OPS};
+    pthread_t thread;
+    ft_hold_account(n);
+    ck_assert_int_eq(pthread_create(&thread, NULL, send_deposit, &call), 0);
+    if (!ft_await_lock_waiters(1, LOCK_WAIT_DEADLINE)) {
+        ft_release_account();
+        ck_abort_msg("ops' deposit never waited for the account");
+    }
+    /* A sweep happens while ops' request holds the key. */
+    expire("teller", "sweep-busy");
+    await_client_key_swept("teller", "sweep-busy");
+    ft_release_account();
+    pthread_join(thread, NULL);
+
+    ck_assert_ptr_nonnull(call.response);
+    ft_assert_status(call.response, 200);
+    ft_assert_not_replayed(call.response);
+    ck_assert_int_eq(ft_json_int(call.response, "balance"), 70);
+    /* Sweeps go on every second; the answer stays. */
+    ck_assert_int_eq(client_key_count("ops", "sweep-busy"), 1);
+    expect_deposit_replay(AS_OPS, call.response, n, 70, "sweep-busy");
+    ck_assert_int_eq(ft_snapshot(n).balance_cents, 70);
+    ck_assert_int_eq(ft_snapshot(n).entries, 1);
+    ft_response_free(call.response);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    ft_assert_ledger_invariants();
+}
+END_TEST
+
+/* Stored refusals (no effect) made in SQL, so that there can be thousands: count names of the
+ * form "<prefix><i>" for client, created age ago. */
+static void stored_refusals(const char *client, const char *prefix, int count, const char *age) {
+    char count_text[16];
+    snprintf(count_text, sizeof count_text, "%d", count);
+    ft_sql_exec("INSERT INTO idempotency_keys (client, key, fingerprint, http_status, body,"
+                " created_at) SELECT $1, $2 || i, 'x', 404, '{}', now() - $4::interval"
+                " FROM generate_series(1, $3::int) i",
+                client, prefix, count_text, age, (const char *)NULL);
+}
+
+static int64_t keys_like(const char *client, const char *pattern) {
+    return ft_sql_int64("SELECT count(*) FROM idempotency_keys WHERE client = $1 AND key LIKE $2",
+                        client, pattern, (const char *)NULL);
+}
+
+/* The teller's and ops' keys "batch-<i>" still stored. */
+static int64_t expired_batch_keys(void) {
+    return ft_sql_int64("SELECT count(*) FROM idempotency_keys WHERE client IN ('teller', 'ops')"
+                        " AND key ~ '^batch-[0-9]+$'",
+                        (const char *)NULL);
+}
+
+START_TEST(more_expired_keys_than_one_batch_all_go_in_bounded_batches_and_live_ones_stay) {
+    /* Two clients' expired keys share their names with a third client's live ones; each client
+     * also has live keys of other names. */
+    const int names = 2 * SWEEP_BATCH_ROWS + SWEEP_BATCH_ROWS / 2;
+    stored_refusals("teller", "batch-", names, "2 days");
+    stored_refusals("ops", "batch-", names, "3 days");
+    stored_refusals("auditor", "batch-", names, "1 hour");
+    stored_refusals("teller", "batch-live-", 10, "0 seconds");
+    stored_refusals("ops", "batch-live-", 10, "23 hours");
+    /* Counts the rows of every DELETE on the table, one row per statement. */
+    ft_sql_exec("CREATE TABLE mx_ft_sweep_batches (deleted bigint)", (const char *)NULL);
+    ft_sql_exec("CREATE FUNCTION mx_ft_sweep_batch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "INSERT INTO mx_ft_sweep_batches SELECT count(*) FROM gone; RETURN NULL; END $$",
+                (const char *)NULL);
+    ft_sql_exec("CREATE TRIGGER mx_ft_sweep_batch AFTER DELETE ON idempotency_keys REFERENCING "
+                "OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION mx_ft_sweep_batch()",
+                (const char *)NULL);
+
+    /* Its first sweep, at start-up, is its only one in this test: it must take every batch. */
+    const char *env[] = {"MX_IDEMPOTENCY_SWEEP=600", NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    double deadline = ft_now() + SWEEP_DEADLINE_S;
+    int64_t left;
+    while ((left = expired_batch_keys()) != 0) {
+        ck_assert_msg(ft_now() < deadline, "%" PRId64 " expired keys left after %.0f s", left,
+                      SWEEP_DEADLINE_S);
+        ft_pause_ms(100);
+    }
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    ck_assert_int_eq(keys_like("teller", "batch-live-%"), 10);
+    ck_assert_int_eq(keys_like("ops", "batch-live-%"), 10);
+    ck_assert_int_eq(keys_like("auditor", "batch-%"), names);
+    int64_t largest =
+        ft_sql_int64("SELECT max(deleted) FROM mx_ft_sweep_batches", (const char *)NULL);
+    int64_t deleted =
+        ft_sql_int64("SELECT sum(deleted) FROM mx_ft_sweep_batches", (const char *)NULL);
+    ft_sql_exec("DROP TRIGGER mx_ft_sweep_batch ON idempotency_keys", (const char *)NULL);
+    ft_sql_exec("DROP FUNCTION mx_ft_sweep_batch()", (const char *)NULL);
+    ft_sql_exec("DROP TABLE mx_ft_sweep_batches", (const char *)NULL);
+    ck_assert_msg(largest <= SWEEP_BATCH_ROWS, "one DELETE took %" PRId64 " rows", largest);
+    ck_assert_int_ge(deleted, 2 * names);
+}
+END_TEST
+
 START_TEST(invalid_idempotency_ttl_or_sweep_exits_2_with_one_line_on_stderr) {
     const char *cases[] = {"MX_IDEMPOTENCY_TTL=3600",  "MX_IDEMPOTENCY_TTL=86399",
                            "MX_IDEMPOTENCY_TTL=abc",   "MX_IDEMPOTENCY_TTL=-86400",
@@ -938,6 +1188,10 @@ int main(void) {
     FT_ADD_TEST(s, a_5xx_is_not_stored_and_a_retry_is_processed_afresh);
     FT_ADD_TEST(s, keys_older_than_24_h_are_swept_and_younger_ones_stay);
     FT_ADD_TEST(s, mx_idempotency_ttl_sets_how_long_keys_are_kept);
+    FT_ADD_TEST(s, a_clients_expired_key_is_swept_and_another_clients_same_key_still_replays);
+    FT_ADD_TEST(s, a_clients_expired_key_is_swept_and_its_own_fresh_keys_still_replay);
+    FT_ADD_TEST(s, a_sweep_while_a_request_holds_its_key_leaves_that_key_and_its_answer);
+    FT_ADD_TEST(s, more_expired_keys_than_one_batch_all_go_in_bounded_batches_and_live_ones_stay);
     FT_ADD_TEST(s, invalid_idempotency_ttl_or_sweep_exits_2_with_one_line_on_stderr);
     return ft_main(s, 1, FT_DATABASE_URL, NULL);
 }
