@@ -1,6 +1,7 @@
 /* Operations: GET /readyz follows the database while /healthz does not, GET /metrics is
  * Prometheus text that promtool accepts and counts exactly what happened, and tells the process's
- * own figures, the version and the database connections; every answer carries an X-Request-Id (the
+ * own figures, the version and the database connections; GET /openapi.yaml is the API document
+ * the binary was built with; every answer carries an X-Request-Id (the
  * client's when it is sane), and the access log is one JSON object per line with that id. Tests
  * that count or read logs start their own servers; the suite's server serves the rest. */
 #include <ctype.h>
@@ -21,6 +22,8 @@
 
 #define REQUEST_ID_MAX     64
 #define METRICS_TYPE       "text/plain; version=0.0.4; charset=utf-8"
+#define OPENAPI_TYPE       "application/yaml"
+#define OPENAPI_SOURCE     MX_SOURCE_DIR "/docs/openapi.yaml"
 #define TEST_KEY_SECRET    "ops-suite-Secret-4f9Q2x"
 #define TEST_AUTHORIZATION "Authorization: Bearer " TEST_KEY_SECRET
 
@@ -528,6 +531,74 @@ START_TEST(metrics_tell_the_process_the_version_and_the_database_connections) {
 }
 END_TEST
 
+/* ---- the OpenAPI document ------------------------------------------------------------------ */
+
+/* The whole of docs/openapi.yaml as this test's source tree has it; free() it. */
+static char *read_openapi_source(size_t *size) {
+    FILE *f = fopen(OPENAPI_SOURCE, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", OPENAPI_SOURCE);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long length = ftell(f);
+    ck_assert_int_gt(length, 0);
+    rewind(f);
+    char *bytes = malloc((size_t)length + 1);
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_uint_eq(fread(bytes, 1, (size_t)length, f), (size_t)length);
+    fclose(f);
+    bytes[length] = '\0';
+    *size = (size_t)length;
+    return bytes;
+}
+
+START_TEST(openapi_yaml_is_the_document_the_binary_was_built_with) {
+    size_t size = 0;
+    char *source = read_openapi_source(&size);
+    struct ft_response *r = ft_http("GET", "/openapi.yaml", NULL);
+    ft_assert_status(r, 200);
+    char type[128], etag[128], again[128], length[32];
+    ck_assert_msg(ft_header(r, "Content-Type", type, sizeof type) != NULL, "no Content-Type");
+    ck_assert_str_eq(type, OPENAPI_TYPE);
+    ck_assert_msg(r->body_size == size && memcmp(r->body, source, size) == 0,
+                  "GET /openapi.yaml (%zu bytes) is not %s (%zu bytes)", r->body_size,
+                  OPENAPI_SOURCE, size);
+    ck_assert_msg(ft_header(r, "ETag", etag, sizeof etag) != NULL && etag[0] == '"',
+                  "GET /openapi.yaml has no strong ETag");
+    ft_response_free(r);
+
+    /* HEAD: the same headers, no body. */
+    r = ft_http("HEAD", "/openapi.yaml", NULL);
+    ft_assert_status(r, 200);
+    ck_assert_uint_eq(r->body_size, 0);
+    ck_assert_msg(ft_header(r, "ETag", again, sizeof again) != NULL, "HEAD has no ETag");
+    ck_assert_str_eq(again, etag);
+    ck_assert_msg(ft_header(r, "Content-Length", length, sizeof length) != NULL,
+                  "HEAD has no Content-Length");
+    ck_assert_uint_eq(strtoull(length, NULL, 10), size);
+    ft_response_free(r);
+
+    /* Revalidation: the tag it was sent is still current. */
+    char if_none_match[160];
+    snprintf(if_none_match, sizeof if_none_match, "If-None-Match: %s", etag);
+    const char *headers[] = {if_none_match, NULL};
+    r = ft_http_with_headers("GET", "/openapi.yaml", NULL, headers);
+    ft_assert_status(r, 304);
+    ck_assert_uint_eq(r->body_size, 0);
+    ft_response_free(r);
+
+    /* Read-only: any other method is a 405 that says which ones there are. */
+    const char *methods[] = {"POST", "PUT", "DELETE"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        r = ft_http(methods[i], "/openapi.yaml", NULL);
+        ft_assert_error(r, 405, "method_not_allowed", NULL);
+        char allow[64];
+        ck_assert_msg(ft_header(r, "Allow", allow, sizeof allow) != NULL, "405 without Allow");
+        ck_assert_str_eq(allow, "GET, HEAD");
+        ft_response_free(r);
+    }
+    free(source);
+}
+END_TEST
+
 /* ---- request ids --------------------------------------------------------------------------- */
 
 START_TEST(a_sane_client_request_id_is_echoed) {
@@ -727,6 +798,7 @@ int main(void) {
     FT_ADD_TEST(s, metrics_is_prometheus_text_that_promtool_accepts);
     FT_ADD_TEST(s, metrics_count_exactly_the_requests_and_money_of_a_fresh_server);
     FT_ADD_TEST(s, metrics_tell_the_process_the_version_and_the_database_connections);
+    FT_ADD_TEST(s, openapi_yaml_is_the_document_the_binary_was_built_with);
     FT_ADD_TEST(s, a_sane_client_request_id_is_echoed);
     FT_ADD_TEST(s, an_insane_or_repeated_client_request_id_is_replaced_by_a_new_one);
     FT_ADD_TEST(s, every_answer_carries_the_request_id_errors_included);
