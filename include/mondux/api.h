@@ -98,5 +98,7 @@ void mx_api_readyz(const struct mx_request *request, struct mx_response *respons
 void mx_api_metrics(const struct mx_request *request, struct mx_response *response);
 /* The teller page's files (web/): the route names the file ("/" is index.html). */
 void mx_api_web_file(const struct mx_request *request, struct mx_response *response);
+/* The OpenAPI document (docs/openapi.yaml) the binary was built with. */
+void mx_api_openapi(const struct mx_request *request, struct mx_response *response);
 
 #endif

@@ -1,6 +1,7 @@
-/* Counters for GET /metrics (Prometheus text format 0.0.4). Every layer counts what it alone
- * sees: src/http the requests, src/store the database's troubles and the money that moved.
- * All functions are lock-free and thread-safe; the counters live as long as the process. */
+/* Counters and gauges for GET /metrics (Prometheus text format 0.0.4). Every layer counts what it
+ * alone sees: src/http the requests, src/store the database's troubles, its connections and the
+ * money that moved; the process's own figures come from src/platform at render time. All
+ * functions are lock-free and thread-safe; the counters live as long as the process. */
 #ifndef MONDUX_METRICS_H
 #define MONDUX_METRICS_H
 
@@ -33,6 +34,13 @@ typedef enum mx_metrics_money_kind {
     MX_METRICS_MONEY_KIND_COUNT
 } mx_metrics_money_kind;
 
+/* A connection to PostgreSQL opened (change +1) or closed (-1). */
+void mx_metrics_db_connection(int change);
+
+/* The connection pool's slots now: size in all, free_slots of them held by no thread. Called by
+ * the pool whenever either changes. */
+void mx_metrics_db_pool(unsigned size, unsigned free_slots);
+
 /* Money that moved for good (committed), in cents (positive). */
 void mx_metrics_money(mx_metrics_money_kind kind, int64_t cents);
 
@@ -45,8 +53,19 @@ typedef enum mx_metrics_batch_kind {
 /* One statement sent for operations operations of several requests (group commit). */
 void mx_metrics_batch(mx_metrics_batch_kind kind, unsigned operations);
 
-/* The whole exposition: a new malloc'd, NUL-terminated text (free it), its length in *size; NULL
- * when out of memory. */
-char *mx_metrics_render(size_t *size);
+/* What the operating system says of this process, read at render time (src/platform); -1 for a
+ * figure it would not tell. */
+struct mx_metrics_process {
+    int64_t cpu_us;         /* user and system CPU time */
+    int64_t resident_bytes; /* resident set size */
+    int64_t virtual_bytes;  /* virtual memory size */
+    int64_t open_fds;       /* open file descriptors */
+    int64_t max_fds;        /* the soft limit on them (RLIMIT_NOFILE) */
+    int64_t start_time_us;  /* when the process started, since the Unix epoch */
+};
+
+/* The whole exposition, with process's figures (borrowed; NULL: none): a new malloc'd,
+ * NUL-terminated text (free it), its length in *size; NULL when out of memory. */
+char *mx_metrics_render(const struct mx_metrics_process *process, size_t *size);
 
 #endif

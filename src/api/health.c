@@ -3,6 +3,7 @@
 #include "render.h"
 
 #include "mondux/metrics.h"
+#include "mondux/platform.h"
 #include "mondux/store.h"
 
 /* The process is up and serving; it does not ask the database, so a database outage never gets
@@ -27,8 +28,10 @@ void mx_api_readyz(const struct mx_request *request, struct mx_response *respons
 /* Prometheus text format, version 0.0.4. */
 void mx_api_metrics(const struct mx_request *request, struct mx_response *response) {
     (void)request;
+    struct mx_metrics_process process;
+    mx_platform_process(&process);
     size_t size = 0;
-    char *text = mx_metrics_render(&size);
+    char *text = mx_metrics_render(&process, &size);
     if (text == NULL) {
         mx_api_error(MX_INTERNAL, response);
         return;

@@ -1,7 +1,8 @@
-/* GET /, /teller.css, /teller.js: the teller page, compiled into the binary from web/ (see
- * cmake/Embed.cmake), so nothing is read from disk at run time. Each answer carries the file's
- * entity tag, computed from its bytes at build time; a request whose If-None-Match names that tag
- * is answered 304 without a body, so a browser revalidates instead of downloading again. */
+/* GET /, /teller.css, /teller.js: the teller page, compiled into the binary from web/; and GET
+ * /openapi.yaml, the API's description from docs/ (see cmake/Embed.cmake), so nothing is read
+ * from disk at run time. Each answer carries the file's entity tag, computed from its bytes at
+ * build time; a request whose If-None-Match names that tag is answered 304 without a body, so a
+ * client revalidates instead of downloading again. */
 #include <string.h>
 
 #include "mondux/embedded.h"
@@ -77,17 +78,13 @@ static int none_match_names(const char *header, const char *etag) {
     return 0;
 }
 
-void mx_api_web_file(const struct mx_request *request, struct mx_response *response) {
-    /* The route names the file; the path is not trusted to. */
-    const char *name = strcmp(request->route, "/") == 0 ? "index.html" : request->route + 1;
-    const struct mx_embedded_file *file = find_file(name);
-    if (file == NULL) {
-        mx_api_error(MX_NOT_FOUND, response);
-        return;
-    }
+/* Answers with file (static), or 304 when the request's If-None-Match names its tag. */
+static void answer_file(const struct mx_request *request, struct mx_response *response,
+                        const struct mx_embedded_file *file, const char *content_type,
+                        const char *policy) {
     mx_api_response_free(response);
     response->etag = file->etag;
-    response->content_security_policy = page_policy;
+    response->content_security_policy = policy;
     response->body_is_static = 1;
     const char *if_none_match = request->header(request, "If-None-Match", NULL);
     response->body = (char *)file->bytes;
@@ -100,5 +97,22 @@ void mx_api_web_file(const struct mx_request *request, struct mx_response *respo
         return;
     }
     response->http_status = 200;
-    response->content_type = content_type_of(file->name);
+    response->content_type = content_type;
+}
+
+void mx_api_web_file(const struct mx_request *request, struct mx_response *response) {
+    /* The route names the file; the path is not trusted to. */
+    const char *name = strcmp(request->route, "/") == 0 ? "index.html" : request->route + 1;
+    const struct mx_embedded_file *file = find_file(name);
+    if (file == NULL) {
+        mx_api_error(MX_NOT_FOUND, response);
+        return;
+    }
+    answer_file(request, response, file, content_type_of(file->name), page_policy);
+}
+
+/* application/yaml (RFC 9512) has no charset parameter: YAML in a media type is UTF-8. A browser
+ * downloads rather than renders it, so it needs no Content-Security-Policy. */
+void mx_api_openapi(const struct mx_request *request, struct mx_response *response) {
+    answer_file(request, response, &mx_openapi_document[0], "application/yaml", NULL);
 }

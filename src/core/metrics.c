@@ -1,5 +1,8 @@
 /* The counters behind GET /metrics, kept in fixed arrays of atomics: counting costs a few
  * relaxed additions and never a lock or an allocation on the request path. */
+#ifndef MX_VERSION
+#error "MX_VERSION must be defined by the build (the project's version)"
+#endif
 #include "mondux/metrics.h"
 
 #include <stdarg.h>
@@ -39,6 +42,8 @@ static atomic_uint_fast64_t batches[MX_METRICS_BATCH_KIND_COUNT];
 static atomic_uint_fast64_t batched_operations[MX_METRICS_BATCH_KIND_COUNT];
 static const char *const batch_kind_names[MX_METRICS_BATCH_KIND_COUNT] = {"moves", "reads"};
 static unsigned (*_Atomic in_flight_source)(void);
+static atomic_int_fast64_t db_connections_open;
+static atomic_uint pool_size, pool_free;
 
 static size_t route_slot(const char *route) {
     if (route == NULL)
@@ -90,6 +95,15 @@ void mx_metrics_set_in_flight_source(unsigned (*read)(void)) {
 void mx_metrics_db(mx_metrics_db_event event) {
     if ((unsigned)event < MX_METRICS_DB_EVENT_COUNT)
         atomic_fetch_add_explicit(&db_events[event], 1, memory_order_relaxed);
+}
+
+void mx_metrics_db_connection(int change) {
+    atomic_fetch_add_explicit(&db_connections_open, change, memory_order_relaxed);
+}
+
+void mx_metrics_db_pool(unsigned size, unsigned free_slots) {
+    atomic_store_explicit(&pool_size, size, memory_order_relaxed);
+    atomic_store_explicit(&pool_free, free_slots, memory_order_relaxed);
 }
 
 void mx_metrics_money(mx_metrics_money_kind kind, int64_t cents) {
@@ -198,7 +212,62 @@ static void render_latency(struct text *text) {
            (unsigned long long)cumulative);
 }
 
-char *mx_metrics_render(size_t *size) {
+/* One unlabelled sample of the client libraries' standard process_* family, when known. */
+static void append_process_figure(struct text *text, const char *name, const char *type,
+                                  const char *help, int64_t value) {
+    if (value < 0)
+        return;
+    append(text, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type, name,
+           (long long)value);
+}
+
+static void append_process_seconds(struct text *text, const char *name, const char *type,
+                                   const char *help, int64_t us) {
+    if (us < 0)
+        return;
+    append(text, "# HELP %s %s\n# TYPE %s %s\n%s ", name, help, name, type, name);
+    append_seconds(text, (uint64_t)us);
+    append(text, "\n");
+}
+
+/* The names, types and HELP texts every Prometheus client library uses, so dashboards made for
+ * any process work unchanged. */
+static void render_process(struct text *text, const struct mx_metrics_process *process) {
+    append_process_seconds(text, "process_cpu_seconds_total", "counter",
+                           "Total user and system CPU time spent in seconds.", process->cpu_us);
+    append_process_figure(text, "process_resident_memory_bytes", "gauge",
+                          "Resident memory size in bytes.", process->resident_bytes);
+    append_process_figure(text, "process_virtual_memory_bytes", "gauge",
+                          "Virtual memory size in bytes.", process->virtual_bytes);
+    append_process_figure(text, "process_open_fds", "gauge", "Number of open file descriptors.",
+                          process->open_fds);
+    append_process_figure(text, "process_max_fds", "gauge",
+                          "Maximum number of open file descriptors.", process->max_fds);
+    append_process_seconds(text, "process_start_time_seconds", "gauge",
+                           "Start time of the process since unix epoch in seconds.",
+                           process->start_time_us);
+}
+
+static void render_db_connections(struct text *text) {
+    int64_t open = (int64_t)atomic_load_explicit(&db_connections_open, memory_order_relaxed);
+    append(text,
+           "# HELP mondux_db_connections_open Connections to PostgreSQL open now, pooled or a "
+           "batch worker's own.\n# TYPE mondux_db_connections_open gauge\n"
+           "mondux_db_connections_open %lld\n",
+           (long long)(open > 0 ? open : 0));
+    unsigned size = atomic_load_explicit(&pool_size, memory_order_relaxed);
+    unsigned free_slots = atomic_load_explicit(&pool_free, memory_order_relaxed);
+    if (free_slots > size)
+        free_slots = size; /* read between the two stores of a change */
+    append(text,
+           "# HELP mondux_db_pool_slots Slots of the database connection pool "
+           "(MX_DB_CONNECTIONS), by whether a thread holds one for a statement or transaction "
+           "now.\n# TYPE mondux_db_pool_slots gauge\nmondux_db_pool_slots{state=\"in_use\"} %u\n"
+           "mondux_db_pool_slots{state=\"free\"} %u\n",
+           size - free_slots, free_slots);
+}
+
+char *mx_metrics_render(const struct mx_metrics_process *process, size_t *size) {
     struct text text = {malloc(8192), 0, 8192, 0};
     if (text.bytes == NULL)
         return NULL;
@@ -236,6 +305,13 @@ char *mx_metrics_render(size_t *size) {
     for (int k = 0; k < MX_METRICS_BATCH_KIND_COUNT; k++)
         append(&text, "mondux_db_batched_operations_total{kind=\"%s\"} %llu\n", batch_kind_names[k],
                (unsigned long long)load(&batched_operations[k]));
+    render_db_connections(&text);
+    append(&text,
+           "# HELP mondux_build_info The version of mondux serving, as a label; always 1.\n"
+           "# TYPE mondux_build_info gauge\nmondux_build_info{version=\"%s\"} 1\n",
+           MX_VERSION);
+    if (process != NULL)
+        render_process(&text, process);
     if (text.failed) {
         free(text.bytes);
         return NULL;

@@ -24,6 +24,7 @@ static const struct route routes[] = {
     {"GET", "/healthz", mx_api_healthz},
     {"GET", "/readyz", mx_api_readyz},
     {"GET", "/metrics", mx_api_metrics},
+    {"GET", "/openapi.yaml", mx_api_openapi},
     {"GET", "/", mx_api_web_file},
     {"GET", "/teller.css", mx_api_web_file},
     {"GET", "/teller.js", mx_api_web_file},

@@ -36,8 +36,10 @@ static pthread_key_t conn_key;
 static pthread_once_t conn_key_once = PTHREAD_ONCE_INIT;
 
 void mx_conn_slot_close(struct mx_conn_slot *slot) {
-    if (slot->pg != NULL)
+    if (slot->pg != NULL) {
         PQfinish(slot->pg);
+        mx_metrics_db_connection(-1);
+    }
     slot->pg = NULL;
 }
 
@@ -153,6 +155,8 @@ static mx_status connect_and_prepare(struct mx_conn_slot *slot) {
     if (in_backoff(slot))
         return MX_UNAVAILABLE;
     slot->pg = mx_conn_open();
+    if (slot->pg != NULL)
+        mx_metrics_db_connection(+1); /* until mx_conn_slot_close, whether it connected or not */
     mx_status status = MX_OK;
     if (slot->pg == NULL || PQstatus(slot->pg) != CONNECTION_OK) {
         (void)mx_conn_failure_status(slot->pg, NULL, "connect");

@@ -40,6 +40,7 @@ mx_status mx_pool_init(unsigned size) {
     for (unsigned i = 0; i < size; i++)
         pool.free_slots[i] = &pool.slots[size - 1 - i];
     pool.free_count = size;
+    mx_metrics_db_pool(pool.size, pool.free_count);
     return MX_OK;
 }
 
@@ -56,6 +57,7 @@ struct mx_conn_slot *mx_pool_acquire(void) {
             break;
     }
     struct mx_conn_slot *slot = pool.free_count > 0 ? pool.free_slots[--pool.free_count] : NULL;
+    mx_metrics_db_pool(pool.size, pool.free_count);
     pthread_mutex_unlock(&pool.lock);
     if (waited)
         mx_metrics_db(slot != NULL ? MX_METRICS_DB_POOL_WAIT : MX_METRICS_DB_POOL_TIMEOUT);
@@ -65,6 +67,7 @@ struct mx_conn_slot *mx_pool_acquire(void) {
 void mx_pool_release(struct mx_conn_slot *slot) {
     pthread_mutex_lock(&pool.lock);
     pool.free_slots[pool.free_count++] = slot;
+    mx_metrics_db_pool(pool.size, pool.free_count);
     pthread_cond_signal(&pool.freed);
     pthread_mutex_unlock(&pool.lock);
 }
@@ -79,4 +82,5 @@ void mx_pool_close(void) {
     if (pool.size > 0)
         pthread_cond_destroy(&pool.freed);
     pool.size = pool.free_count = 0;
+    mx_metrics_db_pool(0, 0);
 }

@@ -1,20 +1,29 @@
 /* Operations: GET /readyz follows the database while /healthz does not, GET /metrics is
- * Prometheus text that promtool accepts and counts exactly what happened, every answer carries an
- * X-Request-Id (the client's when it is sane), and the access log is one JSON object per line with
- * that id. Tests that count or read logs start their own servers; the suite's server serves the
- * rest. */
+ * Prometheus text that promtool accepts and counts exactly what happened, and tells the process's
+ * own figures, the version and the database connections; GET /openapi.yaml is the API document
+ * the binary was built with; every answer carries an X-Request-Id (the
+ * client's when it is sane), and the access log is one JSON object per line with that id. Tests
+ * that count or read logs start their own servers; the suite's server serves the rest. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 
+#ifndef MX_PROJECT_VERSION
+#error "MX_PROJECT_VERSION must be defined by the build"
+#endif
+
 #define REQUEST_ID_MAX     64
 #define METRICS_TYPE       "text/plain; version=0.0.4; charset=utf-8"
+#define OPENAPI_TYPE       "application/yaml"
+#define OPENAPI_SOURCE     MX_SOURCE_DIR "/docs/openapi.yaml"
 #define TEST_KEY_SECRET    "ops-suite-Secret-4f9Q2x"
 #define TEST_AUTHORIZATION "Authorization: Bearer " TEST_KEY_SECRET
 
@@ -32,31 +41,55 @@ static void assert_sane_request_id(const struct ft_response *r, char *out, size_
                       r->what, out);
 }
 
-/* The value of one exposition sample ("name{labels}" exactly as written), as an integer; found
- * says whether the sample is there at all. */
-static int64_t sample(const char *text, const char *series, int *found) {
+/* The value text of one exposition sample ("name{labels}" exactly as written), borrowed from
+ * text; NULL when the sample is not there. */
+static const char *sample_text(const char *text, const char *series) {
     size_t length = strlen(series);
-    *found = 0;
     for (const char *line = text; *line != '\0';) {
         const char *end = strchr(line, '\n');
         if (end == NULL)
             end = line + strlen(line);
         if ((size_t)(end - line) > length && strncmp(line, series, length) == 0 &&
-            line[length] == ' ') {
-            *found = 1;
-            return strtoll(line + length + 1, NULL, 10);
-        }
+            line[length] == ' ')
+            return line + length + 1;
         line = *end != '\0' ? end + 1 : end;
     }
-    return 0;
+    return NULL;
+}
+
+/* The value of one sample as an integer (a fraction dropped); found says whether it is there. */
+static int64_t sample(const char *text, const char *series, int *found) {
+    const char *value = sample_text(text, series);
+    *found = value != NULL;
+    return value != NULL ? strtoll(value, NULL, 10) : 0;
 }
 
 /* Like sample, asserting that the sample is there. */
 static int64_t sample_of(const char *text, const char *series) {
     int found = 0;
     int64_t value = sample(text, series, &found);
-    ck_assert_msg(found, "no sample %s in:\n%s", series, text);
+    ck_assert_msg(found, "no sample %s in:\n%.3000s", series, text);
     return value;
+}
+
+/* The value of one sample as a number, asserting that it is there. */
+static double sample_number_of(const char *text, const char *series) {
+    const char *value = sample_text(text, series);
+    ck_assert_msg(value != NULL, "no sample %s in:\n%.3000s", series, text);
+    return strtod(value, NULL);
+}
+
+/* How many samples of text start with prefix. */
+static int count_samples(const char *text, const char *prefix) {
+    int count = 0;
+    size_t length = strlen(prefix);
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        count += strncmp(line, prefix, length) == 0;
+        line = strchr(line, '\n');
+        if (line != NULL)
+            line++;
+    }
+    return count;
 }
 
 /* The exposition of the default server, asserting its status and content type. */
@@ -159,7 +192,9 @@ START_TEST(readyz_is_503_unavailable_while_the_database_is_unreachable_and_healt
     char db[64], sql[256];
     ft_db_create(db, sizeof db);
     ft_use_db(db);
-    struct ft_server *server = ft_server_start(FT_DATABASE_URL, db, NULL);
+    /* No sweeper: nothing but this test's requests uses the database. */
+    const char *env[] = {"MX_IDEMPOTENCY_SWEEP=0", NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, db, env);
     ft_set_default_server(server);
     CURL *curl = curl_easy_init();
     ck_assert_ptr_nonnull(curl);
@@ -170,7 +205,9 @@ START_TEST(readyz_is_503_unavailable_while_the_database_is_unreachable_and_healt
     struct ft_response *m = scrape_on(curl, server->base_url);
     int64_t unavailable_before = sample_of(m->body, "mondux_db_events_total{kind=\"unavailable\"}");
     int64_t connects_before = sample_of(m->body, "mondux_db_events_total{kind=\"connect\"}");
+    int64_t open_before = sample_of(m->body, "mondux_db_connections_open");
     ck_assert_int_ge(connects_before, 1);
+    ck_assert_int_ge(open_before, 1);
     ft_response_free(m);
 
     /* No new connection to the database, and the server's current ones ended. */
@@ -199,6 +236,8 @@ START_TEST(readyz_is_503_unavailable_while_the_database_is_unreachable_and_healt
     ft_assert_status(during, 200);
     ck_assert_int_gt(sample_of(during->body, "mondux_db_events_total{kind=\"unavailable\"}"),
                      unavailable_before);
+    /* The /readyz above found its connection dead and closed it, and could open none. */
+    ck_assert_int_lt(sample_of(during->body, "mondux_db_connections_open"), open_before);
     ft_response_free(ready);
     ft_response_free(health);
     ft_response_free(during);
@@ -419,6 +458,147 @@ START_TEST(metrics_count_exactly_the_requests_and_money_of_a_fresh_server) {
 }
 END_TEST
 
+START_TEST(metrics_tell_the_process_the_version_and_the_database_connections) {
+    char db[64];
+    ft_db_create(db, sizeof db);
+    ft_use_db(db);
+    const char *env[] = {"MX_DB_CONNECTIONS=3", NULL};
+    time_t before = time(NULL);
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, db, env);
+    time_t after = time(NULL);
+    ft_set_default_server(server);
+    char account[FT_ACCOUNT_SIZE];
+    ft_create_account(account);
+    ft_move(account, "deposit", 100);
+    CURL *curl = curl_easy_init();
+    ck_assert_ptr_nonnull(curl);
+    struct ft_response *m = scrape_on(curl, server->base_url);
+    const char *text = m->body;
+
+    /* The standard process_* figures, each what this process can be. */
+    double started = sample_number_of(text, "process_start_time_seconds");
+    ck_assert_msg(started >= (double)before - 1 && started <= (double)after + 1,
+                  "process_start_time_seconds %f is not between %lld and %lld, when it started",
+                  started, (long long)before, (long long)after);
+    ck_assert_msg(sample_number_of(text, "process_cpu_seconds_total") > 0,
+                  "a server that has served requests used no CPU:\n%s", text);
+    int64_t resident = sample_of(text, "process_resident_memory_bytes");
+    ck_assert_int_gt(resident, 0);
+    ck_assert_int_ge(sample_of(text, "process_virtual_memory_bytes"), resident);
+    /* stdin, stdout, stderr, the listening socket and this request's connection at least. */
+    int64_t open_fds = sample_of(text, "process_open_fds");
+    ck_assert_int_ge(open_fds, 5);
+    struct rlimit limit;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &limit), 0);
+    int64_t max_fds = sample_of(text, "process_max_fds");
+    ck_assert_int_ge(max_fds, open_fds);
+    if (limit.rlim_max != RLIM_INFINITY)
+        ck_assert_int_le(max_fds, (int64_t)limit.rlim_max);
+
+    /* The version, as a label of a sample that is always 1, once. */
+    ck_assert_int_eq(sample_of(text, "mondux_build_info{version=\"" MX_PROJECT_VERSION "\"}"), 1);
+    ck_assert_int_eq(count_samples(text, "mondux_build_info"), 1);
+
+    /* The pool's slots add up to MX_DB_CONNECTIONS. */
+    int64_t in_use = sample_of(text, "mondux_db_pool_slots{state=\"in_use\"}");
+    ck_assert_int_ge(in_use, 0);
+    ck_assert_int_eq(in_use + sample_of(text, "mondux_db_pool_slots{state=\"free\"}"), 3);
+    ck_assert_int_ge(sample_of(text, "mondux_db_connections_open"), 1);
+    ft_response_free(m);
+
+    /* The open connections are the server's sessions in PostgreSQL's own view: polled, for a
+     * worker may connect between the scrape and the count. */
+    double deadline = ft_now() + 10 * ft_timeout_scale();
+    int64_t open = -1, sessions = -2;
+    while (open != sessions && ft_now() < deadline) {
+        if (open >= 0)
+            ft_pause_ms(100);
+        m = scrape_on(curl, server->base_url);
+        open = sample_of(m->body, "mondux_db_connections_open");
+        ft_response_free(m);
+        sessions = ft_sql_admin_int64("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                                      "AND application_name = 'mondux'",
+                                      db, (const char *)NULL);
+    }
+    ck_assert_msg(open == sessions,
+                  "mondux_db_connections_open is %" PRId64 ", PostgreSQL has %" PRId64
+                  " sessions of the server",
+                  open, sessions);
+
+    curl_easy_cleanup(curl);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    ft_db_drop(db);
+}
+END_TEST
+
+/* ---- the OpenAPI document ------------------------------------------------------------------ */
+
+/* The whole of docs/openapi.yaml as this test's source tree has it; free() it. */
+static char *read_openapi_source(size_t *size) {
+    FILE *f = fopen(OPENAPI_SOURCE, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", OPENAPI_SOURCE);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long length = ftell(f);
+    ck_assert_int_gt(length, 0);
+    rewind(f);
+    char *bytes = malloc((size_t)length + 1);
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_uint_eq(fread(bytes, 1, (size_t)length, f), (size_t)length);
+    fclose(f);
+    bytes[length] = '\0';
+    *size = (size_t)length;
+    return bytes;
+}
+
+START_TEST(openapi_yaml_is_the_document_the_binary_was_built_with) {
+    size_t size = 0;
+    char *source = read_openapi_source(&size);
+    struct ft_response *r = ft_http("GET", "/openapi.yaml", NULL);
+    ft_assert_status(r, 200);
+    char type[128], etag[128], again[128], length[32];
+    ck_assert_msg(ft_header(r, "Content-Type", type, sizeof type) != NULL, "no Content-Type");
+    ck_assert_str_eq(type, OPENAPI_TYPE);
+    ck_assert_msg(r->body_size == size && memcmp(r->body, source, size) == 0,
+                  "GET /openapi.yaml (%zu bytes) is not %s (%zu bytes)", r->body_size,
+                  OPENAPI_SOURCE, size);
+    ck_assert_msg(ft_header(r, "ETag", etag, sizeof etag) != NULL && etag[0] == '"',
+                  "GET /openapi.yaml has no strong ETag");
+    ft_response_free(r);
+
+    /* HEAD: the same headers, no body. */
+    r = ft_http("HEAD", "/openapi.yaml", NULL);
+    ft_assert_status(r, 200);
+    ck_assert_uint_eq(r->body_size, 0);
+    ck_assert_msg(ft_header(r, "ETag", again, sizeof again) != NULL, "HEAD has no ETag");
+    ck_assert_str_eq(again, etag);
+    ck_assert_msg(ft_header(r, "Content-Length", length, sizeof length) != NULL,
+                  "HEAD has no Content-Length");
+    ck_assert_uint_eq(strtoull(length, NULL, 10), size);
+    ft_response_free(r);
+
+    /* Revalidation: the tag it was sent is still current. */
+    char if_none_match[160];
+    snprintf(if_none_match, sizeof if_none_match, "If-None-Match: %s", etag);
+    const char *headers[] = {if_none_match, NULL};
+    r = ft_http_with_headers("GET", "/openapi.yaml", NULL, headers);
+    ft_assert_status(r, 304);
+    ck_assert_uint_eq(r->body_size, 0);
+    ft_response_free(r);
+
+    /* Read-only: any other method is a 405 that says which ones there are. */
+    const char *methods[] = {"POST", "PUT", "DELETE"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        r = ft_http(methods[i], "/openapi.yaml", NULL);
+        ft_assert_error(r, 405, "method_not_allowed", NULL);
+        char allow[64];
+        ck_assert_msg(ft_header(r, "Allow", allow, sizeof allow) != NULL, "405 without Allow");
+        ck_assert_str_eq(allow, "GET, HEAD");
+        ft_response_free(r);
+    }
+    free(source);
+}
+END_TEST
+
 /* ---- request ids --------------------------------------------------------------------------- */
 
 START_TEST(a_sane_client_request_id_is_echoed) {
@@ -617,6 +797,8 @@ int main(void) {
                 readyz_is_503_unavailable_while_the_database_is_unreachable_and_healthz_stays_200);
     FT_ADD_TEST(s, metrics_is_prometheus_text_that_promtool_accepts);
     FT_ADD_TEST(s, metrics_count_exactly_the_requests_and_money_of_a_fresh_server);
+    FT_ADD_TEST(s, metrics_tell_the_process_the_version_and_the_database_connections);
+    FT_ADD_TEST(s, openapi_yaml_is_the_document_the_binary_was_built_with);
     FT_ADD_TEST(s, a_sane_client_request_id_is_echoed);
     FT_ADD_TEST(s, an_insane_or_repeated_client_request_id_is_replaced_by_a_new_one);
     FT_ADD_TEST(s, every_answer_carries_the_request_id_errors_included);

@@ -9,7 +9,7 @@
 
 static char *render(void) {
     size_t size = 0;
-    char *text = mx_metrics_render(&size);
+    char *text = mx_metrics_render(NULL, &size);
     ck_assert_ptr_nonnull(text);
     ck_assert_uint_eq(strlen(text), size);
     return text;
@@ -80,6 +80,54 @@ START_TEST(database_events_money_and_in_flight_are_shown) {
 }
 END_TEST
 
+START_TEST(process_figures_show_in_the_standard_names_and_unknown_ones_not_at_all) {
+    const struct mx_metrics_process process = {.cpu_us = 2500001,
+                                               .resident_bytes = 8192,
+                                               .virtual_bytes = -1, /* not told */
+                                               .open_fds = 7,
+                                               .max_fds = 1024,
+                                               .start_time_us = 1700000000250000};
+    size_t size = 0;
+    char *text = mx_metrics_render(&process, &size);
+    ck_assert_ptr_nonnull(text);
+    ck_assert(contains(text, "# TYPE process_cpu_seconds_total counter\n"
+                             "process_cpu_seconds_total 2.500001\n"));
+    ck_assert(contains(text, "# TYPE process_resident_memory_bytes gauge\n"
+                             "process_resident_memory_bytes 8192\n"));
+    ck_assert(contains(text, "\nprocess_open_fds 7\n"));
+    ck_assert(contains(text, "\nprocess_max_fds 1024\n"));
+    ck_assert(contains(text, "# TYPE process_start_time_seconds gauge\n"
+                             "process_start_time_seconds 1700000000.250000\n"));
+    ck_assert(!contains(text, "process_virtual_memory_bytes"));
+    free(text);
+    /* Without the figures, no process_* family at all. */
+    text = render();
+    ck_assert(!contains(text, "process_"));
+    free(text);
+}
+END_TEST
+
+START_TEST(version_and_database_connections_are_shown) {
+    char *text = render();
+    ck_assert(contains(text, "# TYPE mondux_build_info gauge\nmondux_build_info{version=\""));
+    ck_assert(contains(text, "mondux_db_connections_open 0\n"));
+    free(text);
+    mx_metrics_db_pool(4, 4);
+    mx_metrics_db_connection(+1);
+    mx_metrics_db_connection(+1);
+    mx_metrics_db_connection(-1);
+    mx_metrics_db_connection(+1);
+    mx_metrics_db_pool(4, 1);
+    text = render();
+    ck_assert(contains(text, "# TYPE mondux_db_connections_open gauge\n"
+                             "mondux_db_connections_open 2\n"));
+    ck_assert(contains(text, "# TYPE mondux_db_pool_slots gauge\n"
+                             "mondux_db_pool_slots{state=\"in_use\"} 3\n"
+                             "mondux_db_pool_slots{state=\"free\"} 1\n"));
+    free(text);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("metrics");
     /* Each test in its own process (Check's default fork mode), so counters start at zero. */
@@ -89,5 +137,11 @@ int main(void) {
     TCase *others = tcase_create("others");
     tcase_add_test(others, database_events_money_and_in_flight_are_shown);
     suite_add_tcase(s, others);
+    TCase *process = tcase_create("process");
+    tcase_add_test(process, process_figures_show_in_the_standard_names_and_unknown_ones_not_at_all);
+    suite_add_tcase(s, process);
+    TCase *gauges = tcase_create("gauges");
+    tcase_add_test(gauges, version_and_database_connections_are_shown);
+    suite_add_tcase(s, gauges);
     return mx_unit_run(s);
 }
