@@ -8,7 +8,7 @@
 static const char json_content_type[] = "application/json";
 
 /* Used when even the error body cannot be built (out of memory). */
-static const char last_resort[] = "{\"error\": \"internal error\", \"code\": \"internal_error\"}";
+static const char last_resort[] = "{\"error\": \"internal error\", \"code\": \"internal_error\"}\n";
 
 static void render_last_resort(struct mx_response *response) {
     mx_api_response_free(response);
@@ -19,8 +19,25 @@ static void render_last_resort(struct mx_response *response) {
     response->body_is_static = 1;
 }
 
-void mx_api_render_json(struct mx_response *response, unsigned http_status, json_t *body) {
+/* body as compact JSON and a newline, so that a terminal's prompt after curl starts on its own
+ * line and line-reading clients see the answer's end; a new string, or NULL. */
+static char *json_line(const json_t *body) {
     char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (text == NULL)
+        return NULL;
+    size_t length = strlen(text);
+    char *line = realloc(text, length + 2);
+    if (line == NULL) {
+        free(text);
+        return NULL;
+    }
+    line[length] = '\n';
+    line[length + 1] = '\0';
+    return line;
+}
+
+void mx_api_render_json(struct mx_response *response, unsigned http_status, json_t *body) {
+    char *text = json_line(body);
     json_decref(body);
     if (text == NULL) {
         render_last_resort(response);

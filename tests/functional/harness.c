@@ -1072,6 +1072,8 @@ void ft_assert_json(const struct ft_response *response) {
         harness_fail("Content-Type is '%s', not application/json; %s", type, describe(response));
     if (!json_is_object(response->json))
         harness_fail("the body is not a JSON object; %s", describe(response));
+    if (response->body[response->body_size - 1] != '\n')
+        harness_fail("the JSON body does not end with a newline; %s", describe(response));
 }
 
 void ft_assert_error(const struct ft_response *response, long status, const char *code,

@@ -222,7 +222,7 @@ const char *ft_header(const struct ft_response *response, const char *name, char
 /* Asserts the status code. */
 void ft_assert_status(const struct ft_response *response, long status);
 
-/* Asserts Content-Type application/json and a JSON object body. */
+/* Asserts Content-Type application/json and a JSON object body that ends with a newline. */
 void ft_assert_json(const struct ft_response *response);
 
 /* Asserts an api.md error: status, JSON, "code" == code, "error" a non-empty string, equal to
