@@ -52,8 +52,15 @@ void mx_api_render_json(struct mx_response *response, unsigned http_status, json
 }
 
 void mx_api_error(mx_status status, struct mx_response *response) {
+    mx_api_error_detail(status, NULL, NULL, response);
+}
+
+void mx_api_error_detail(mx_status status, const char *field, const char *message,
+                         struct mx_response *response) {
     const struct mx_status_info *info = mx_status_info(status);
-    json_t *body = json_pack("{s:s, s:s}", "error", info->message, "code", info->code);
+    /* "s*" leaves "field" out when it is NULL. */
+    json_t *body = json_pack("{s:s, s:s, s:s*}", "error", message != NULL ? message : info->message,
+                             "code", info->code, "field", field);
     if (body == NULL) {
         render_last_resort(response);
         return;
@@ -63,6 +70,11 @@ void mx_api_error(mx_status status, struct mx_response *response) {
     if (status == MX_UNAVAILABLE || status == MX_OUTCOME_UNKNOWN ||
         status == MX_IDEMPOTENCY_KEY_IN_USE)
         response->retry_after = 1;
+}
+
+void mx_api_render_refusal(const struct mx_api_refusal *why, struct mx_response *response) {
+    mx_api_error_detail(why->status, why->field[0] != '\0' ? why->field : NULL,
+                        why->message[0] != '\0' ? why->message : NULL, response);
 }
 
 void mx_api_response_free(struct mx_response *response) {
