@@ -74,6 +74,12 @@ typedef void (*mx_handler)(const struct mx_request *request, struct mx_response 
 /* Fills response with the error body and headers for status (api.md "Errors"). */
 void mx_api_error(mx_status status, struct mx_response *response);
 
+/* Like mx_api_error, with message as the "error" sentence instead of the status table's, and a
+ * "field" member naming the one input at fault. Both borrowed, valid UTF-8, and may be NULL: the
+ * table's sentence, and no "field". */
+void mx_api_error_detail(mx_status status, const char *field, const char *message,
+                         struct mx_response *response);
+
 /* The store completion for a request's later: records status and wakes the HTTP layer. */
 void mx_api_later_done(void *later, mx_status status);
 

@@ -29,12 +29,15 @@ static void create(const void *input_ptr, struct mx_response *response) {
 static void create_with(const struct mx_request *request, struct mx_response *response,
                         struct create_input *input, int reads_body) {
     const char *key = NULL;
-    mx_status status = mx_api_idempotency_key(request, &key);
+    struct mx_api_refusal why;
+    mx_status status = mx_api_idempotency_key(request, &key, &why);
+    if (status == MX_OK && reads_body)
+        status = mx_api_check_body_type(request, MX_API_ACCOUNT_BODY_EXAMPLE, &why);
     if (status == MX_OK && reads_body)
         status = mx_api_read_account_body(request->body, request->body_size,
-                                          &input->overdraft_limit_cents);
+                                          &input->overdraft_limit_cents, &why);
     if (status != MX_OK) {
-        mx_api_error(status, response);
+        mx_api_render_refusal(&why, response);
         return;
     }
     char canonical[48];

@@ -9,15 +9,20 @@
 
 #define DEFAULT_LIMIT 20
 
-/* An optional query parameter that, when given, is one canonical decimal in 1..max. */
+/* An optional query parameter that, when given, is one canonical decimal in 1..max; meaning
+ * (may be "") follows the rule in the sentence that refuses it. */
 static mx_status read_number(const struct mx_request *request, const char *name, uint64_t max,
-                             uint64_t *out) {
+                             const char *meaning, uint64_t *out, struct mx_api_refusal *why) {
     unsigned count = 0;
     const char *text = request->query(request, name, &count);
     if (count == 0)
         return MX_OK;
-    if (count > 1 || !mx_parse_decimal(text, max, out) || *out == 0)
-        return MX_INVALID_REQUEST;
+    if (count > 1)
+        return mx_api_refuse(why, MX_INVALID_REQUEST, name, "%s must be given once", name);
+    if (!mx_parse_decimal(text, max, out) || *out == 0)
+        return mx_api_refuse(why, MX_INVALID_REQUEST, name,
+                             "%s must be a whole number from 1 to %" PRIu64 "%s", name, max,
+                             meaning);
     return MX_OK;
 }
 
@@ -61,10 +66,16 @@ void mx_api_get_transactions(const struct mx_request *request, struct mx_respons
     struct mx_entry entries[MX_HISTORY_MAX_LIMIT];
     unsigned count = 0;
     int has_more = 0;
-    mx_status status = read_number(request, "limit", MX_HISTORY_MAX_LIMIT, &limit);
+    struct mx_api_refusal why;
+    mx_status status = read_number(request, "limit", MX_HISTORY_MAX_LIMIT, "", &limit, &why);
     if (status == MX_OK)
-        status = read_number(request, "before", (uint64_t)MX_ID_MAX, &before);
-    if (status == MX_OK && !mx_acct_is_valid(request->account_number))
+        status = read_number(request, "before", (uint64_t)MX_ID_MAX,
+                             ": an entry id, as in \"next\"", &before, &why);
+    if (status != MX_OK) {
+        mx_api_render_refusal(&why, response);
+        return;
+    }
+    if (!mx_acct_is_valid(request->account_number))
         status = MX_ACCOUNT_NOT_FOUND;
     if (status == MX_OK && mx_api_elsewhere(request, response))
         return;

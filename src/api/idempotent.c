@@ -9,7 +9,8 @@
 #include "mondux/store.h"
 #include "render.h"
 
-mx_status mx_api_idempotency_key(const struct mx_request *request, const char **key) {
+mx_status mx_api_idempotency_key(const struct mx_request *request, const char **key,
+                                 struct mx_api_refusal *why) {
     unsigned count = 0;
     *key = request->header(request, "Idempotency-Key", &count);
     if (count == 0) {
@@ -17,9 +18,16 @@ mx_status mx_api_idempotency_key(const struct mx_request *request, const char **
         return MX_OK;
     }
     /* Two keys on one request have no single meaning. */
-    if (count > 1 || !mx_idempotency_key_is_valid(*key)) {
+    if (count > 1) {
         *key = NULL;
-        return MX_INVALID_REQUEST;
+        return mx_api_refuse(why, MX_INVALID_REQUEST, "Idempotency-Key",
+                             "Idempotency-Key must be sent once");
+    }
+    if (!mx_idempotency_key_is_valid(*key)) {
+        *key = NULL;
+        return mx_api_refuse(why, MX_INVALID_REQUEST, "Idempotency-Key",
+                             "Idempotency-Key must be 1 to %d printable ASCII characters",
+                             MX_IDEMPOTENCY_KEY_MAX);
     }
     return MX_OK;
 }

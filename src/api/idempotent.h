@@ -3,13 +3,16 @@
 #define MONDUX_API_IDEMPOTENT_H
 
 #include "mondux/api.h"
+#include "refusal.h"
 
 /* Makes a controller's effect from its parsed input and renders the answer into response. */
 typedef void (*mx_api_effect)(const void *input, struct mx_response *response);
 
 /* The request's Idempotency-Key: MX_OK with *key borrowed, or NULL when the header is absent;
- * MX_INVALID_REQUEST when it is empty, too long, not printable ASCII or sent more than once. */
-mx_status mx_api_idempotency_key(const struct mx_request *request, const char **key);
+ * MX_INVALID_REQUEST (and *why) when it is empty, too long, not printable ASCII or sent more than
+ * once. */
+mx_status mx_api_idempotency_key(const struct mx_request *request, const char **key,
+                                 struct mx_api_refusal *why);
 
 /* Without a key: effect(input, response). With one: the first request runs effect inside a
  * transaction that also stores the answer (unless it is a 5xx, which committed nothing); a repeat

@@ -8,7 +8,7 @@
 static const char json_content_type[] = "application/json";
 
 /* Used when even the error body cannot be built (out of memory). */
-static const char last_resort[] = "{\"error\": \"internal error\", \"code\": \"internal_error\"}";
+static const char last_resort[] = "{\"error\": \"internal error\", \"code\": \"internal_error\"}\n";
 
 static void render_last_resort(struct mx_response *response) {
     mx_api_response_free(response);
@@ -19,8 +19,25 @@ static void render_last_resort(struct mx_response *response) {
     response->body_is_static = 1;
 }
 
-void mx_api_render_json(struct mx_response *response, unsigned http_status, json_t *body) {
+/* body as compact JSON and a newline, so that a terminal's prompt after curl starts on its own
+ * line and line-reading clients see the answer's end; a new string, or NULL. */
+static char *json_line(const json_t *body) {
     char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (text == NULL)
+        return NULL;
+    size_t length = strlen(text);
+    char *line = realloc(text, length + 2);
+    if (line == NULL) {
+        free(text);
+        return NULL;
+    }
+    line[length] = '\n';
+    line[length + 1] = '\0';
+    return line;
+}
+
+void mx_api_render_json(struct mx_response *response, unsigned http_status, json_t *body) {
+    char *text = json_line(body);
     json_decref(body);
     if (text == NULL) {
         render_last_resort(response);
@@ -35,8 +52,15 @@ void mx_api_render_json(struct mx_response *response, unsigned http_status, json
 }
 
 void mx_api_error(mx_status status, struct mx_response *response) {
+    mx_api_error_detail(status, NULL, NULL, response);
+}
+
+void mx_api_error_detail(mx_status status, const char *field, const char *message,
+                         struct mx_response *response) {
     const struct mx_status_info *info = mx_status_info(status);
-    json_t *body = json_pack("{s:s, s:s}", "error", info->message, "code", info->code);
+    /* "s*" leaves "field" out when it is NULL. */
+    json_t *body = json_pack("{s:s, s:s, s:s*}", "error", message != NULL ? message : info->message,
+                             "code", info->code, "field", field);
     if (body == NULL) {
         render_last_resort(response);
         return;
@@ -46,6 +70,11 @@ void mx_api_error(mx_status status, struct mx_response *response) {
     if (status == MX_UNAVAILABLE || status == MX_OUTCOME_UNKNOWN ||
         status == MX_IDEMPOTENCY_KEY_IN_USE)
         response->retry_after = 1;
+}
+
+void mx_api_render_refusal(const struct mx_api_refusal *why, struct mx_response *response) {
+    mx_api_error_detail(why->status, why->field[0] != '\0' ? why->field : NULL,
+                        why->message[0] != '\0' ? why->message : NULL, response);
 }
 
 void mx_api_response_free(struct mx_response *response) {

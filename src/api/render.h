@@ -5,8 +5,12 @@
 #include <jansson.h>
 
 #include "mondux/api.h"
+#include "refusal.h"
 
 /* Steals body. Writes it as compact JSON with http_status; on failure renders MX_INTERNAL. */
 void mx_api_render_json(struct mx_response *response, unsigned http_status, json_t *body);
+
+/* The error answer for why: its status, its sentence (or the table's) and its field, if any. */
+void mx_api_render_refusal(const struct mx_api_refusal *why, struct mx_response *response);
 
 #endif

@@ -1,40 +1,126 @@
 /* Strict reading of the JSON request bodies (request_bodies.h). */
 #include "request_bodies.h"
 
+#include <ctype.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <string.h>
 
 #include "mondux/money.h"
 
-/* One JSON object without duplicate keys: a new reference, or NULL. */
-static json_t *parse_object(const char *text, size_t size) {
+/* What one kind of body is, for the sentences that refuse it. */
+struct body_kind {
+    const char *const *members; /* the members it may have, NULL-terminated */
+    const char *takes;          /* the same, as a person reads them */
+    const char *example;        /* a body to send instead */
+};
+
+static const char *const account_members[] = {"overdraft_limit", NULL};
+static const struct body_kind account_kind = {account_members, "\"overdraft_limit\"",
+                                              MX_API_ACCOUNT_BODY_EXAMPLE};
+
+static const char *const transfer_members[] = {"from", "to", "sum", NULL};
+static const struct body_kind transfer_kind = {transfer_members, "\"from\", \"to\" and \"sum\"",
+                                               MX_API_TRANSFER_BODY_EXAMPLE};
+
+static const char *const move_members[] = {"sum", NULL};
+static const struct body_kind move_kind = {move_members, "\"sum\"", MX_API_MOVE_BODY_EXAMPLE};
+
+/* 1 if value is the media type application/json, parameters (";charset=utf-8") aside. */
+static int is_json_type(const char *value) {
+    static const char json[] = "application/json";
+    for (size_t i = 0; i < sizeof json - 1; i++) {
+        if (tolower((unsigned char)value[i]) != json[i])
+            return 0;
+    }
+    char next = value[sizeof json - 1];
+    return next == '\0' || next == ';' || next == ' ' || next == '\t';
+}
+
+mx_status mx_api_check_body_type(const struct mx_request *request, const char *example,
+                                 struct mx_api_refusal *why) {
+    unsigned count = 0;
+    const char *value = request->header(request, "Content-Type", &count);
+    /* Without one the body is taken for what it must be; a browser's form or text/plain never
+     * comes without one, and is refused. */
+    if (request->body_size == 0 || count == 0)
+        return MX_OK;
+    if (count > 1)
+        return mx_api_refuse(why, MX_INVALID_REQUEST, "Content-Type",
+                             "Content-Type must be sent once");
+    if (!is_json_type(value))
+        return mx_api_refuse(why, MX_INVALID_REQUEST, "Content-Type",
+                             "Content-Type must be application/json: the body is read as JSON, "
+                             "e.g. %s",
+                             example);
+    return MX_OK;
+}
+
+/* One JSON object without duplicate keys: MX_OK and *out (a new reference), or a refusal. */
+static mx_status parse_object(const char *text, size_t size, const struct body_kind *kind,
+                              json_t **out, struct mx_api_refusal *why) {
     json_error_t error;
-    json_t *body = json_loadb(text, size, JSON_REJECT_DUPLICATES, &error);
+    *out = NULL;
+    if (size == 0)
+        return mx_api_refuse(why, MX_INVALID_REQUEST, NULL,
+                             "the body must be a JSON object, e.g. %s; it is empty", kind->example);
+    /* Any value, so that "500" is refused for what it is: not an object. */
+    const size_t flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY;
+    json_t *body = json_loadb(text, size, flags, &error);
     /* An integer too big for jansson is still well-formed JSON, and the member it sits in should
      * be the one refused ("sum" gets invalid_sum): read it as a real, which no integer check
      * accepts. */
     if (body == NULL && json_error_code(&error) == json_error_numeric_overflow)
-        body = json_loadb(text, size, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &error);
-    if (body != NULL && !json_is_object(body)) {
+        body = json_loadb(text, size, flags | JSON_DECODE_INT_AS_REAL, &error);
+    if (body == NULL && json_error_code(&error) == json_error_duplicate_key)
+        return mx_api_refuse(why, MX_INVALID_REQUEST, NULL,
+                             "the body names a field twice (line %d, column %d): name each once",
+                             error.line, error.column);
+    if (body == NULL)
+        return mx_api_refuse(why, MX_INVALID_REQUEST, NULL,
+                             "the body must be JSON, e.g. %s; it is not valid JSON at line %d, "
+                             "column %d",
+                             kind->example, error.line, error.column);
+    if (!json_is_object(body)) {
         json_decref(body);
-        body = NULL;
+        return mx_api_refuse(why, MX_INVALID_REQUEST, NULL,
+                             "the body must be a JSON object, e.g. %s", kind->example);
     }
-    return body;
+    *out = body;
+    return MX_OK;
 }
 
-/* 1 if object has no member other than the allowed ones (a NULL-terminated list). */
-static int only_members(json_t *object, const char *const *allowed) {
+/* MX_OK if object has no member other than the kind's, else a refusal naming the first other. */
+static mx_status only_members(json_t *object, const struct body_kind *kind,
+                              struct mx_api_refusal *why) {
     const char *name;
     json_t *value;
     json_object_foreach(object, name, value) {
         (void)value;
         int known = 0;
-        for (const char *const *a = allowed; *a != NULL && !known; a++)
+        for (const char *const *a = kind->members; *a != NULL && !known; a++)
             known = strcmp(name, *a) == 0;
-        if (!known)
-            return 0;
+        if (known)
+            continue;
+        /* A name that holds a NUL is not the name jansson's key says: never echoed. */
+        if (mx_api_echoable(name) && json_object_get(object, name) == value)
+            return mx_api_refuse(why, MX_INVALID_REQUEST, name,
+                                 "unknown field \"%s\": this body takes only %s", name,
+                                 kind->takes);
+        return mx_api_refuse(why, MX_INVALID_REQUEST, NULL,
+                             "the body has a field it does not take: it takes only %s",
+                             kind->takes);
     }
-    return 1;
+    return MX_OK;
+}
+
+/* One JSON object of the kind's members only: MX_OK and *out (a new reference), or a refusal. */
+static mx_status read_object(const char *text, size_t size, const struct body_kind *kind,
+                             json_t **out, struct mx_api_refusal *why) {
+    mx_status status = parse_object(text, size, kind, out, why);
+    if (status == MX_OK)
+        status = only_members(*out, kind, why);
+    return status;
 }
 
 /* A JSON integer in min..max (1.0 and "1" are not integers); 1 on success. */
@@ -50,18 +136,18 @@ static int integer_member(const json_t *object, const char *name, int64_t min, i
     return 1;
 }
 
-mx_status mx_api_read_account_body(const char *text, size_t size, int64_t *overdraft_limit_cents) {
+mx_status mx_api_read_account_body(const char *text, size_t size, int64_t *overdraft_limit_cents,
+                                   struct mx_api_refusal *why) {
     *overdraft_limit_cents = 0;
     if (size == 0)
         return MX_OK;
-    static const char *const allowed[] = {"overdraft_limit", NULL};
-    json_t *body = parse_object(text, size);
-    mx_status status = MX_OK;
-    if (body == NULL || !only_members(body, allowed))
-        status = MX_INVALID_REQUEST;
-    else if (json_object_get(body, "overdraft_limit") != NULL &&
-             !integer_member(body, "overdraft_limit", 0, MX_MONEY_MAX_CENTS, overdraft_limit_cents))
-        status = MX_INVALID_REQUEST;
+    json_t *body = NULL;
+    mx_status status = read_object(text, size, &account_kind, &body, why);
+    if (status == MX_OK && json_object_get(body, "overdraft_limit") != NULL &&
+        !integer_member(body, "overdraft_limit", 0, MX_MONEY_MAX_CENTS, overdraft_limit_cents))
+        status = mx_api_refuse(why, MX_INVALID_REQUEST, "overdraft_limit",
+                               "overdraft_limit must be a whole number of cents from 0 to %" PRId64,
+                               (int64_t)MX_MONEY_MAX_CENTS);
     json_decref(body);
     return status;
 }
@@ -75,22 +161,49 @@ static void copy_account(const json_t *value, char *out, size_t size) {
         out[0] = '\0';
 }
 
-mx_status mx_api_read_transfer_body(const char *text, size_t size, struct mx_transfer_order *out) {
-    static const char *const allowed[] = {"from", "to", "sum", NULL};
-    json_t *body = parse_object(text, size);
+mx_status mx_api_read_transfer_body(const char *text, size_t size, struct mx_transfer_order *out,
+                                    struct mx_api_refusal *why) {
+    json_t *body = NULL;
+    mx_status status = read_object(text, size, &transfer_kind, &body, why);
     const json_t *from = json_object_get(body, "from");
     const json_t *to = json_object_get(body, "to");
-    mx_status status = MX_OK;
-    if (body == NULL || !only_members(body, allowed) || !json_is_string(from) ||
-        !json_is_string(to))
-        status = MX_INVALID_REQUEST;
-    else if (!integer_member(body, "sum", 1, MX_MONEY_MAX_CENTS, &out->sum_cents))
-        status = MX_INVALID_SUM;
-    else if (json_equal(from, to))
-        status = MX_INVALID_REQUEST; /* a transfer to the same account would move nothing */
+    if (status == MX_OK && !json_is_string(from))
+        status = mx_api_refuse(why, MX_INVALID_REQUEST, "from",
+                               "from must be the number of the account to take the sum from, as "
+                               "a JSON string");
+    else if (status == MX_OK && !json_is_string(to))
+        status = mx_api_refuse(why, MX_INVALID_REQUEST, "to",
+                               "to must be the number of the account to put the sum into, as a "
+                               "JSON string");
+    else if (status == MX_OK &&
+             !integer_member(body, "sum", 1, MX_MONEY_MAX_CENTS, &out->sum_cents))
+        status = mx_api_refuse(why, MX_INVALID_SUM, "sum",
+                               "sum must be a whole number of cents from 1 to %" PRId64,
+                               (int64_t)MX_MONEY_MAX_CENTS);
+    else if (status == MX_OK && json_equal(from, to))
+        /* A transfer to the same account would move nothing. */
+        status = mx_api_refuse(why, MX_INVALID_REQUEST, "to",
+                               "from and to must be two different accounts");
     if (status == MX_OK) {
         copy_account(from, out->from, sizeof out->from);
         copy_account(to, out->to, sizeof out->to);
+    }
+    json_decref(body);
+    return status;
+}
+
+mx_status mx_api_read_move_body(const char *text, size_t size, int *has_sum, int64_t *sum_cents,
+                                struct mx_api_refusal *why) {
+    *has_sum = 0;
+    if (size == 0)
+        return MX_OK;
+    json_t *body = NULL;
+    mx_status status = read_object(text, size, &move_kind, &body, why);
+    if (status == MX_OK && json_object_get(body, "sum") != NULL) {
+        *has_sum = 1;
+        /* The original's rule and sentence, as for ?sum= */
+        if (!integer_member(body, "sum", 1, MX_MONEY_MAX_CENTS, sum_cents))
+            status = mx_api_refuse_as_table(why, MX_INVALID_SUM, "sum");
     }
     json_decref(body);
     return status;

@@ -1,6 +1,7 @@
 /* The JSON request bodies the API accepts, read strictly: one object, no duplicate or unknown
- * members, numbers that are JSON integers in range. Pure functions of the bytes (no store, no
- * request), so they are also fuzz targets (tests/fuzz). Thread-safe. */
+ * members, numbers that are JSON integers in range. The readers are pure functions of the bytes
+ * (no store, no request), so they are also fuzz targets (tests/fuzz). A refusal fills *why with a
+ * sentence that names the field and the rule. Thread-safe. */
 #ifndef MONDUX_API_REQUEST_BODIES_H
 #define MONDUX_API_REQUEST_BODIES_H
 
@@ -8,11 +9,27 @@
 #include <stdint.h>
 
 #include "mondux/account_number.h"
+#include "mondux/api.h"
 #include "mondux/status.h"
+#include "refusal.h"
+
+/* Each body as an example, in the sentences that refuse one; a deposit's says where else the sum
+ * may go. */
+#define MX_API_ACCOUNT_BODY_EXAMPLE "{\"overdraft_limit\": 50000}, or no body"
+#define MX_API_TRANSFER_BODY_EXAMPLE                                                               \
+    "{\"from\": \"<account>\", \"to\": \"<account>\", \"sum\": 500}"
+#define MX_API_MOVE_BODY_EXAMPLE "{\"sum\": 500}, or no body and ?sum=500 in the query"
+
+/* Whether request's body may be read as JSON: MX_OK when it has none, or its Content-Type is
+ * absent or one application/json (with any parameters); else MX_INVALID_REQUEST naming the header,
+ * with example (borrowed) as the body to send. */
+mx_status mx_api_check_body_type(const struct mx_request *request, const char *example,
+                                 struct mx_api_refusal *why);
 
 /* POST /api/accounts: empty, or {"overdraft_limit": 0..MX_MONEY_MAX_CENTS} (absent means 0).
  * MX_OK and *overdraft_limit_cents, or MX_INVALID_REQUEST. body need not be NUL-terminated. */
-mx_status mx_api_read_account_body(const char *body, size_t size, int64_t *overdraft_limit_cents);
+mx_status mx_api_read_account_body(const char *body, size_t size, int64_t *overdraft_limit_cents,
+                                   struct mx_api_refusal *why);
 
 struct mx_transfer_order {
     /* As sent, when it fits and holds no NUL; else "" (no account's number, so answered as
@@ -25,6 +42,14 @@ struct mx_transfer_order {
 /* POST /api/transfers: exactly {"from": "<string>", "to": "<string>", "sum": 1..MAX}. In api.md's
  * order: MX_INVALID_REQUEST for the body's shape, then MX_INVALID_SUM for the sum, then
  * MX_INVALID_REQUEST when from and to are the same string. MX_OK fills *out. */
-mx_status mx_api_read_transfer_body(const char *body, size_t size, struct mx_transfer_order *out);
+mx_status mx_api_read_transfer_body(const char *body, size_t size, struct mx_transfer_order *out,
+                                    struct mx_api_refusal *why);
+
+/* PUT|POST .../deposit and .../withdraw, whose sum may come in the body instead of the query:
+ * empty, {} or {"sum": ...}. *has_sum is 1 when the body has a "sum" member (also when it is
+ * refused), then MX_OK and *sum_cents for an integer in 1..MX_MONEY_MAX_CENTS, else MX_INVALID_SUM
+ * with the status table's sentence; MX_INVALID_REQUEST for any other body. */
+mx_status mx_api_read_move_body(const char *body, size_t size, int *has_sum, int64_t *sum_cents,
+                                struct mx_api_refusal *why);
 
 #endif

@@ -35,11 +35,14 @@ static void transfer(const void *input_ptr, struct mx_response *response) {
 void mx_api_create_transfer(const struct mx_request *request, struct mx_response *response) {
     struct mx_transfer_order input = {{0}, {0}, 0};
     const char *key = NULL;
-    mx_status status = mx_api_idempotency_key(request, &key);
+    struct mx_api_refusal why;
+    mx_status status = mx_api_idempotency_key(request, &key, &why);
     if (status == MX_OK)
-        status = mx_api_read_transfer_body(request->body, request->body_size, &input);
+        status = mx_api_check_body_type(request, MX_API_TRANSFER_BODY_EXAMPLE, &why);
+    if (status == MX_OK)
+        status = mx_api_read_transfer_body(request->body, request->body_size, &input, &why);
     if (status != MX_OK) {
-        mx_api_error(status, response);
+        mx_api_render_refusal(&why, response);
         return;
     }
     char canonical[96];

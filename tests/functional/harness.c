@@ -904,6 +904,17 @@ static char *buffer_take(struct buffer *b) {
     return b->data;
 }
 
+/* 1 if one of the header lines (a NULL-terminated list; may be NULL) is a name header. */
+static int names_header(const char *const *lines, const char *name) {
+    size_t length = strlen(name);
+    for (; lines != NULL && *lines != NULL; lines++) {
+        if (strncasecmp(*lines, name, length) == 0 &&
+            ((*lines)[length] == ':' || (*lines)[length] == ';'))
+            return 1;
+    }
+    return 0;
+}
+
 struct ft_response *ft_http_on(CURL *curl, const char *base_url, const char *method,
                                const char *path, const char *body, size_t body_size) {
     return ft_http_on_with_headers(curl, base_url, method, path, body, body_size, NULL);
@@ -937,7 +948,8 @@ struct ft_response *ft_http_on_with_headers(CURL *curl, const char *base_url, co
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &headers);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, response->curl_error);
     if (body != NULL) {
-        request_headers = curl_slist_append(request_headers, "Content-Type: application/json");
+        if (!names_header(extra_headers, "Content-Type"))
+            request_headers = curl_slist_append(request_headers, "Content-Type: application/json");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_size);
     }
@@ -1072,6 +1084,8 @@ void ft_assert_json(const struct ft_response *response) {
         harness_fail("Content-Type is '%s', not application/json; %s", type, describe(response));
     if (!json_is_object(response->json))
         harness_fail("the body is not a JSON object; %s", describe(response));
+    if (response->body[response->body_size - 1] != '\n')
+        harness_fail("the JSON body does not end with a newline; %s", describe(response));
 }
 
 void ft_assert_error(const struct ft_response *response, long status, const char *code,
@@ -1086,6 +1100,14 @@ void ft_assert_error(const struct ft_response *response, long status, const char
         harness_fail("expected a non-empty \"error\" string; %s", describe(response));
     if (message != NULL && strcmp(got_error, message) != 0)
         harness_fail("expected \"error\": \"%s\"; %s", message, describe(response));
+}
+
+void ft_assert_error_field(const struct ft_response *response, const char *field) {
+    json_t *got = json_object_get(response->json, "field");
+    if (field == NULL && got != NULL)
+        harness_fail("expected no \"field\"; %s", describe(response));
+    if (field != NULL && (!json_is_string(got) || strcmp(json_string_value(got), field) != 0))
+        harness_fail("expected \"field\": \"%s\"; %s", field, describe(response));
 }
 
 void ft_assert_not_replayed(const struct ft_response *response) {

@@ -187,7 +187,8 @@ struct ft_response *ft_http(const char *method, const char *path, const char *bo
 
 /* Like ft_http, plus request headers: a NULL-terminated list (may be NULL) of header lines sent
  * as given, in order ("Name: value"; curl's "Name;" sends the header with an empty value; the
- * same name twice sends it twice). Borrowed: nothing is kept after the call. */
+ * same name twice sends it twice; a Content-Type here replaces application/json). Borrowed:
+ * nothing is kept after the call. */
 struct ft_response *ft_http_with_headers(const char *method, const char *path, const char *body,
                                          const char *const *headers);
 
@@ -222,13 +223,16 @@ const char *ft_header(const struct ft_response *response, const char *name, char
 /* Asserts the status code. */
 void ft_assert_status(const struct ft_response *response, long status);
 
-/* Asserts Content-Type application/json and a JSON object body. */
+/* Asserts Content-Type application/json and a JSON object body that ends with a newline. */
 void ft_assert_json(const struct ft_response *response);
 
 /* Asserts an api.md error: status, JSON, "code" == code, "error" a non-empty string, equal to
  * message unless that is NULL. */
 void ft_assert_error(const struct ft_response *response, long status, const char *code,
                      const char *message);
+
+/* Asserts an error's "field" member: the string field, or no such member when field is NULL. */
+void ft_assert_error_field(const struct ft_response *response, const char *field);
 
 /* Sends method path body (with an Idempotency-Key unless key is NULL) and asserts the answer is
  * that error, as ft_assert_error. */

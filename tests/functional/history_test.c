@@ -366,6 +366,11 @@ START_TEST(invalid_limit_or_before_is_400_invalid_request) {
             ck_abort_msg("GET %s: expected 400 invalid_request, got %ld %s", path, r->status,
                          r->body);
         ft_assert_error(r, 400, "invalid_request", NULL);
+        /* The sentence and "field" name the parameter at fault. */
+        const char *field = strstr(queries[i], "before") != NULL ? "before" : "limit";
+        ft_assert_error_field(r, field);
+        ck_assert_msg(strncmp(ft_json_str(r, "error"), field, strlen(field)) == 0,
+                      "GET %s: the sentence does not name %s: %s", path, field, r->body);
         ft_response_free(r);
     }
     /* Input before the account: a bad limit on a mistyped account is still a 400. */

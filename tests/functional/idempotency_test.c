@@ -274,6 +274,28 @@ START_TEST(key_reused_with_another_sum_is_422_idempotency_key_reused_and_moves_n
 }
 END_TEST
 
+/* A deposit's sum may come in the body: the fingerprint is the sum meant, wherever it was sent. */
+START_TEST(a_sum_sent_in_the_body_is_part_of_the_keys_request) {
+    char a[FT_ACCOUNT_SIZE], path[256], query[256];
+    ft_create_account(a);
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit", a);
+    struct ft_response *first = first_answer("PUT", path, "{\"sum\": 500}", "body-sum", 200);
+    ck_assert_int_eq(ft_json_int(first, "balance"), 500);
+    struct ft_snapshot before = ft_snapshot(a);
+    expect_reused("PUT", path, "{\"sum\": 900}", "body-sum");
+    snprintf(query, sizeof query, "/api/accounts/%s/deposit?sum=900", a);
+    expect_reused("PUT", query, NULL, "body-sum");
+    ft_assert_unchanged(&before, a);
+    /* The same sum is the same request, in the body or in the query. */
+    expect_replay(first, "PUT", path, "{\"sum\": 500}", "body-sum");
+    snprintf(query, sizeof query, "/api/accounts/%s/deposit?sum=500", a);
+    expect_replay(first, "PUT", query, NULL, "body-sum");
+    ft_assert_unchanged(&before, a);
+    ft_response_free(first);
+    ft_assert_ledger_invariants();
+}
+END_TEST
+
 START_TEST(key_reused_on_another_route_method_or_account_is_422_and_changes_nothing) {
     char a[FT_ACCOUNT_SIZE], b[FT_ACCOUNT_SIZE], path[256], other[256], body[256];
     ft_create_account(a);
@@ -1173,6 +1195,7 @@ int main(void) {
     FT_ADD_TEST(s, keyed_transfer_replay_is_the_stored_201_with_its_location_and_moves_nothing);
     FT_ADD_TEST(s, refusals_are_stored_and_replayed_byte_for_byte_even_after_the_account_changed);
     FT_ADD_TEST(s, key_reused_with_another_sum_is_422_idempotency_key_reused_and_moves_nothing);
+    FT_ADD_TEST(s, a_sum_sent_in_the_body_is_part_of_the_keys_request);
     FT_ADD_TEST(s, key_reused_on_another_route_method_or_account_is_422_and_changes_nothing);
     FT_ADD_TEST(s, invalid_keys_are_400_invalid_request_and_change_nothing);
     FT_ADD_TEST(s, keys_of_1_to_255_printable_characters_are_accepted_and_kept_exactly);

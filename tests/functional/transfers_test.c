@@ -11,7 +11,8 @@
 #include "harness.h"
 
 #define ACCOUNT_NOT_FOUND_MESSAGE "account does not exist"
-#define INVALID_SUM_MESSAGE       "transaction sum is invalid"
+#define SAME_ACCOUNT_MESSAGE      "from and to must be two different accounts"
+#define INVALID_SUM_MESSAGE       "sum must be a whole number of cents from 1 to 9007199254740991"
 #define CLIENTS                   8
 #define TRANSFERS_PER_CLIENT      40
 
@@ -257,12 +258,12 @@ START_TEST(transfer_to_the_same_account_is_400_invalid_request_and_changes_nothi
     funded_account(b, 0);
     struct pair_state before = pair_state(a, b);
     transfer_body(body, sizeof body, a, a, 5);
-    expect_refusal(body, 400, "invalid_request", NULL);
+    expect_refusal(body, 400, "invalid_request", SAME_ACCOUNT_MESSAGE);
     /* "Same" is the same string, checked before the accounts are looked up (step 3 before 4). */
     transfer_body(body, sizeof body, "123", "123", 5);
-    expect_refusal(body, 400, "invalid_request", NULL);
+    expect_refusal(body, 400, "invalid_request", SAME_ACCOUNT_MESSAGE);
     transfer_body(body, sizeof body, "", "", 5);
-    expect_refusal(body, 400, "invalid_request", NULL);
+    expect_refusal(body, 400, "invalid_request", SAME_ACCOUNT_MESSAGE);
     assert_pair_unchanged(&before, a, b);
 }
 END_TEST

@@ -4,11 +4,13 @@
  * Properties: the answer is OK or INVALID_REQUEST; OK means an overdraft limit in 0..2^53-1 that
  * is what jansson itself reads from the body (an object whose only member, if any, is an integer
  * "overdraft_limit"), and the canonical body written back from that limit reads the same; an
- * empty body is OK with limit 0; reading twice gives the same answer. */
+ * empty body is OK with limit 0; reading twice gives the same answer; a refusal says why in
+ * words that may be sent (refusal.h). */
 #include <jansson.h>
 
 #include "api/request_bodies.h"
 #include "fuzz.h"
+#include "refusal.h"
 #include "mondux/money.h"
 
 static void check_reread(int64_t limit) {
@@ -16,7 +18,9 @@ static void check_reread(int64_t limit) {
     char *text = object != NULL ? json_dumps(object, JSON_COMPACT) : NULL;
     FUZZ_CHECK(text != NULL, "out of memory");
     int64_t again = -1;
-    FUZZ_CHECK(mx_api_read_account_body(text, strlen(text), &again) == MX_OK && again == limit,
+    struct mx_api_refusal why;
+    FUZZ_CHECK(mx_api_read_account_body(text, strlen(text), &again, &why) == MX_OK &&
+                   again == limit,
                "the canonical body of an accepted limit reads the same");
     free(text);
     json_decref(object);
@@ -25,13 +29,18 @@ static void check_reread(int64_t limit) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *body = (const char *)data;
     int64_t limit = -1;
-    mx_status status = mx_api_read_account_body(body, size, &limit);
+    struct mx_api_refusal why;
+    mx_status status = mx_api_read_account_body(body, size, &limit, &why);
     FUZZ_CHECK(status == MX_OK || status == MX_INVALID_REQUEST, "OK or INVALID_REQUEST");
 
     int64_t again = -1;
-    FUZZ_CHECK(mx_api_read_account_body(body, size, &again) == status, "same answer twice");
-    if (status != MX_OK)
+    struct mx_api_refusal why_again;
+    FUZZ_CHECK(mx_api_read_account_body(body, size, &again, &why_again) == status,
+               "same answer twice");
+    if (status != MX_OK) {
+        fuzz_check_refusal(&why, status);
         return 0;
+    }
     FUZZ_CHECK(again == limit, "same limit twice");
     FUZZ_CHECK(limit >= 0 && limit <= MX_MONEY_MAX_CENTS, "limit within 0..2^53-1");
     if (size == 0) {

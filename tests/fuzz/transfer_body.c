@@ -5,11 +5,13 @@
  * reads as an object of exactly the members from, to (strings that differ) and sum (an integer in
  * 1..2^53-1), with the order's fields equal to them (an account field is "" only when the string
  * is too long or holds a NUL); the canonical body written back from an OK order reads as the same
- * order; reading twice gives the same answer. */
+ * order; reading twice gives the same answer; a refusal says why in words that may be sent
+ * (refusal.h). */
 #include <jansson.h>
 
 #include "api/request_bodies.h"
 #include "fuzz.h"
+#include "refusal.h"
 #include "mondux/money.h"
 
 /* The order's copy of an account string: the string itself when it fits, else "". */
@@ -34,7 +36,8 @@ static void check_reread(const struct mx_transfer_order *order) {
     FUZZ_CHECK(text != NULL, "out of memory");
     struct mx_transfer_order again;
     memset(&again, 0x5a, sizeof again);
-    FUZZ_CHECK(mx_api_read_transfer_body(text, strlen(text), &again) == MX_OK,
+    struct mx_api_refusal why;
+    FUZZ_CHECK(mx_api_read_transfer_body(text, strlen(text), &again, &why) == MX_OK,
                "the canonical body of an accepted order is accepted");
     FUZZ_CHECK(strcmp(again.from, order->from) == 0 && strcmp(again.to, order->to) == 0 &&
                    again.sum_cents == order->sum_cents,
@@ -48,12 +51,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct mx_transfer_order order, again;
     memset(&order, 0x5a, sizeof order);
     memset(&again, 0x5a, sizeof again);
-    mx_status status = mx_api_read_transfer_body(body, size, &order);
+    struct mx_api_refusal why, why_again;
+    mx_status status = mx_api_read_transfer_body(body, size, &order, &why);
     FUZZ_CHECK(status == MX_OK || status == MX_INVALID_REQUEST || status == MX_INVALID_SUM,
                "OK, INVALID_REQUEST or INVALID_SUM");
-    FUZZ_CHECK(mx_api_read_transfer_body(body, size, &again) == status, "same answer twice");
-    if (status != MX_OK)
+    FUZZ_CHECK(mx_api_read_transfer_body(body, size, &again, &why_again) == status,
+               "same answer twice");
+    if (status != MX_OK) {
+        fuzz_check_refusal(&why, status);
         return 0;
+    }
     FUZZ_CHECK(memcmp(&order, &again, sizeof order) == 0, "same order twice");
     FUZZ_CHECK(order.sum_cents >= 1 && order.sum_cents <= MX_MONEY_MAX_CENTS,
                "sum within 1..2^53-1");
