@@ -10,8 +10,10 @@
 // 2^53 - 1: the largest number of cents the API accepts or answers.
 const MAX_CENTS = '9007199254740991';
 
-// "12.34", "12,34", "12", "0.5" → { cents: "1234" } (a canonical digit string, the API's `sum`);
-// anything else → { error: "<sentence for the user>" }.
+// "12.34", "12", "0.5" → { cents: "1234" } (a canonical digit string, the API's `sum`);
+// anything else → { error: "<sentence for the user>" }. The decimal mark is the point, the one the
+// page shows in every amount (€1,234.56), so a comma is refused rather than guessed: "1,234" could
+// be either mark.
 function parseCents(text) {
   const typed = String(text).trim();
   if (typed === '') {
@@ -20,11 +22,12 @@ function parseCents(text) {
   if (/^[+\-−]/.test(typed)) {
     return { error: 'Enter the amount without a sign.' };
   }
-  const parts = /^([0-9]+)(?:[.,]([0-9]+))?$/.exec(typed);
+  if (typed.includes(',')) {
+    return { error: 'Use a point before the cents, not a comma, and no thousands separators: e.g. 1234.56.' };
+  }
+  const parts = /^([0-9]+)(?:\.([0-9]+))?$/.exec(typed);
   if (parts === null) {
-    return {
-      error: 'That is not an amount: use digits, and "." or "," before the cents, e.g. 12.34.',
-    };
+    return { error: 'That is not an amount: use digits, and a point before the cents, e.g. 12.34.' };
   }
   const fraction = parts[2] === undefined ? '' : parts[2];
   if (fraction.length > 2) {
@@ -56,14 +59,29 @@ function formatDigits(digits) {
   return '€' + grouped + '.' + padded.slice(-2);
 }
 
+// "-500" → "-€5.00": an integer's decimal digits with an optional sign.
+function formatIntegerText(text) {
+  return text.startsWith('-') ? '-' + formatDigits(text.slice(1)) : formatDigits(text);
+}
+
 // A number of cents from the API → "€1,234.56", "-€5.00", "€0.00". String() writes every
 // safe integer with plain digits, so no arithmetic on euros happens here either.
 function formatCents(cents) {
   if (!Number.isSafeInteger(cents)) {
     return '(not a valid amount)';
   }
-  const text = String(cents);
-  return text.startsWith('-') ? '-' + formatDigits(text.slice(1)) : formatDigits(text);
+  return formatIntegerText(String(cents));
+}
+
+// What a withdrawal may take: the balance plus the overdraft limit, both safe integers of cents
+// whose sum may not be one, hence BigInt.
+function availableText(balance, overdraftLimit) {
+  const available = formatIntegerText((BigInt(balance) + BigInt(overdraftLimit)).toString());
+  if (overdraftLimit === 0) {
+    return 'Insufficient funds: the available balance is ' + available + '.';
+  }
+  return 'Insufficient funds: the available balance is ' + available + ' (the balance ' +
+    formatCents(balance) + ' plus an overdraft of ' + formatCents(overdraftLimit) + ').';
 }
 
 // The same with an explicit sign for amounts that move money: "+€12.34", "-€2.34".
@@ -158,6 +176,12 @@ async function callApi(method, path, retryable) {
   return { ok: response.ok, status: response.status, data };
 }
 
+// The machine code of a refused request ("" without one). The page decides on this, never on the
+// sentence, which is for people and may be reworded.
+function errorCode(answer) {
+  return answer.data !== null && typeof answer.data.code === 'string' ? answer.data.code : '';
+}
+
 // The sentence to show for a refused request: the API's own message when it sent one.
 function errorText(answer) {
   if (answer.data !== null && typeof answer.data.error === 'string' && answer.data.error !== '') {
@@ -196,50 +220,104 @@ function saveAccounts(numbers) {
 
 // ---- the page ---------------------------------------------------------------------------------
 
+const byId = (id) => document.getElementById(id);
+
+// Each part of the page has two message lines: role="status" says what happened, role="alert"
+// says what went wrong (screen readers announce it at once). At most one of them has text.
+function lines(name) {
+  return { status: byId(name + '-message'), alert: byId(name + '-error') };
+}
+
 const page = {
-  keySection: document.getElementById('key-section'),
-  keyForm: document.getElementById('key-form'),
-  key: document.getElementById('api-key'),
-  keyMessage: document.getElementById('key-message'),
-  accountForm: document.getElementById('account-form'),
-  account: document.getElementById('account'),
-  accountMessage: document.getElementById('account-message'),
-  balance: document.getElementById('balance'),
-  balanceOf: document.getElementById('balance-of'),
-  moveForm: document.getElementById('move-form'),
-  amount: document.getElementById('amount'),
-  moveMessage: document.getElementById('move-message'),
-  createForm: document.getElementById('create-form'),
-  createMessage: document.getElementById('create-message'),
-  accounts: document.getElementById('accounts'),
-  accountsEmpty: document.getElementById('accounts-empty'),
-  history: document.getElementById('history'),
-  historyOf: document.getElementById('history-of'),
-  historyMessage: document.getElementById('history-message'),
+  keySection: byId('key-section'),
+  keyForm: byId('key-form'),
+  key: byId('api-key'),
+  keyLines: lines('key'),
+  accountForm: byId('account-form'),
+  account: byId('account'),
+  accountLines: lines('account'),
+  balance: byId('balance'),
+  balanceOf: byId('balance-of'),
+  moveForm: byId('move-form'),
+  amount: byId('amount'),
+  moveLines: lines('move'),
+  createForm: byId('create-form'),
+  createLines: lines('create'),
+  accounts: byId('accounts'),
+  accountsEmpty: byId('accounts-empty'),
+  history: byId('history'),
+  historyOf: byId('history-of'),
+  historyLines: lines('history'),
 };
 
 const accounts = loadAccounts();
 let shownAccount = null; // whose balance and history are on the page
 let busy = false; // one action (a request and its follow-ups) at a time: a double click acts once
 
-function say(element, text, kind) {
-  element.textContent = text;
-  element.dataset.kind = kind;
+// What each field's aria-describedby names when nothing is wrong with it (its hint, if any).
+const hintsOf = new Map([page.key, page.account, page.amount].map(
+  (field) => [field, field.getAttribute('aria-describedby')]));
+
+// `kind` is "ok" (something was done) or "info".
+function tell(where, text, kind) {
+  where.alert.textContent = '';
+  where.status.textContent = text;
+  where.status.dataset.kind = kind;
+}
+
+// The error goes to the alert line; the field it is about, if any, is marked invalid and
+// described by that line, so a screen reader on the field reads why.
+function complain(where, text, field) {
+  where.status.textContent = '';
+  where.alert.textContent = text;
+  if (field) {
+    field.setAttribute('aria-invalid', 'true');
+    field.setAttribute('aria-describedby', [where.alert.id, hintsOf.get(field)].filter(Boolean).join(' '));
+  }
+}
+
+function silence(where) {
+  where.status.textContent = '';
+  where.alert.textContent = '';
+}
+
+function markValid(field) {
+  field.removeAttribute('aria-invalid');
+  const hint = hintsOf.get(field);
+  if (hint) {
+    field.setAttribute('aria-describedby', hint);
+  } else {
+    field.removeAttribute('aria-describedby');
+  }
+}
+
+// Which field a refused request is about, by its code.
+const FIELD_OF_CODE = new Map([
+  ['account_not_found', page.account],
+  ['invalid_sum', page.amount],
+  ['insufficient_funds', page.amount],
+  ['balance_limit_exceeded', page.amount],
+]);
+
+function fieldOf(answer) {
+  return FIELD_OF_CODE.get(errorCode(answer)) || null;
 }
 
 // The server refused us for want of a (valid) key: show the key form and put the cursor there.
 function askForApiKey() {
   page.keySection.hidden = false;
-  say(page.keyMessage,
+  complain(page.keyLines,
     apiKey() === '' ? 'Enter the API key, then try again.' : 'That key was refused. Enter another one.',
-    'error');
+    page.key);
   page.key.focus();
 }
 
 function clearMessages() {
-  for (const element of [page.accountMessage, page.moveMessage, page.createMessage]) {
-    say(element, '', '');
+  for (const where of [page.accountLines, page.moveLines, page.createLines]) {
+    silence(where);
   }
+  markValid(page.account);
+  markValid(page.amount);
 }
 
 function renderAccounts() {
@@ -254,7 +332,7 @@ function renderAccounts() {
     if (busy) {
       button.setAttribute('aria-disabled', 'true');
     }
-    button.addEventListener('click', () => run(page.accountMessage, () => selectAccount(number)));
+    button.addEventListener('click', () => run(page.accountLines, () => selectAccount(number)));
     const item = document.createElement('li');
     item.append(button);
     return item;
@@ -276,7 +354,7 @@ function forgetShown() {
   page.balance.textContent = '—';
   page.historyOf.textContent = '';
   page.history.hidden = true;
-  say(page.historyMessage, '', '');
+  silence(page.historyLines);
   renderAccounts();
 }
 
@@ -316,7 +394,7 @@ async function loadHistory(number) {
   }
   if (!answer.ok || answer.data === null || !Array.isArray(answer.data.transactions)) {
     page.history.hidden = true;
-    say(page.historyMessage, 'Could not load the history: ' + errorText(answer), 'error');
+    complain(page.historyLines, 'Could not load the history: ' + errorText(answer), null);
     return;
   }
   const entries = answer.data.transactions;
@@ -324,19 +402,19 @@ async function loadHistory(number) {
   page.history.hidden = entries.length === 0;
   const summary =
     entries.length === 0 ? 'No transactions yet.' : `The last ${entries.length}, newest first.`;
-  say(page.historyMessage, summary, 'info');
+  tell(page.historyLines, summary, 'info');
 }
 
 // The account number in the field, or null after telling the user (in `where`) what is wrong.
 function typedAccount(where) {
   const number = page.account.value.trim();
   if (number === '') {
-    say(where, 'Enter an account number first.', 'error');
+    complain(where, 'Enter an account number first.', page.account);
     page.account.focus();
     return null;
   }
   if (!/^[0-9]+$/.test(number)) {
-    say(where, 'An account number has digits only.', 'error');
+    complain(where, 'An account number has digits only.', page.account);
     page.account.focus();
     return null;
   }
@@ -349,39 +427,63 @@ async function selectAccount(number) {
 }
 
 async function getBalance() {
-  const number = typedAccount(page.accountMessage);
+  const number = typedAccount(page.accountLines);
   if (number === null) {
     return;
   }
   const answer = await callApi('GET', accountPath(number) + '/balance', false);
   if (!answer.ok) {
     forgetShown();
-    say(page.accountMessage, errorText(answer), 'error');
+    complain(page.accountLines, errorText(answer), fieldOf(answer));
     return;
   }
   showBalance(number, answer.data.balance);
   await loadHistory(number);
 }
 
+// A withdrawal was refused for want of funds: say how much may be taken, read afresh (the balance
+// on the page may be stale, and an overdraft adds to it).
+async function refuseForFunds(number) {
+  const answer = await callApi('GET', accountPath(number), false);
+  const data = answer.data;
+  if (!answer.ok || data === null || !Number.isSafeInteger(data.balance) ||
+      !Number.isSafeInteger(data.overdraft_limit)) {
+    complain(page.moveLines,
+      'Insufficient funds (the available balance could not be read: ' + errorText(answer) + ').',
+      page.amount);
+    return;
+  }
+  complain(page.moveLines, availableText(data.balance, data.overdraft_limit), page.amount);
+  showBalance(number, data.balance);
+  await loadHistory(number);
+}
+
 async function move(operation) {
-  const number = typedAccount(page.moveMessage);
+  const number = typedAccount(page.moveLines);
   if (number === null) {
     return;
   }
   const amount = parseCents(page.amount.value);
   if (amount.error !== undefined) {
-    say(page.moveMessage, amount.error, 'error');
+    complain(page.moveLines, amount.error, page.amount);
     page.amount.focus();
     return;
   }
   const path = `${accountPath(number)}/${operation}?sum=${amount.cents}`;
   const answer = await callApi('POST', path, true);
   if (!answer.ok) {
-    say(page.moveMessage, errorText(answer), 'error');
+    if (errorCode(answer) === 'insufficient_funds') {
+      await refuseForFunds(number);
+    } else {
+      complain(page.moveLines, errorText(answer), fieldOf(answer));
+    }
     return;
   }
+  // Done: the next amount is typed afresh, so pressing a button again cannot repeat this one by
+  // accident. (Without a definite answer the amount stays, and a retry resends the same request.)
+  page.amount.value = '';
   const done = operation === 'deposit' ? 'Deposited ' : 'Withdrew ';
-  say(page.moveMessage, done + formatDigits(amount.cents) + '.', 'ok');
+  tell(page.moveLines, done + formatDigits(amount.cents) + '.', 'ok');
   showBalance(number, answer.data.balance);
   await loadHistory(number);
 }
@@ -389,7 +491,7 @@ async function move(operation) {
 async function createAccount() {
   const answer = await callApi('POST', '/api/accounts', true);
   if (!answer.ok || answer.data === null || typeof answer.data.account_number !== 'string') {
-    say(page.createMessage, errorText(answer), 'error');
+    complain(page.createLines, errorText(answer), null);
     return;
   }
   const number = answer.data.account_number;
@@ -398,7 +500,8 @@ async function createAccount() {
     saveAccounts(accounts);
   }
   page.account.value = number;
-  say(page.createMessage, 'Created account ' + number + '.', 'ok');
+  markValid(page.account);
+  tell(page.createLines, 'Created account ' + number + '.', 'ok');
   showBalance(number, answer.data.balance);
   await loadHistory(number);
 }
@@ -417,7 +520,7 @@ function setBusy(value) {
 }
 
 // Runs one user action at a time; the ones asked for meanwhile (a double click) are dropped.
-// `where` is the message line next to the control that asked for it.
+// `where` is the message lines next to the control that asked for it.
 async function run(where, action) {
   if (busy) {
     return;
@@ -428,11 +531,11 @@ async function run(where, action) {
     await action();
   } catch (failure) {
     if (!(failure instanceof Unreachable)) {
-      say(where, 'Something went wrong on this page: ' + failure.message, 'error');
+      complain(where, 'Something went wrong on this page: ' + failure.message, null);
       throw failure; // a bug: let the browser report it
     }
     // The request's Idempotency-Key is kept, so trying again cannot do it twice.
-    say(where, 'Could not reach the server. Try again.', 'error');
+    complain(where, 'Could not reach the server. Try again.', null);
   } finally {
     setBusy(false);
   }
@@ -445,15 +548,16 @@ function onSubmit(form, where, action) {
   });
 }
 
-onSubmit(page.accountForm, page.accountMessage, getBalance);
+onSubmit(page.accountForm, page.accountLines, getBalance);
 // Enter in the amount field submits with the first button: a deposit.
-onSubmit(page.moveForm, page.moveMessage, (submitter) =>
+onSubmit(page.moveForm, page.moveLines, (submitter) =>
   move(submitter && submitter.value === 'withdraw' ? 'withdraw' : 'deposit'));
-onSubmit(page.createForm, page.createMessage, createAccount);
+onSubmit(page.createForm, page.createLines, createAccount);
 page.keyForm.addEventListener('submit', (event) => {
   event.preventDefault();
   setApiKey(page.key.value.trim());
   page.key.value = '';
-  say(page.keyMessage, apiKey() === '' ? 'Key forgotten.' : 'Key kept for this tab. Try again.', 'ok');
+  markValid(page.key);
+  tell(page.keyLines, apiKey() === '' ? 'Key forgotten.' : 'Key kept for this tab. Try again.', 'ok');
 });
 renderAccounts();

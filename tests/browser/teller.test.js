@@ -219,6 +219,54 @@ async function createAccountViaPage(page) {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+// The field's aria-invalid and what its aria-describedby points at (role and text of each).
+function fieldState(page, selector) {
+  return page.$eval(selector, (field) => ({
+    invalid: field.getAttribute('aria-invalid'),
+    descriptions: (field.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean).map((id) => {
+      const element = document.getElementById(id);
+      return element === null ? { id, missing: true } : { id, role: element.getAttribute('role'), text: element.textContent };
+    }),
+  }));
+}
+
+// The field is aria-invalid and described by a role="alert" element saying `text`.
+async function assertInvalid(page, selector, text) {
+  const state = await fieldState(page, selector);
+  assert.equal(state.invalid, 'true', selector + ' is not aria-invalid');
+  assert.ok(state.descriptions.some((d) => d.role === 'alert' && d.text === text),
+    `${selector} is not described by an alert saying ${JSON.stringify(text)}: ${JSON.stringify(state.descriptions)}`);
+  assert.ok(state.descriptions.every((d) => !d.missing), JSON.stringify(state.descriptions));
+}
+
+// The field is not marked invalid and no alert describes it.
+async function assertValid(page, selector) {
+  const state = await fieldState(page, selector);
+  assert.equal(state.invalid, null, selector + ' is still aria-invalid');
+  assert.ok(state.descriptions.every((d) => d.role !== 'alert' && !d.missing), JSON.stringify(state.descriptions));
+}
+
+// "rgb(163, 107, 0)" / "rgba(0, 0, 0, 0)", as getComputedStyle writes colours, → [r, g, b, alpha].
+function parseColour(text) {
+  const found = /^rgba?\((\d+), (\d+), (\d+)(?:, ([0-9.]+))?\)$/.exec(text);
+  assert.ok(found, 'not a computed colour: ' + text);
+  return [Number(found[1]), Number(found[2]), Number(found[3]), found[4] === undefined ? 1 : Number(found[4])];
+}
+
+// WCAG 2 relative luminance and contrast ratio of two opaque colours.
+function luminance([r, g, b]) {
+  const linear = (c) => {
+    const v = c / 255;
+    return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+}
+
+function contrast(one, other) {
+  const [light, dark] = [luminance(one), luminance(other)].sort((x, y) => y - x);
+  return (light + 0.05) / (dark + 0.05);
+}
+
 // ---- the tests ------------------------------------------------------------------------------
 
 describe('teller page', () => {
@@ -285,11 +333,13 @@ describe('teller page', () => {
       await page.getByRole('button', { name: 'Deposit' }).click();
       await waitForText(page, '#move-message', 'Deposited €12.34.');
       await waitForText(page, '#balance', '€12.34');
+      assert.equal(await page.inputValue('#amount'), '', 'the amount stays after the deposit');
 
       await page.getByLabel('Amount in euros').fill('2.34');
       await page.getByRole('button', { name: 'Withdraw' }).click();
       await waitForText(page, '#move-message', 'Withdrew €2.34.');
       await waitForText(page, '#balance', '€10.00');
+      assert.equal(await page.inputValue('#amount'), '', 'the amount stays after the withdrawal');
 
       assert.equal(await balanceViaApi(number), 1000);
       await waitForRows(page, 2);
@@ -312,30 +362,65 @@ describe('teller page', () => {
       await closePage(session);
     });
 
-  it('withdrawing too much shows "insufficient funds" next to it and changes nothing', TEST_OPTIONS, async () => {
-    const number = await createAccountViaApi();
-    assert.equal((await api('POST', `/api/accounts/${number}/deposit?sum=500`)).status, 200);
-    const session = await openPage();
-    const { page } = session;
-    // Keyboard only: type the number, Enter gets the balance; Enter in the amount field deposits,
-    // so the withdrawal is the button reached with Tab.
-    await page.getByLabel('Account number').fill(number);
-    await page.getByLabel('Account number').press('Enter');
-    await waitForText(page, '#balance', '€5.00');
-    await page.getByLabel('Amount in euros').fill('5.01');
-    await page.getByLabel('Amount in euros').press('Tab');
-    await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => document.activeElement.id), 'withdraw');
-    await idle(page);
-    await page.keyboard.press('Enter');
-    await waitForText(page, '#move-message', 'insufficient funds');
-    assert.equal(await page.getAttribute('#move-message', 'data-kind'), 'error');
-    assert.equal(await page.textContent('#account-message'), '');
-    await waitForText(page, '#balance', '€5.00');
-    assert.equal(await balanceViaApi(number), 500);
-    assert.equal((await entriesViaApi(number)).length, 1);
-    await closePage(session);
-  });
+  it('withdrawing too much says the available balance, read afresh, overdraft included, and changes nothing',
+    TEST_OPTIONS, async () => {
+      const number = await createAccountViaApi();
+      assert.equal((await api('POST', `/api/accounts/${number}/deposit?sum=500`)).status, 200);
+      const session = await openPage();
+      const { page } = session;
+      // Keyboard only: type the number, Enter gets the balance; Enter in the amount field deposits,
+      // so the withdrawal is the button reached with Tab.
+      await page.getByLabel('Account number').fill(number);
+      await page.getByLabel('Account number').press('Enter');
+      await waitForText(page, '#balance', '€5.00');
+      // Someone else deposits meanwhile: the balance on the page is stale.
+      assert.equal((await api('POST', `/api/accounts/${number}/deposit?sum=100`)).status, 200);
+      await page.getByLabel('Amount in euros').fill('6.01');
+      await page.getByLabel('Amount in euros').press('Tab');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'withdraw');
+      await idle(page);
+      await page.keyboard.press('Enter');
+      const refused = 'Insufficient funds: the available balance is €6.00.';
+      await waitForText(page, '#move-error', refused);
+      await waitForText(page, '#balance', '€6.00');
+      assert.equal(await page.textContent('#move-message'), '');
+      assert.equal(await page.textContent('#account-error'), '');
+      await assertInvalid(page, '#amount', refused);
+      await assertValid(page, '#account');
+      assert.equal(await page.inputValue('#amount'), '6.01', 'a refused amount stays to be corrected');
+      assert.equal(await balanceViaApi(number), 600);
+      assert.equal((await entriesViaApi(number)).length, 2);
+
+      // An account that may go down to -500.00, already at -300.00: 200.00 may still go.
+      const created = await fetch(baseUrl + '/api/accounts', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ overdraft_limit: 50000 }),
+      });
+      assert.equal(created.status, 201);
+      const overdrawn = (await created.json()).account_number;
+      assert.equal((await api('POST', `/api/accounts/${overdrawn}/withdraw?sum=30000`)).status, 200);
+      await page.getByLabel('Account number').fill(overdrawn);
+      await page.getByLabel('Amount in euros').fill('200.01');
+      await page.getByRole('button', { name: 'Withdraw' }).click();
+      const overdraft = 'Insufficient funds: the available balance is €200.00 ' +
+        '(the balance -€300.00 plus an overdraft of €500.00).';
+      await waitForText(page, '#move-error', overdraft);
+      await waitForText(page, '#balance', '-€300.00');
+      await assertInvalid(page, '#amount', overdraft);
+      assert.equal(await balanceViaApi(overdrawn), -30000);
+      await page.screenshot({ path: path.join(outputDir, 'teller-refused.png'), fullPage: true });
+
+      // The available balance is exactly what may go.
+      await page.getByLabel('Amount in euros').fill('200.00');
+      await page.getByRole('button', { name: 'Withdraw' }).click();
+      await waitForText(page, '#move-message', 'Withdrew €200.00.');
+      await waitForText(page, '#balance', '-€500.00');
+      assert.equal(await page.textContent('#move-error'), '');
+      await assertValid(page, '#amount');
+      await closePage(session);
+    });
 
   it('an unknown account number shows "account does not exist" next to the action', TEST_OPTIONS, async () => {
     const session = await openPage();
@@ -346,13 +431,16 @@ describe('teller page', () => {
     const unknown = known.startsWith('1') ? '2' + known.slice(1) : '1' + known.slice(1);
     await page.getByLabel('Account number').fill(unknown);
     await page.getByRole('button', { name: 'Get balance' }).click();
-    await waitForText(page, '#account-message', 'account does not exist');
+    await waitForText(page, '#account-error', 'account does not exist');
     await waitForText(page, '#balance', '—');
+    await assertInvalid(page, '#account', 'account does not exist');
 
     await page.getByLabel('Amount in euros').fill('1');
     await page.getByRole('button', { name: 'Deposit' }).click();
-    await waitForText(page, '#move-message', 'account does not exist');
-    assert.equal(await page.textContent('#account-message'), '');
+    await waitForText(page, '#move-error', 'account does not exist');
+    assert.equal(await page.textContent('#account-error'), '');
+    await assertInvalid(page, '#account', 'account does not exist');
+    await assertValid(page, '#amount');
     await closePage(session);
   });
 
@@ -379,38 +467,52 @@ describe('teller page', () => {
     await closePage(session);
   });
 
-  it('the amount parser accepts 12,34 and rejects 1.234 (and parses cents without floating point)',
+  it('the hint shows the decimal mark the parser accepts; the other one is refused saying so',
     TEST_OPTIONS, async () => {
       const session = await openPage();
       const { page, requests } = session;
       const number = await createAccountViaPage(page);
-      await page.getByLabel('Amount in euros').fill('12,34');
+      // The example the page gives is accepted as it stands, and amounts are shown with its mark.
+      const hint = await page.textContent('#amount-hint');
+      const example = await page.textContent('#amount-example');
+      assert.equal(example, '12.34');
+      assert.ok(hint.includes('point') && !/[0-9],[0-9]/.test(hint), hint);
+      assert.equal(await page.getAttribute('#amount', 'aria-describedby'), 'amount-hint');
+      await page.getByLabel('Amount in euros').fill(example);
       await idle(page);
       await page.getByLabel('Amount in euros').press('Enter'); // Enter deposits
       await waitForText(page, '#balance', '€12.34');
       assert.equal(await balanceViaApi(number), 1234);
 
       const sent = requests.length;
+      const comma = 'Use a point before the cents, not a comma, and no thousands separators: e.g. 1234.56.';
+      for (const typed of ['12,34', '1,234.56']) {
+        await page.getByLabel('Amount in euros').fill(typed);
+        await page.getByRole('button', { name: 'Deposit' }).click();
+        await waitForText(page, '#move-error', comma);
+        await assertInvalid(page, '#amount', comma);
+      }
       await page.getByLabel('Amount in euros').fill('1.234');
       await page.getByRole('button', { name: 'Deposit' }).click();
-      await waitForText(page, '#move-message', 'At most two digits after the decimal separator: cents are the smallest unit.');
+      await waitForText(page, '#move-error', 'At most two digits after the decimal separator: cents are the smallest unit.');
       assert.equal(requests.length, sent, 'a refused amount was sent');
       assert.equal(await balanceViaApi(number), 1234);
 
       // The parser and the formatter on their own, in the page.
       const parsed = await page.evaluate((inputs) => inputs.map((text) => parseCents(text)), [
-        '12.34', '12,34', '12', '0.5', ' 7 ', '007.10', '0.01', '90071992547409.91',
+        '12.34', '12', '0.5', ' 7 ', '007.10', '0.01', '90071992547409.91',
         '90071992547409.92', '100000000000000000000', '1.234', '-5', '+5', '−5', '1e3', '12.', '.5',
-        '1,234.56', '', '0', '0,00', 'abc', '１２', '1 000', '0x10', 'Infinity', '12.3.4',
+        '1,234.56', '', '0', '0.00', 'abc', '１２', '1 000', '0x10', 'Infinity', '12.3.4', '12,34', '0,5',
       ]);
       const cents = parsed.map((result) => (result.cents !== undefined ? result.cents : 'error'));
       assert.deepEqual(cents, [
-        '1234', '1234', '1200', '50', '700', '710', '1', '9007199254740991',
+        '1234', '1200', '50', '700', '710', '1', '9007199254740991',
         'error', 'error', 'error', 'error', 'error', 'error', 'error', 'error', 'error',
         'error', 'error', 'error', 'error', 'error', 'error', 'error', 'error', 'error', 'error',
+        'error', 'error',
       ]);
       parsed.filter((result) => result.error !== undefined).forEach((result) => assert.ok(result.error.length > 10));
-      assert.match(parsed[8].error, /too large/);
+      assert.match(parsed[7].error, /too large/);
 
       const formatted = await page.evaluate((values) => values.map((v) => formatCents(v)), [
         0, 5, 99, 100, 123456, 100000, -500, -1, 9007199254740991, -9007199254740991,
@@ -432,6 +534,7 @@ describe('teller page', () => {
     await waitForText(page, '#balance', '€1.00');
     await waitForText(page, '#move-message', 'Deposited €1.00.');
     assert.equal(await balanceViaApi(number), 100);
+    assert.equal(await page.inputValue('#amount'), '');
 
     // The next deposit reaches the server, but its answer is lost on the way back.
     let lost = false;
@@ -444,15 +547,19 @@ describe('teller page', () => {
         await route.continue();
       }
     });
+    await page.getByLabel('Amount in euros').fill('1.00');
     await page.getByRole('button', { name: 'Deposit' }).click();
-    await waitForText(page, '#move-message', 'Could not reach the server. Try again.');
+    await waitForText(page, '#move-error', 'Could not reach the server. Try again.');
     assert.equal(await balanceViaApi(number), 200); // it did happen
+    // No definite answer: the amount stays, so pressing Deposit again is the same request.
+    assert.equal(await page.inputValue('#amount'), '1.00');
 
     const replayed = page.waitForResponse((r) => r.url().includes('/deposit?'), { timeout: WAIT_MS });
     await page.getByRole('button', { name: 'Deposit' }).click();
     assert.equal((await replayed).headers()['idempotent-replayed'], 'true');
     await waitForText(page, '#balance', '€2.00');
     assert.equal(await balanceViaApi(number), 200); // and only once
+    assert.equal(await page.inputValue('#amount'), '');
     assert.equal((await entriesViaApi(number)).length, 2);
 
     const deposits = requests.filter((r) => r.url().includes('/deposit?'));
@@ -462,9 +569,129 @@ describe('teller page', () => {
     assert.equal(keys[1], keys[2]);
 
     // After a definite answer the same amount again is a new deposit.
+    await page.getByLabel('Amount in euros').fill('1.00');
     await page.getByRole('button', { name: 'Deposit' }).click();
     await waitForText(page, '#balance', '€3.00');
     assert.equal(await balanceViaApi(number), 300);
+    await closePage(session);
+  });
+
+  it('errors are alerts, and the field they are about is aria-invalid and described by them',
+    TEST_OPTIONS, async () => {
+      const session = await openPage();
+      const { page } = session;
+      await assertValid(page, '#account');
+      await assertValid(page, '#amount');
+      await page.getByRole('button', { name: 'Get balance' }).click();
+      await waitForText(page, '#account-error', 'Enter an account number first.');
+      assert.equal(await page.getByRole('alert').filter({ hasText: 'Enter an account number first.' }).count(), 1);
+      await assertInvalid(page, '#account', 'Enter an account number first.');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'account');
+
+      const number = await createAccountViaPage(page);
+      await assertValid(page, '#account');
+      await page.getByLabel('Amount in euros').fill('abc');
+      await page.getByRole('button', { name: 'Withdraw' }).click();
+      const notAmount = 'That is not an amount: use digits, and a point before the cents, e.g. 12.34.';
+      await waitForText(page, '#move-error', notAmount);
+      await assertInvalid(page, '#amount', notAmount);
+      // The hint still describes the field, after the error.
+      const state = await fieldState(page, '#amount');
+      assert.deepEqual(state.descriptions.map((d) => d.id), ['move-error', 'amount-hint']);
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'amount');
+
+      // Corrected and done: the mark and the alert go.
+      await page.getByLabel('Amount in euros').fill('3');
+      await page.getByRole('button', { name: 'Deposit' }).click();
+      await waitForText(page, '#move-message', 'Deposited €3.00.');
+      assert.equal(await page.textContent('#move-error'), '');
+      await assertValid(page, '#amount');
+      assert.equal(await page.getAttribute('#amount', 'aria-describedby'), 'amount-hint');
+      assert.equal(await balanceViaApi(number), 300);
+      await closePage(session);
+    });
+
+  it('every control reached with Tab shows a focus ring of at least 3:1 against what surrounds it',
+    TEST_OPTIONS, async () => {
+      const session = await openPage();
+      const { page } = session;
+      await createAccountViaPage(page); // so that the list of accounts has a button too
+      await page.click('h1'); // Tab starts from the top of the page
+      const seen = [];
+      for (let i = 0; i < 20; i++) {
+        await page.keyboard.press('Tab');
+        const ring = await page.evaluate(() => {
+          const element = document.activeElement;
+          if (element === null || element === document.body) {
+            return null;
+          }
+          const style = getComputedStyle(element);
+          // The ring is drawn outside the control (outline-offset), over its nearest opaque
+          // ancestor's background.
+          let around = element.parentElement;
+          while (around !== null && getComputedStyle(around).backgroundColor === 'rgba(0, 0, 0, 0)') {
+            around = around.parentElement;
+          }
+          return {
+            name: element.id || element.textContent,
+            focusVisible: element.matches(':focus-visible'),
+            style: style.outlineStyle,
+            width: parseFloat(style.outlineWidth),
+            offset: parseFloat(style.outlineOffset),
+            colour: style.outlineColor,
+            background: around === null ? 'rgb(255, 255, 255)' : getComputedStyle(around).backgroundColor,
+          };
+        });
+        if (ring === null || seen.some((r) => r.name === ring.name)) {
+          break;
+        }
+        seen.push(ring);
+      }
+      assert.deepEqual(seen.map((r) => r.name).slice(0, 6),
+        ['account', 'get-balance', 'amount', 'deposit', 'withdraw', 'create']);
+      assert.equal(seen.length, 7, JSON.stringify(seen.map((r) => r.name)));
+      for (const ring of seen) {
+        assert.ok(ring.focusVisible, ring.name);
+        assert.equal(ring.style, 'solid', ring.name);
+        assert.ok(ring.width >= 2 && ring.offset >= 0, JSON.stringify(ring));
+        const colour = parseColour(ring.colour);
+        const background = parseColour(ring.background);
+        assert.equal(colour[3], 1, 'a translucent ring: ' + ring.colour);
+        assert.equal(background[3], 1, 'a translucent background: ' + ring.background);
+        const ratio = contrast(colour, background);
+        assert.ok(ratio >= 3, `${ring.name}: the focus ring ${ring.colour} on ${ring.background} is ${ratio.toFixed(2)}:1`);
+      }
+      await page.focus('#deposit');
+      await page.locator('#move-form').screenshot({ path: path.join(outputDir, 'teller-focus.png') });
+      await closePage(session);
+    });
+
+  it('deposit and withdraw look different, each with readable text', TEST_OPTIONS, async () => {
+    const session = await openPage();
+    const { page } = session;
+    const look = (selector) => page.$eval(selector, (button) => {
+      const style = getComputedStyle(button);
+      return {
+        background: style.backgroundColor,
+        colour: style.color,
+        border: style.borderTopColor,
+        icon: button.querySelector('[aria-hidden="true"]').textContent,
+      };
+    });
+    await page.mouse.move(0, 0); // no hover
+    const deposit = await look('#deposit');
+    const withdraw = await look('#withdraw');
+    assert.notEqual(deposit.background, withdraw.background);
+    assert.notEqual(deposit.colour, withdraw.colour);
+    assert.notEqual(deposit.border, withdraw.border);
+    assert.deepEqual([deposit.icon, withdraw.icon], ['+', '−']);
+    for (const button of [deposit, withdraw]) {
+      const ratio = contrast(parseColour(button.colour), parseColour(button.background));
+      assert.ok(ratio >= 4.5, `text ${button.colour} on ${button.background} is ${ratio.toFixed(2)}:1`);
+    }
+    // The icons are decoration: the buttons are still named just "Deposit" and "Withdraw".
+    assert.equal(await page.getByRole('button', { name: 'Deposit', exact: true }).count(), 1);
+    assert.equal(await page.getByRole('button', { name: 'Withdraw', exact: true }).count(), 1);
     await closePage(session);
   });
 
@@ -512,18 +739,20 @@ describe('teller page', () => {
     assert.equal(await page.locator('#key-section').isHidden(), true);
 
     await page.getByRole('button', { name: 'Create new account' }).click();
-    await waitForText(page, '#key-message', 'Enter the API key, then try again.');
+    await waitForText(page, '#key-error', 'Enter the API key, then try again.');
     assert.equal(await page.locator('#key-section').isVisible(), true);
     assert.equal(await page.evaluate(() => document.activeElement.id), 'api-key');
 
     await page.getByLabel('This server asks for an API key').fill('wrong-' + secret);
     await page.getByRole('button', { name: 'Use key' }).click();
     await page.getByRole('button', { name: 'Create new account' }).click();
-    await waitForText(page, '#key-message', 'That key was refused. Enter another one.');
+    await waitForText(page, '#key-error', 'That key was refused. Enter another one.');
+    await assertInvalid(page, '#api-key', 'That key was refused. Enter another one.');
 
     await page.getByLabel('This server asks for an API key').fill(secret);
     await page.keyboard.press('Enter');
     await waitForText(page, '#key-message', 'Key kept for this tab. Try again.');
+    await assertValid(page, '#api-key');
     const number = await createAccountViaPage(page);
     await waitForText(page, '#balance', '€0.00');
     const last = requests.filter((r) => r.url().endsWith('/api/accounts')).pop();
