@@ -23,6 +23,8 @@
 #define DRAIN_TIMEOUT_MS 10000
 /* A client's X-Request-Id is kept when it is 1..64 visible ASCII characters. */
 #define REQUEST_ID_MAX 64
+/* How much of a User-Agent the access log keeps. */
+#define USER_AGENT_MAX 256
 /* Room libmicrohttpd keeps per connection beyond our own URL and header limits, so that it is
  * our JSON 414/431 that answers an oversized request, not the library's own answer -- unless the
  * request outgrows even this. Each open connection holds (and on every request clears) this much
@@ -55,6 +57,7 @@ struct connection_ctx {
     const char *uri_end;      /* where libmicrohttpd ended its target: see target_has_nul */
     unsigned query_arguments; /* of the request being received, as sent */
     int target_malformed;     /* a control byte or a space in it */
+    char peer[64];            /* "address:port" of the client, for the access log */
 };
 
 /* Where a request handed on stands: answered later (struct mx_later, the store completes it) or
@@ -83,11 +86,13 @@ struct request_ctx {
     int body_too_large;
     int close_connection; /* where its body ends is in doubt: none of it is read */
     unsigned status;      /* what was answered, for the log */
+    size_t bytes_sent;    /* the answer's body, for the log */
     const char *route;    /* the route table's pattern, or NULL */
     const char *client;   /* the API key's id, or "" */
     char request_id[REQUEST_ID_MAX + 1];
     char method[16]; /* copies for the log line, truncated */
     char path[257];
+    char user_agent[USER_AGENT_MAX + 1];
 };
 
 /* For the in-flight gauge of /metrics; there is one server per process. */
@@ -218,6 +223,7 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
         add_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
     add_header(response, "X-Request-Id", ctx->request_id);
     ctx->status = out->http_status;
+    ctx->bytes_sent = strcmp(ctx->method, MHD_HTTP_METHOD_HEAD) == 0 ? 0 : out->body_size;
     enum MHD_Result result = MHD_queue_response(ctx->connection, out->http_status, response);
     MHD_destroy_response(response);
     return result;
@@ -240,6 +246,7 @@ struct head_scan {
     struct value_search content_length;
     struct value_search transfer_encoding;
     struct value_search host;
+    struct value_search user_agent;
 };
 
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -253,6 +260,7 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     find_value(&scan->content_length, kind, key, value);
     find_value(&scan->transfer_encoding, kind, key, value);
     find_value(&scan->host, kind, key, value);
+    find_value(&scan->user_agent, kind, key, value);
     return MHD_YES;
 }
 
@@ -263,7 +271,8 @@ static struct head_scan scan_head(struct MHD_Connection *connection) {
                              {MHD_HTTP_HEADER_AUTHORIZATION, 1, 0, NULL},
                              {MHD_HTTP_HEADER_CONTENT_LENGTH, 1, 0, NULL},
                              {MHD_HTTP_HEADER_TRANSFER_ENCODING, 1, 0, NULL},
-                             {MHD_HTTP_HEADER_HOST, 1, 0, NULL}};
+                             {MHD_HTTP_HEADER_HOST, 1, 0, NULL},
+                             {MHD_HTTP_HEADER_USER_AGENT, 1, 0, NULL}};
     MHD_get_connection_values(connection, MHD_HEADER_KIND, scan_header, &scan);
     return scan;
 }
@@ -301,6 +310,8 @@ static struct request_ctx *request_begin(struct mx_http_server *server,
     clock_gettime(CLOCK_MONOTONIC, &ctx->started);
     snprintf(ctx->method, sizeof ctx->method, "%s", method);
     snprintf(ctx->path, sizeof ctx->path, "%s", url);
+    snprintf(ctx->user_agent, sizeof ctx->user_agent, "%s",
+             head->user_agent.value != NULL ? head->user_agent.value : "");
     choose_request_id(ctx, head);
     atomic_fetch_add(&server->in_flight, 1);
     return ctx;
@@ -593,13 +604,31 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
                        elapsed_us > 0 ? (uint64_t)elapsed_us : 0);
     /* Status 0 in the log: the client went away before an answer was queued. */
     if (server->config.access_log)
-        mx_access_log(&(struct mx_access_entry){ctx->method, ctx->path, ctx->status, &ctx->started,
-                                                ctx->request_id, ctx->client});
+        mx_access_log(&(struct mx_access_entry){
+            ctx->method, ctx->path, ctx->status, &ctx->started, ctx->request_id, ctx->client,
+            ctx->conn != NULL ? ctx->conn->peer : "", ctx->user_agent, ctx->bytes_sent});
     if (ctx->conn != NULL)
         mx_watch_receiving(ctx->conn->watch);
     free(ctx->body);
     free(ctx);
     atomic_fetch_sub(&server->in_flight, 1);
+}
+
+/* "address:port" ("[v6 address]:port") of the client, or "" when unknown. */
+static void describe_peer(struct MHD_Connection *connection, char *out, size_t size) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    out[0] = '\0';
+    if (info == NULL || info->client_addr == NULL)
+        return;
+    const struct sockaddr *address = info->client_addr;
+    socklen_t length =
+        address->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (getnameinfo(address, length, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return;
+    snprintf(out, size, address->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
 /* A connection opens or closes: its state, and the watchdog's eye on it. */
@@ -614,6 +643,8 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
             conn->fd = info->connect_fd;
             conn->watch = mx_watch_open(server->watchdog, info->connect_fd);
         }
+        if (conn != NULL)
+            describe_peer(connection, conn->peer, sizeof conn->peer);
         *socket_context = conn;
         return;
     }
