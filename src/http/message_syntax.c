@@ -21,10 +21,7 @@ int mx_http_is_field_name(const char *name) {
 }
 
 int mx_http_is_field_value(const char *value) {
-    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++)
-        if (is_control(*p) && *p != '\t')
-            return 0;
-    return 1;
+    return strpbrk(value, "\r\n") == NULL;
 }
 
 int mx_http_is_target(const char *target) {

@@ -9,7 +9,8 @@
 /* 1 when name is a token: no space before the colon, no control byte, no separator. */
 int mx_http_is_field_name(const char *name);
 
-/* 1 when value holds no control byte but the horizontal tab (a bare CR, say). */
+/* 1 when value holds no CR and no LF (RFC 9110 5.5: must be refused). Other control bytes are
+ * kept, as that section allows, and so a DEL in an X-Request-Id only makes it insane. */
 int mx_http_is_field_value(const char *value);
 
 /* 1 when the request target holds no control byte and no space. */

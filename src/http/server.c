@@ -240,7 +240,7 @@ static enum MHD_Result send_error(struct request_ctx *ctx, mx_status status) {
  * their total size, and the few headers the server itself looks at. */
 struct head_scan {
     size_t bytes;        /* each header line with its ": " and CRLF */
-    int malformed_field; /* a name that is no token, a value with a control byte */
+    int malformed_field; /* a name that is no token, a value with a CR or LF */
     struct value_search request_id;
     struct value_search authorization;
     struct value_search content_length;
