@@ -28,6 +28,9 @@ static const struct mx_status_info status_table[MX_STATUS_COUNT] = {
     [MX_URI_TOO_LONG] = {MX_URI_TOO_LONG, 414, "uri_too_long", "request URL is too long"},
     [MX_HEADERS_TOO_LARGE] = {MX_HEADERS_TOO_LARGE, 431, "headers_too_large",
                               "request headers are too large"},
+    [MX_NOT_IMPLEMENTED] = {MX_NOT_IMPLEMENTED, 501, "not_implemented",
+                            "the only Transfer-Encoding served is chunked: send the body with "
+                            "Content-Length or chunked"},
     [MX_UNAVAILABLE] = {MX_UNAVAILABLE, 503, "unavailable",
                         "service temporarily unavailable, try again"},
     [MX_OUTCOME_UNKNOWN] = {MX_OUTCOME_UNKNOWN, 503, "outcome_unknown",

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "message_syntax.h"
 #include "mondux/http.h"
 #include "mondux/metrics.h"
 #include "router.h"
@@ -22,6 +23,8 @@
 #define DRAIN_TIMEOUT_MS 10000
 /* A client's X-Request-Id is kept when it is 1..64 visible ASCII characters. */
 #define REQUEST_ID_MAX 64
+/* How much of a User-Agent the access log keeps. */
+#define USER_AGENT_MAX 256
 /* Room libmicrohttpd keeps per connection beyond our own URL and header limits, so that it is
  * our JSON 414/431 that answers an oversized request, not the library's own answer -- unless the
  * request outgrows even this. Each open connection holds (and on every request clears) this much
@@ -53,6 +56,8 @@ struct connection_ctx {
     size_t uri_length;        /* of the request being received, as sent (before decoding) */
     const char *uri_end;      /* where libmicrohttpd ended its target: see target_has_nul */
     unsigned query_arguments; /* of the request being received, as sent */
+    int target_malformed;     /* a control byte or a space in it */
+    char peer[64];            /* "address:port" of the client, for the access log */
 };
 
 /* Where a request handed on stands: answered later (struct mx_later, the store completes it) or
@@ -79,12 +84,15 @@ struct request_ctx {
     char *body;
     size_t body_size;
     int body_too_large;
-    unsigned status;    /* what was answered, for the log */
-    const char *route;  /* the route table's pattern, or NULL */
-    const char *client; /* the API key's id, or "" */
+    int close_connection; /* where its body ends is in doubt: none of it is read */
+    unsigned status;      /* what was answered, for the log */
+    size_t bytes_sent;    /* the answer's body, for the log */
+    const char *route;    /* the route table's pattern, or NULL */
+    const char *client;   /* the API key's id, or "" */
     char request_id[REQUEST_ID_MAX + 1];
     char method[16]; /* copies for the log line, truncated */
     char path[257];
+    char user_agent[USER_AGENT_MAX + 1];
 };
 
 /* For the in-flight gauge of /metrics; there is one server per process. */
@@ -211,10 +219,11 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
         add_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mondux\"");
     /* Shutting down: this answer ends its connection, so a client that keeps sending on it does
      * not hold up the drain. */
-    if (atomic_load(&ctx->server->stopping))
+    if (atomic_load(&ctx->server->stopping) || ctx->close_connection)
         add_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
     add_header(response, "X-Request-Id", ctx->request_id);
     ctx->status = out->http_status;
+    ctx->bytes_sent = strcmp(ctx->method, MHD_HTTP_METHOD_HEAD) == 0 ? 0 : out->body_size;
     enum MHD_Result result = MHD_queue_response(ctx->connection, out->http_status, response);
     MHD_destroy_response(response);
     return result;
@@ -230,27 +239,40 @@ static enum MHD_Result send_error(struct request_ctx *ctx, mx_status status) {
 /* What the checks before routing need from the request's headers, read in one pass over them:
  * their total size, and the few headers the server itself looks at. */
 struct head_scan {
-    size_t bytes; /* each header line with its ": " and CRLF */
+    size_t bytes;        /* each header line with its ": " and CRLF */
+    int malformed_field; /* a name that is no token, a value with a CR or LF */
     struct value_search request_id;
     struct value_search authorization;
     struct value_search content_length;
+    struct value_search transfer_encoding;
+    struct value_search host;
+    struct value_search user_agent;
 };
 
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value) {
     struct head_scan *scan = cls;
     scan->bytes += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+    if (!mx_http_is_field_name(key) || (value != NULL && !mx_http_is_field_value(value)))
+        scan->malformed_field = 1;
     find_value(&scan->request_id, kind, key, value);
     find_value(&scan->authorization, kind, key, value);
     find_value(&scan->content_length, kind, key, value);
+    find_value(&scan->transfer_encoding, kind, key, value);
+    find_value(&scan->host, kind, key, value);
+    find_value(&scan->user_agent, kind, key, value);
     return MHD_YES;
 }
 
 static struct head_scan scan_head(struct MHD_Connection *connection) {
     struct head_scan scan = {0,
+                             0,
                              {"X-Request-Id", 1, 0, NULL},
                              {MHD_HTTP_HEADER_AUTHORIZATION, 1, 0, NULL},
-                             {MHD_HTTP_HEADER_CONTENT_LENGTH, 1, 0, NULL}};
+                             {MHD_HTTP_HEADER_CONTENT_LENGTH, 1, 0, NULL},
+                             {MHD_HTTP_HEADER_TRANSFER_ENCODING, 1, 0, NULL},
+                             {MHD_HTTP_HEADER_HOST, 1, 0, NULL},
+                             {MHD_HTTP_HEADER_USER_AGENT, 1, 0, NULL}};
     MHD_get_connection_values(connection, MHD_HEADER_KIND, scan_header, &scan);
     return scan;
 }
@@ -288,6 +310,8 @@ static struct request_ctx *request_begin(struct mx_http_server *server,
     clock_gettime(CLOCK_MONOTONIC, &ctx->started);
     snprintf(ctx->method, sizeof ctx->method, "%s", method);
     snprintf(ctx->path, sizeof ctx->path, "%s", url);
+    snprintf(ctx->user_agent, sizeof ctx->user_agent, "%s",
+             head->user_agent.value != NULL ? head->user_agent.value : "");
     choose_request_id(ctx, head);
     atomic_fetch_add(&server->in_flight, 1);
     return ctx;
@@ -300,6 +324,29 @@ static struct request_ctx *request_begin(struct mx_http_server *server,
 static int target_has_nul(const struct connection_ctx *conn, const char *version) {
     return conn != NULL && conn->uri_end != NULL && version != NULL && version[0] != '\0' &&
            version != conn->uri_end + 1;
+}
+
+/* What HTTP/1.1 forbids in a head and libmicrohttpd 0.9.75 lets through. Above all, where the
+ * body ends must be beyond doubt before a byte of it is read (RFC 9112 6), or a proxy in front may
+ * have read it the other way, and the next request on the connection with it. The library answers
+ * a Content-Length that is not a plain number itself, before our code runs, but not one that
+ * comes with a Transfer-Encoding, nor one with a space before its colon (kept as another name).
+ * 400, 501 for a coding we cannot undo, or MX_OK; either refusal closes the connection. */
+static mx_status check_syntax(const struct head_scan *head, const char *version) {
+    const struct value_search *length = &head->content_length, *coding = &head->transfer_encoding;
+    if (head->malformed_field)
+        return MX_INVALID_REQUEST;
+    /* HTTP/1.1 requires exactly one Host (RFC 9112 3.2). */
+    if (version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && head->host.count != 1)
+        return MX_INVALID_REQUEST;
+    if (length->count > 1 || coding->count > 1 || (length->count == 1 && coding->count == 1))
+        return MX_INVALID_REQUEST;
+    uint64_t declared;
+    if (length->count == 1 && !mx_http_parse_content_length(length->value, &declared))
+        return MX_INVALID_REQUEST;
+    if (coding->count == 1 && strcasecmp(coding->value, "chunked") != 0)
+        return MX_NOT_IMPLEMENTED;
+    return MX_OK;
 }
 
 /* The limits a request's head must keep, checked once it has arrived: 414, 431, or MX_OK. */
@@ -360,12 +407,9 @@ static void accumulate(struct request_ctx *ctx, const char *data, size_t size) {
 
 /* A declared Content-Length over the limit is refused before reading a byte of the body. */
 static int declared_too_large(const struct head_scan *head, size_t limit) {
-    const char *length = head->content_length.value;
-    if (length == NULL)
-        return 0;
-    char *end = NULL;
-    unsigned long long value = strtoull(length, &end, 10);
-    return end != length && value > limit;
+    uint64_t declared;
+    return head->content_length.value != NULL &&
+           mx_http_parse_content_length(head->content_length.value, &declared) && declared > limit;
 }
 
 /* The completion of a request handed on; any thread. Counted in waking until it no longer touches
@@ -501,16 +545,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         if (ctx == NULL)
             return MHD_NO;
         *con_cls = ctx;
-        /* The head is checked before a byte of the body is read: its size, who is asking, and a
-         * declared body size over the limit. */
-        mx_status refused =
-            target_has_nul(ctx->conn, version) ? MX_INVALID_REQUEST : check_head(ctx, &head);
+        /* The head is checked before a byte of the body is read: its syntax and size, where the
+         * body ends, who is asking, and a declared body size over the limit. */
+        int target_malformed = target_has_nul(ctx->conn, version) ||
+                               (ctx->conn != NULL && ctx->conn->target_malformed);
+        mx_status refused = target_malformed ? MX_INVALID_REQUEST : check_head(ctx, &head);
+        if (refused == MX_OK) {
+            refused = check_syntax(&head, version);
+            ctx->close_connection = refused != MX_OK;
+        }
         if (refused == MX_OK)
             refused = authenticate(ctx, &head);
-        /* Two Content-Lengths leave the body's end in doubt (RFC 9112 6.3), and a proxy in front
-         * may have read it the other way. */
-        if (refused == MX_OK && head.content_length.count > 1)
-            refused = MX_INVALID_REQUEST;
         if (refused == MX_OK && declared_too_large(&head, server->config.body_limit))
             refused = MX_PAYLOAD_TOO_LARGE;
         if (refused != MX_OK) {
@@ -559,13 +604,31 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
                        elapsed_us > 0 ? (uint64_t)elapsed_us : 0);
     /* Status 0 in the log: the client went away before an answer was queued. */
     if (server->config.access_log)
-        mx_access_log(&(struct mx_access_entry){ctx->method, ctx->path, ctx->status, &ctx->started,
-                                                ctx->request_id, ctx->client});
+        mx_access_log(&(struct mx_access_entry){
+            ctx->method, ctx->path, ctx->status, &ctx->started, ctx->request_id, ctx->client,
+            ctx->conn != NULL ? ctx->conn->peer : "", ctx->user_agent, ctx->bytes_sent});
     if (ctx->conn != NULL)
         mx_watch_receiving(ctx->conn->watch);
     free(ctx->body);
     free(ctx);
     atomic_fetch_sub(&server->in_flight, 1);
+}
+
+/* "address:port" ("[v6 address]:port") of the client, or "" when unknown. */
+static void describe_peer(struct MHD_Connection *connection, char *out, size_t size) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    out[0] = '\0';
+    if (info == NULL || info->client_addr == NULL)
+        return;
+    const struct sockaddr *address = info->client_addr;
+    socklen_t length =
+        address->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (getnameinfo(address, length, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return;
+    snprintf(out, size, address->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
 /* A connection opens or closes: its state, and the watchdog's eye on it. */
@@ -580,6 +643,8 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
             conn->fd = info->connect_fd;
             conn->watch = mx_watch_open(server->watchdog, info->connect_fd);
         }
+        if (conn != NULL)
+            describe_peer(connection, conn->peer, sizeof conn->peer);
         *socket_context = conn;
         return;
     }
@@ -606,6 +671,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
     mx_watch_request_begins(conn->watch);
     conn->uri_length = strlen(uri);
     conn->uri_end = uri + conn->uri_length;
+    conn->target_malformed = !mx_http_is_target(uri);
     const char *query = strchr(uri, '?');
     unsigned arguments = query != NULL ? 1 : 0;
     for (const char *p = query; p != NULL && *p != '\0'; p++)

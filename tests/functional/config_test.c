@@ -193,8 +193,18 @@ START_TEST(every_request_writes_one_json_access_log_line_on_stdout) {
         {"GET", "/healthz"}, {"GET", "/api/nothing%22%5C%0A"}, {"POST", "/api/accounts"}};
     const char *logged_paths[] = {"/healthz", "/api/nothing\"\\\n", "/api/accounts"};
     const int statuses[] = {200, 404, 201};
-    for (size_t i = 0; i < 3; i++)
-        ft_response_free(ft_http(requests[i][0], requests[i][1], NULL));
+    /* The user agent is the client's to choose like the path; the last request sends none. */
+    const char *user_agents[] = {"ft-access-log/1", "ft \"quoted\" \\ agent", ""};
+    size_t bodies[3];
+    for (size_t i = 0; i < 3; i++) {
+        char user_agent[64];
+        snprintf(user_agent, sizeof user_agent, "User-Agent: %s", user_agents[i]);
+        const char *headers[] = {user_agents[i][0] != '\0' ? user_agent : NULL, NULL};
+        struct ft_response *r = ft_http_with_headers(requests[i][0], requests[i][1], NULL, headers);
+        bodies[i] = r->body_size;
+        ck_assert_uint_gt(bodies[i], 0);
+        ft_response_free(r);
+    }
     kill(server->pid, SIGTERM);
     char *out = NULL;
     ck_assert_int_eq(ft_server_wait_exit(server, FT_STOP_TIMEOUT_S, &out, NULL), 0);
@@ -215,9 +225,20 @@ START_TEST(every_request_writes_one_json_access_log_line_on_stdout) {
         ck_assert(json_is_integer(json_object_get(entry, "duration_us")));
         ck_assert(json_integer_value(json_object_get(entry, "duration_us")) >= 0);
         ck_assert_str_eq(json_string_value(json_object_get(entry, "client")), "");
+        /* The peer is curl's end of the loopback connection: 127.0.0.1 and some port. */
+        const char *peer = json_string_value(json_object_get(entry, "peer"));
+        ck_assert_msg(peer != NULL && strncmp(peer, "127.0.0.1:", 10) == 0 && peer[10] != '\0' &&
+                          strspn(peer + 10, "0123456789") == strlen(peer + 10),
+                      "peer %s", peer != NULL ? peer : "missing");
+        const char *user_agent = json_string_value(json_object_get(entry, "user_agent"));
+        ck_assert_ptr_nonnull(user_agent);
+        ck_assert(json_is_integer(json_object_get(entry, "bytes_sent")));
         for (size_t i = 0; i < 3; i++)
             if (strcmp(method, requests[i][0]) == 0 && strcmp(path, logged_paths[i]) == 0) {
                 ck_assert_int_eq(json_integer_value(json_object_get(entry, "status")), statuses[i]);
+                ck_assert_str_eq(user_agent, user_agents[i]);
+                ck_assert_int_eq(json_integer_value(json_object_get(entry, "bytes_sent")),
+                                 (json_int_t)bodies[i]);
                 seen[i]++;
             }
         json_decref(entry);

@@ -30,6 +30,7 @@ static const struct {
     [MX_PAYLOAD_TOO_LARGE] = {413, "payload_too_large"},
     [MX_URI_TOO_LONG] = {414, "uri_too_long"},
     [MX_HEADERS_TOO_LARGE] = {431, "headers_too_large"},
+    [MX_NOT_IMPLEMENTED] = {501, "not_implemented"},
     [MX_UNAVAILABLE] = {503, "unavailable"},
     [MX_OUTCOME_UNKNOWN] = {503, "outcome_unknown"},
     [MX_INTERNAL] = {500, "internal_error"},
