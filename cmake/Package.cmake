@@ -5,7 +5,8 @@ set(CPACK_PACKAGE_VENDOR "Mondu X maintainers")
 set(CPACK_PACKAGE_CONTACT "Mondu X maintainers <maintainers@users.noreply.r-seed-b99f2a2a.example>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "bank-account ledger served over HTTP/JSON")
 # The extended description; CPack puts the summary above it and indents it.
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "Mondu X keeps bank accounts and an append-only journal of their deposits,
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+"Mondu X keeps bank accounts and an append-only journal of their deposits,
 withdrawals and transfers in PostgreSQL, and serves them as an HTTP/JSON
 API with idempotent retries, API keys, a teller web page, health checks
 and Prometheus metrics. Money is counted in integer cents, and every
