@@ -235,6 +235,20 @@ static enum MHD_Result send_error(struct request_ctx *ctx, mx_status status) {
     return send_response(ctx, &out);
 }
 
+/* Why a request's head is refused before routing: the status, and the header at fault (NULL when
+ * none) with the sentence that names its rule (NULL: the status table's). */
+struct head_refusal {
+    mx_status status;
+    const char *field;
+    const char *message;
+};
+
+static enum MHD_Result send_refusal(struct request_ctx *ctx, struct head_refusal refusal) {
+    struct mx_response out = {0};
+    mx_api_error_detail(refusal.status, refusal.field, refusal.message, &out);
+    return send_response(ctx, &out);
+}
+
 /* The client's X-Request-Id when it is one sane value, so its logs and ours meet; else ours. */
 /* What the checks before routing need from the request's headers, read in one pass over them:
  * their total size, and the few headers the server itself looks at. */
@@ -332,21 +346,34 @@ static int target_has_nul(const struct connection_ctx *conn, const char *version
  * a Content-Length that is not a plain number itself, before our code runs, but not one that
  * comes with a Transfer-Encoding, nor one with a space before its colon (kept as another name).
  * 400, 501 for a coding we cannot undo, or MX_OK; either refusal closes the connection. */
-static mx_status check_syntax(const struct head_scan *head, const char *version) {
+static struct head_refusal check_syntax(const struct head_scan *head, const char *version) {
     const struct value_search *length = &head->content_length, *coding = &head->transfer_encoding;
     if (head->malformed_field)
-        return MX_INVALID_REQUEST;
+        return (struct head_refusal){MX_INVALID_REQUEST, NULL,
+                                     "a header line must be a name of letters, digits or "
+                                     "!#$%&'*+-.^_`|~, a colon, and a value without CR or LF"};
     /* HTTP/1.1 requires exactly one Host (RFC 9112 3.2). */
     if (version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && head->host.count != 1)
-        return MX_INVALID_REQUEST;
-    if (length->count > 1 || coding->count > 1 || (length->count == 1 && coding->count == 1))
-        return MX_INVALID_REQUEST;
+        return (struct head_refusal){MX_INVALID_REQUEST, "Host",
+                                     "an HTTP/1.1 request must carry exactly one Host header"};
+    if (length->count > 1)
+        return (struct head_refusal){MX_INVALID_REQUEST, "Content-Length",
+                                     "Content-Length must be sent once"};
+    if (coding->count > 1)
+        return (struct head_refusal){MX_INVALID_REQUEST, "Transfer-Encoding",
+                                     "Transfer-Encoding must be sent once"};
+    if (length->count == 1 && coding->count == 1)
+        return (struct head_refusal){MX_INVALID_REQUEST, "Transfer-Encoding",
+                                     "a request carries Content-Length or Transfer-Encoding, not "
+                                     "both"};
     uint64_t declared;
     if (length->count == 1 && !mx_http_parse_content_length(length->value, &declared))
-        return MX_INVALID_REQUEST;
+        return (struct head_refusal){MX_INVALID_REQUEST, "Content-Length",
+                                     "Content-Length must be a whole number of bytes in ASCII "
+                                     "digits"};
     if (coding->count == 1 && strcasecmp(coding->value, "chunked") != 0)
-        return MX_NOT_IMPLEMENTED;
-    return MX_OK;
+        return (struct head_refusal){MX_NOT_IMPLEMENTED, "Transfer-Encoding", NULL};
+    return (struct head_refusal){MX_OK, NULL, NULL};
 }
 
 /* The limits a request's head must keep, checked once it has arrived: 414, 431, or MX_OK. */
@@ -549,18 +576,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
          * body ends, who is asking, and a declared body size over the limit. */
         int target_malformed = target_has_nul(ctx->conn, version) ||
                                (ctx->conn != NULL && ctx->conn->target_malformed);
-        mx_status refused = target_malformed ? MX_INVALID_REQUEST : check_head(ctx, &head);
-        if (refused == MX_OK) {
+        struct head_refusal refused = {check_head(ctx, &head), NULL, NULL};
+        if (target_malformed)
+            refused = (struct head_refusal){MX_INVALID_REQUEST, NULL,
+                                            "the request target must be a path and query without "
+                                            "spaces, control characters or NUL bytes"};
+        if (refused.status == MX_OK) {
             refused = check_syntax(&head, version);
-            ctx->close_connection = refused != MX_OK;
+            ctx->close_connection = refused.status != MX_OK;
         }
-        if (refused == MX_OK)
-            refused = authenticate(ctx, &head);
-        if (refused == MX_OK && declared_too_large(&head, server->config.body_limit))
-            refused = MX_PAYLOAD_TOO_LARGE;
-        if (refused != MX_OK) {
-            ctx->body_too_large = refused == MX_PAYLOAD_TOO_LARGE;
-            return send_error(ctx, refused);
+        if (refused.status == MX_OK)
+            refused.status = authenticate(ctx, &head);
+        if (refused.status == MX_OK && declared_too_large(&head, server->config.body_limit))
+            refused.status = MX_PAYLOAD_TOO_LARGE;
+        if (refused.status != MX_OK) {
+            ctx->body_too_large = refused.status == MX_PAYLOAD_TOO_LARGE;
+            return send_refusal(ctx, refused);
         }
         return MHD_YES;
     }

@@ -34,7 +34,8 @@ struct malformed {
     const char *pattern;
     enum answerer answerer;
     int status;
-    const char *code; /* SERVICE only */
+    const char *code;  /* SERVICE only */
+    const char *field; /* SERVICE only: the header the answer names, or NULL for none */
 };
 
 #define DEPOSIT "PUT /api/accounts/{n}/deposit?sum=5 HTTP/1.1\r\n"
@@ -158,6 +159,14 @@ static void assert_one_answer(int port, const struct malformed *c, const char *n
         ck_assert_msg(code != NULL && strcmp(code, c->code) == 0 && message != NULL &&
                           message[0] != '\0',
                       "%s: body %.*s, not code %s", c->what, (int)body, data + head, c->code);
+        /* The sentence says which rule the head broke, not just that it broke one. */
+        ck_assert_msg(strcmp(message, "request is invalid") != 0, "%s: the generic sentence",
+                      c->what);
+        const char *field = json_string_value(json_object_get(json, "field"));
+        ck_assert_msg(c->field == NULL ? field == NULL
+                                       : field != NULL && strcmp(field, c->field) == 0,
+                      "%s: field %s, not %s", c->what, field != NULL ? field : "(none)",
+                      c->field != NULL ? c->field : "(none)");
         json_decref(json);
     }
     free(head_text);
@@ -189,26 +198,26 @@ static void assert_answers(const struct malformed *cases, size_t count) {
 START_TEST(a_body_of_doubtful_framing_is_refused_with_json_and_a_close) {
     const struct malformed cases[] = {
         {"Transfer-Encoding: gzip", DEPOSIT HOST "Transfer-Encoding: gzip\r\n\r\n{\"sum\": 5}",
-         SERVICE, 501, "not_implemented"},
+         SERVICE, 501, "not_implemented", "Transfer-Encoding"},
         {"Transfer-Encoding: gzip, chunked",
          DEPOSIT HOST "Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", SERVICE, 501,
-         "not_implemented"},
+         "not_implemented", "Transfer-Encoding"},
         {"Transfer-Encoding with Content-Length",
          DEPOSIT HOST "Transfer-Encoding: chunked\r\nContent-Length: 7\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-         SERVICE, 400, "invalid_request"},
+         SERVICE, 400, "invalid_request", "Transfer-Encoding"},
         {"Transfer-Encoding with Content-Length abc",
          DEPOSIT HOST
          "Transfer-Encoding: chunked\r\nContent-Length: abc\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-         SERVICE, 400, "invalid_request"},
+         SERVICE, 400, "invalid_request", "Transfer-Encoding"},
         {"two Transfer-Encodings",
          DEPOSIT HOST
          "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-         SERVICE, 400, "invalid_request"},
+         SERVICE, 400, "invalid_request", "Transfer-Encoding"},
         {"two Content-Lengths", DEPOSIT HOST "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
-         SERVICE, 400, "invalid_request"},
+         SERVICE, 400, "invalid_request", "Content-Length"},
         /* libmicrohttpd keeps "Content-Length " as another name, and would read no body. */
         {"a space before the colon", DEPOSIT HOST "Content-Length : 2\r\n\r\n{}", SERVICE, 400,
-         "invalid_request"},
+         "invalid_request", NULL},
     };
     assert_answers(CASES(cases));
 }
@@ -217,19 +226,20 @@ END_TEST
 START_TEST(control_bytes_in_the_head_and_a_missing_host_are_400_json) {
     const struct malformed cases[] = {
         {"a bare CR in a header value", DEPOSIT "Host: 127.0.0.1\rX-A: b\r\n\r\n", SERVICE, 400,
-         "invalid_request"},
+         "invalid_request", NULL},
         {"a bare CR ending a header line", DEPOSIT HOST "X-A: b\r\r\n\r\n", SERVICE, 400,
-         "invalid_request"},
-        {"a CR in a header name", DEPOSIT HOST "X-\rA: b\r\n\r\n", SERVICE, 400, "invalid_request"},
-        {"a tab in a header name", DEPOSIT HOST "X-\tA: b\r\n\r\n", SERVICE, 400,
-         "invalid_request"},
+         "invalid_request", NULL},
+        {"a CR in a header name", DEPOSIT HOST "X-\rA: b\r\n\r\n", SERVICE, 400, "invalid_request",
+         NULL},
+        {"a tab in a header name", DEPOSIT HOST "X-\tA: b\r\n\r\n", SERVICE, 400, "invalid_request",
+         NULL},
         {"a bare CR in the target",
          "PUT /api/accounts/{n}/deposit?sum=5\r HTTP/1.1\r\n" HOST "\r\n", SERVICE, 400,
-         "invalid_request"},
+         "invalid_request", NULL},
         {"a space in the target", "PUT /api/accounts/{n}/deposit?sum=5 x HTTP/1.1\r\n" HOST "\r\n",
-         SERVICE, 400, "invalid_request"},
-        {"HTTP/1.1 without Host", DEPOSIT "\r\n", SERVICE, 400, "invalid_request"},
-        {"two Hosts", DEPOSIT HOST HOST "\r\n", SERVICE, 400, "invalid_request"},
+         SERVICE, 400, "invalid_request", NULL},
+        {"HTTP/1.1 without Host", DEPOSIT "\r\n", SERVICE, 400, "invalid_request", "Host"},
+        {"two Hosts", DEPOSIT HOST HOST "\r\n", SERVICE, 400, "invalid_request", "Host"},
     };
     assert_answers(CASES(cases));
 }
@@ -241,21 +251,21 @@ END_TEST
 START_TEST(a_content_length_that_is_no_number_is_answered_by_the_library_and_closed) {
     const struct malformed cases[] = {
         {"Content-Length: abc", DEPOSIT HOST "Content-Length: abc\r\n\r\n{}", LIBRARY_HEAD_TWICE,
-         400, NULL},
+         400, NULL, NULL},
         {"Content-Length: -1", DEPOSIT HOST "Content-Length: -1\r\n\r\n{}", LIBRARY_HEAD_TWICE, 400,
-         NULL},
+         NULL, NULL},
         {"Content-Length: +70", DEPOSIT HOST "Content-Length: +70\r\n\r\n{}", LIBRARY_HEAD_TWICE,
-         400, NULL},
+         400, NULL, NULL},
         {"Content-Length: 70,70", DEPOSIT HOST "Content-Length: 70,70\r\n\r\n{}",
-         LIBRARY_HEAD_TWICE, 400, NULL},
+         LIBRARY_HEAD_TWICE, 400, NULL, NULL},
         {"Content-Length: 1e3", DEPOSIT HOST "Content-Length: 1e3\r\n\r\n{}", LIBRARY_HEAD_TWICE,
-         400, NULL},
+         400, NULL, NULL},
         {"Content-Length: 0x46", DEPOSIT HOST "Content-Length: 0x46\r\n\r\n{}", LIBRARY_HEAD_TWICE,
-         400, NULL},
+         400, NULL, NULL},
         {"Content-Length empty", DEPOSIT HOST "Content-Length:\r\n\r\n{}", LIBRARY_HEAD_TWICE, 400,
-         NULL},
+         NULL, NULL},
         {"Content-Length: 2^64", DEPOSIT HOST "Content-Length: 18446744073709551616\r\n\r\n{}",
-         LIBRARY_HEAD_TWICE, 413, NULL},
+         LIBRARY_HEAD_TWICE, 413, NULL, NULL},
     };
     assert_answers(CASES(cases));
 }
@@ -265,20 +275,22 @@ END_TEST
  * own short page, once, and the connection closed. */
 START_TEST(what_the_library_answers_itself_is_one_well_formed_answer) {
     const struct malformed cases[] = {
-        {"a header line without a colon", DEPOSIT HOST "NoColonHere\r\n\r\n", LIBRARY, 400, NULL},
+        {"a header line without a colon", DEPOSIT HOST "NoColonHere\r\n\r\n", LIBRARY, 400, NULL,
+         NULL},
         {"a bare LF in the target",
-         "PUT /api/accounts/{n}/dep\nosit?sum=5 HTTP/1.1\r\n" HOST "\r\n", LIBRARY, 400, NULL},
+         "PUT /api/accounts/{n}/dep\nosit?sum=5 HTTP/1.1\r\n" HOST "\r\n", LIBRARY, 400, NULL,
+         NULL},
         {"a bare CR ending the request line",
-         "PUT /api/accounts/{n}/deposit?sum=5 HTTP/1.1\r" HOST "\r\n", LIBRARY, 400, NULL},
+         "PUT /api/accounts/{n}/deposit?sum=5 HTTP/1.1\r" HOST "\r\n", LIBRARY, 400, NULL, NULL},
         {"a chunk size that is no hex number",
-         DEPOSIT HOST "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", LIBRARY, 400,
+         DEPOSIT HOST "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", LIBRARY, 400, NULL,
          NULL},
         {"a negative chunk size",
-         DEPOSIT HOST "Transfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n", LIBRARY, 400,
+         DEPOSIT HOST "Transfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n", LIBRARY, 400, NULL,
          NULL},
         {"a chunk size past 2^64",
          DEPOSIT HOST "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n{}\r\n0\r\n\r\n",
-         LIBRARY, 413, NULL},
+         LIBRARY, 413, NULL, NULL},
     };
     assert_answers(CASES(cases));
 }
