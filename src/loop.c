@@ -262,6 +262,14 @@ void mx_loop_before_wait(struct mx_loop *loop, struct mx_loop_hook *hook, mx_loo
     *end = hook;
 }
 
+void mx_loop_forget(struct mx_loop *loop, struct mx_loop_hook *hook) {
+    for (struct mx_loop_hook **at = &loop->hooks; *at != NULL; at = &(*at)->next)
+        if (*at == hook) {
+            *at = hook->next;
+            return;
+        }
+}
+
 void mx_loop_again(struct mx_loop *loop) {
     loop->again = 1;
 }

@@ -75,6 +75,8 @@ int mx_loop_on_signal(struct mx_loop *loop, int signo, mx_loop_fn *fn, void *arg
 
 void mx_loop_before_wait(struct mx_loop *loop, struct mx_loop_hook *hook, mx_loop_fn *fn,
                          void *arg);
+/* Takes a hook out again; not from inside a hook. */
+void mx_loop_forget(struct mx_loop *loop, struct mx_loop_hook *hook);
 
 /* The next wait does not sleep: something made work that the hooks of one more turn must see. */
 void mx_loop_again(struct mx_loop *loop);

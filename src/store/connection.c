@@ -102,6 +102,10 @@ PGconn *mx_conn_open(void) {
     return PQconnectdbParams(params_copy.keywords, params_copy.values, 1);
 }
 
+PGconn *mx_conn_start(void) {
+    return PQconnectStartParams(params_copy.keywords, params_copy.values, 1);
+}
+
 /* 55P03 lock_not_available: a lock wait ran out (lock_timeout). */
 static int is_lock_wait(const char *sqlstate) {
     return sqlstate != NULL && strcmp(sqlstate, "55P03") == 0;

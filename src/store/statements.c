@@ -26,6 +26,13 @@ static const Oid effect_types[] = {OID_TEXT, OID_TEXT, OID_INT8, OID_INT8, OID_I
 #define OID_INT8_ARRAY 1016
 static const Oid move_batch_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY};
 static const Oid read_batch_types[] = {OID_TEXT_ARRAY};
+#define OID_INT4_ARRAY 1007
+#define OID_BOOL       16
+static const Oid apply_batch_types[] = {OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
+                                        OID_INT8_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
+                                        OID_TEXT_ARRAY, OID_BOOL};
+static const Oid int8_array_only[] = {OID_INT8_ARRAY};
+static const Oid history_batch_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT4_ARRAY};
 
 static const struct mx_statement statements[MX_STMT_COUNT] = {
     /* $1 number, $2 overdraft limit. A colliding random number yields no row, and the caller
@@ -159,6 +166,51 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                     " ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
                                     1, read_batch_types, 0},
     [MX_STMT_PING] = {"ping", "SELECT 1", 0, NULL, 1},
+    /* Every move of a batch (src/store/db.c): kinds, accounts, other accounts, amounts, clients,
+     * keys, fingerprints, and whether to wait for no lock; the rules are in apply_batch
+     * (db/functions.sql). */
+    [MX_STMT_APPLY_BATCH] =
+        {"apply_batch",
+         "SELECT o_ord, o_outcome, o_replayed, o_number, o_balance, o_other_balance, o_overdraft,"
+         " o_id, " UTC_TIMESTAMP("o_created_at") " FROM apply_batch($1, $2, $3, $4, $5, $6, $7,"
+                                                 " $8)",
+         8, apply_batch_types, 0},
+    /* Many requests' transfer reads at once: $1 ids; no row for an unknown id. */
+    [MX_STMT_READ_TRANSFERS] =
+        {"read_transfers",
+         "SELECT u.ord, f.account_number, t.account_number, tr.amount_cents,"
+         " out_leg.balance_after_cents, in_leg.balance_after_cents, " UTC_TIMESTAMP(
+             "tr.created_at") " FROM unnest($1) WITH ORDINALITY AS u(id, ord)"
+                              " JOIN transfers tr ON tr.id = u.id"
+                              " JOIN accounts f ON f.id = tr.from_account_id"
+                              " JOIN accounts t ON t.id = tr.to_account_id"
+                              " JOIN entries out_leg ON out_leg.transfer_id = tr.id"
+                              " AND out_leg.kind = 'transfer_out'"
+                              " JOIN entries in_leg ON in_leg.transfer_id = tr.id"
+                              " AND in_leg.kind = 'transfer_in'",
+         1, int8_array_only, 1},
+    /* Many requests' history pages at once: $1 accounts, $2 only entries older than this id
+     * (NULL: from the newest), $3 how many; as MX_STMT_HISTORY, with the operation's ord first and
+     * whether its account exists second. */
+    [MX_STMT_HISTORY_BATCH] =
+        {"history_batch",
+         "SELECT u.ord, a.id IS NOT NULL, e.id, e.kind, e.amount_cents, e.balance_after_cents,"
+         " " UTC_TIMESTAMP("e.created_at") ", e.transfer_id, e.counterparty"
+                                           " FROM unnest($1, $2, $3) WITH ORDINALITY"
+                                           " AS u(number, before, wanted, ord)"
+                                           " LEFT JOIN accounts a ON a.account_number = u.number"
+                                           " LEFT JOIN LATERAL ("
+                                           " SELECT e.*, other.account_number AS counterparty"
+                                           " FROM entries e"
+                                           " LEFT JOIN transfers t ON t.id = e.transfer_id"
+                                           " LEFT JOIN accounts other ON other.id = CASE e.kind"
+                                           " WHEN 'transfer_out' THEN t.to_account_id"
+                                           " WHEN 'transfer_in' THEN t.from_account_id END"
+                                           " WHERE e.account_id = a.id"
+                                           " AND e.id < COALESCE(u.before, 9223372036854775807)"
+                                           " ORDER BY e.id DESC LIMIT u.wanted) e ON true"
+                                           " ORDER BY u.ord, e.id DESC",
+         3, history_batch_types, 1},
 };
 
 const struct mx_statement *mx_statement(enum mx_stmt stmt) {

@@ -27,6 +27,9 @@ enum mx_stmt {
     MX_STMT_BATCH_LOCK_TIMEOUT,
     MX_STMT_LOCK_FREE_ACCOUNTS,
     MX_STMT_PING,
+    MX_STMT_APPLY_BATCH,
+    MX_STMT_READ_TRANSFERS,
+    MX_STMT_HISTORY_BATCH,
     MX_STMT_COUNT
 };
 
@@ -80,6 +83,8 @@ void mx_pool_close(void);
 /* Opens a new connection with the parameters given to mx_store_init. New reference (PQfinish it);
  * check PQstatus. */
 PGconn *mx_conn_open(void);
+/* The same without waiting: PQconnectStartParams, for PQconnectPoll on an event loop. */
+PGconn *mx_conn_start(void);
 
 /* Runs a prepared statement on a connection of the calling thread's -- borrowed from the pool for
  * this statement, or held since mx_conn_begin -- (re)connecting and preparing as needed. On MX_OK

@@ -1,0 +1,90 @@
+/* The database as the event loop sees it: a few non-blocking PostgreSQL connections in pipeline
+ * mode, registered in the loop, and one queue of operations. A caller fills in an operation and
+ * submits it with a completion; before the loop next waits, every queued operation goes out
+ * together -- all moves as one apply_batch call (one transaction, one commit), all reads as one
+ * set-based statement of their kind -- each batch on a connection that has nothing in flight, so
+ * that while one batch commits the next is already on its way. Completions run on the loop's
+ * thread, once each. Implemented in src/store/db.c (connections) and db_batches.c (the SQL of
+ * each kind and the reading of its rows). */
+#ifndef MONDUX_DB_H
+#define MONDUX_DB_H
+
+#include <stdint.h>
+
+#include "mondux/loop.h"
+#include "mondux/status.h"
+#include "mondux/store.h"
+
+enum mx_db_kind {
+    /* Moves: one apply_batch call for all of them. */
+    MX_DB_DEPOSIT,
+    MX_DB_WITHDRAW,
+    MX_DB_TRANSFER,
+    MX_DB_CREATE,
+    /* Reads: one statement per kind for all of them. */
+    MX_DB_READ_ACCOUNT,
+    MX_DB_READ_TRANSFER,
+    MX_DB_HISTORY,
+    MX_DB_PING,
+    MX_DB_KIND_COUNT
+};
+
+struct mx_db_op;
+typedef void mx_db_done(struct mx_db_op *op);
+
+/* One operation. The caller owns it (usually inside its request) and keeps it, unchanged, from
+ * mx_db_submit until done is called. */
+struct mx_db_op {
+    enum mx_db_kind kind;
+    /* In. account: the account of a move, a read or a history page, a transfer's from; other: a
+     * transfer's to. amount: a move's sum (>= 1), a create's overdraft limit. id: the transfer a
+     * read asks for. before_id (0: from the newest) and limit: a history page. */
+    char account[MX_ACCT_LENGTH + 1];
+    char other[MX_ACCT_LENGTH + 1];
+    int64_t amount;
+    int64_t id;
+    int64_t before_id;
+    unsigned limit;
+    /* An Idempotency-Key (NULL: none), of client (the API key's id, "" without keys), for the
+     * request fingerprint; borrowed until done. */
+    const char *client, *key, *fingerprint;
+
+    /* Out, when done is called. status: MX_OK or the operation's refusal, or MX_UNAVAILABLE
+     * (nothing happened: the database is down, or an account was held by another session past
+     * the wait), MX_OUTCOME_UNKNOWN (a move sent on a connection that broke before its answer),
+     * MX_IDEMPOTENCY_KEY_REUSED / _IN_USE, MX_INTERNAL. replayed: the stored outcome of an
+     * earlier request with the key. */
+    mx_status status;
+    int replayed;
+    struct mx_account account_out;   /* a move's account and balance after; a create's or read's */
+    struct mx_transfer transfer_out; /* a transfer's, or a read one */
+    struct mx_entry *entries;        /* a history page: new, malloc'd (free it), newest first */
+    unsigned entry_count;
+    int has_more; /* older entries than the page exist */
+
+    mx_db_done *done;
+    void *arg; /* the caller's */
+
+    /* The store's own, while it has the operation. */
+    struct mx_db_op *next;
+    uint64_t deadline_ns; /* after this, waiting for a connection is 503 unavailable */
+    unsigned attempts;
+};
+
+struct mx_db;
+
+/* Opens connections (count of them, at least 1) in the background, reconnecting after a failure;
+ * the connection settings are mx_store_init's. NULL when out of memory. */
+struct mx_db *mx_db_new(struct mx_loop *loop, unsigned connections);
+
+/* Queues op for the next batch of its kind. op->done is called exactly once, on the loop's thread
+ * -- never from inside this call. */
+void mx_db_submit(struct mx_db *db, struct mx_db_op *op);
+
+/* Operations queued or in flight, whose completions are still to come. */
+unsigned mx_db_pending(const struct mx_db *db);
+
+/* Closes every connection. Call when nothing is pending, or the pending completions never come. */
+void mx_db_free(struct mx_db *db);
+
+#endif

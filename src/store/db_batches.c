@@ -1,0 +1,387 @@
+/* What each kind of batch sends (include/mondux/db.h): the statement, its array parameters built
+ * from the operations, and the reading of its rows back into them. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_internal.h"
+#include "mondux/metrics.h"
+
+/* A creation whose number someone has draws another this many times at most. */
+#define NUMBER_DRAWS_MAX 5
+
+enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind) {
+    switch (kind) {
+    case MX_DB_READ_ACCOUNT:
+        return DB_BATCH_ACCOUNTS;
+    case MX_DB_READ_TRANSFER:
+        return DB_BATCH_TRANSFERS;
+    case MX_DB_HISTORY:
+        return DB_BATCH_HISTORY;
+    case MX_DB_PING:
+        return DB_BATCH_PING;
+    default:
+        return DB_BATCH_MOVES;
+    }
+}
+
+enum mx_stmt db_batch_statement(enum db_batch_kind kind) {
+    static const enum mx_stmt statements[DB_BATCH_KIND_COUNT] = {
+        [DB_BATCH_MOVES] = MX_STMT_APPLY_BATCH,
+        [DB_BATCH_ACCOUNTS] = MX_STMT_READ_BATCH,
+        [DB_BATCH_TRANSFERS] = MX_STMT_READ_TRANSFERS,
+        [DB_BATCH_HISTORY] = MX_STMT_HISTORY_BATCH,
+        [DB_BATCH_PING] = MX_STMT_PING,
+    };
+    return statements[kind];
+}
+
+/* ---- array parameters ---------------------------------------------------------------------- */
+
+/* A PostgreSQL array literal being written: {"a","b",NULL}. */
+struct literal {
+    char *text;
+    size_t used, size;
+    int failed;
+};
+
+static void put(struct literal *l, const char *bytes, size_t n) {
+    if (l->failed)
+        return;
+    if (l->used + n + 2 > l->size) {
+        size_t size = (l->used + n + 2) * 2;
+        char *text = realloc(l->text, size);
+        if (text == NULL) {
+            l->failed = 1;
+            return;
+        }
+        l->text = text;
+        l->size = size;
+    }
+    memcpy(l->text + l->used, bytes, n);
+    l->used += n;
+}
+
+static void put_separator(struct literal *l) {
+    put(l, l->used == 0 ? "{" : ",", 1);
+}
+
+/* A text element, quoted: inside quotes only '"' and '\' need a backslash. NULL: the element is
+ * NULL. */
+static void put_text(struct literal *l, const char *value) {
+    put_separator(l);
+    if (value == NULL) {
+        put(l, "NULL", 4);
+        return;
+    }
+    put(l, "\"", 1);
+    for (const char *p = value; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\')
+            put(l, "\\", 1);
+        put(l, p, 1);
+    }
+    put(l, "\"", 1);
+}
+
+static void put_int(struct literal *l, int64_t value, int is_null) {
+    char digits[24];
+    put_separator(l);
+    int n = is_null ? snprintf(digits, sizeof digits, "NULL")
+                    : snprintf(digits, sizeof digits, "%" PRId64, value);
+    put(l, digits, (size_t)n);
+}
+
+/* The finished literal (taken over), or NULL when out of memory. */
+static char *finish(struct literal *l) {
+    if (l->used == 0)
+        put(l, "{", 1);
+    put(l, "}", 1);
+    if (l->failed) {
+        free(l->text);
+        return NULL;
+    }
+    l->text[l->used] = '\0';
+    return l->text;
+}
+
+static const char *move_kind_name(enum mx_db_kind kind) {
+    switch (kind) {
+    case MX_DB_DEPOSIT:
+        return "deposit";
+    case MX_DB_WITHDRAW:
+        return "withdraw";
+    case MX_DB_TRANSFER:
+        return "transfer";
+    default:
+        return "create";
+    }
+}
+
+int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
+    enum { COLUMNS_MAX = 7 };
+    struct literal columns[COLUMNS_MAX];
+    memset(columns, 0, sizeof columns);
+    int n = 0;
+    for (const struct mx_db_op *op = batch->first; op != NULL; op = op->next) {
+        switch (batch->kind) {
+        case DB_BATCH_MOVES:
+            n = 7;
+            put_text(&columns[0], move_kind_name(op->kind));
+            put_text(&columns[1], op->account);
+            put_text(&columns[2], op->kind == MX_DB_TRANSFER ? op->other : NULL);
+            put_int(&columns[3], op->amount, 0);
+            put_text(&columns[4], op->key != NULL ? op->client : NULL);
+            put_text(&columns[5], op->key);
+            put_text(&columns[6], op->key != NULL ? op->fingerprint : NULL);
+            break;
+        case DB_BATCH_ACCOUNTS:
+            n = 1;
+            put_text(&columns[0], op->account);
+            break;
+        case DB_BATCH_TRANSFERS:
+            n = 1;
+            put_int(&columns[0], op->id, 0);
+            break;
+        case DB_BATCH_HISTORY:
+            n = 3;
+            put_text(&columns[0], op->account);
+            put_int(&columns[1], op->before_id, op->before_id == 0);
+            /* One more than the page: whether older entries exist. */
+            put_int(&columns[2], (int64_t)op->limit + 1, 0);
+            break;
+        default:
+            break;
+        }
+    }
+    int ok = 1;
+    for (int i = 0; i < n; i++) {
+        values[i] = finish(&columns[i]);
+        ok &= values[i] != NULL;
+    }
+    *count = n;
+    if (batch->kind == DB_BATCH_MOVES) {
+        values[n] = strdup(batch->skip_locked ? "true" : "false");
+        ok &= values[n] != NULL;
+        *count = n + 1;
+    }
+    if (!ok)
+        db_params_free(values, *count);
+    return ok;
+}
+
+void db_params_free(char *values[], int count) {
+    for (int i = 0; i < count; i++) {
+        free(values[i]);
+        values[i] = NULL;
+    }
+}
+
+/* ---- rows ------------------------------------------------------------------------------------ */
+
+static int is_true(const PGresult *result, int row, int column) {
+    return !PQgetisnull(result, row, column) && PQgetvalue(result, row, column)[0] == 't';
+}
+
+/* The batch's operations by ord (1-based), for rows that name theirs. */
+static struct mx_db_op **by_ord(const struct db_batch *batch) {
+    struct mx_db_op **ops = calloc(batch->count + 1, sizeof *ops);
+    if (ops == NULL)
+        return NULL;
+    unsigned i = 1;
+    for (struct mx_db_op *op = batch->first; op != NULL; op = op->next)
+        ops[i++] = op;
+    return ops;
+}
+
+static struct mx_db_op *op_of_row(struct mx_db_op **ops, unsigned count, const PGresult *result,
+                                  int row) {
+    int64_t ord = mx_pg_int64(result, row, 0);
+    return ord >= 1 && ord <= (int64_t)count ? ops[ord] : NULL;
+}
+
+/* apply_batch's words for what came of an operation, as statuses. */
+static mx_status move_status(const char *outcome) {
+    static const struct {
+        const char *word;
+        mx_status status;
+    } outcomes[] = {
+        {"ok", MX_OK},
+        {"insufficient_funds", MX_INSUFFICIENT_FUNDS},
+        {"balance_limit_exceeded", MX_BALANCE_LIMIT_EXCEEDED},
+        {"account_not_found", MX_ACCOUNT_NOT_FOUND},
+        {"key_reused", MX_IDEMPOTENCY_KEY_REUSED},
+        {"key_in_use", MX_IDEMPOTENCY_KEY_IN_USE},
+        {"busy", MX_UNAVAILABLE},
+    };
+    for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
+        if (strcmp(outcome, outcomes[i].word) == 0)
+            return outcomes[i].status;
+    return MX_INTERNAL;
+}
+
+static void count_money(const struct mx_db_op *op) {
+    if (op->kind == MX_DB_DEPOSIT)
+        mx_metrics_money(MX_METRICS_DEPOSIT, op->amount);
+    else if (op->kind == MX_DB_WITHDRAW)
+        mx_metrics_money(MX_METRICS_WITHDRAWAL, op->amount);
+    else if (op->kind == MX_DB_TRANSFER)
+        mx_metrics_money(MX_METRICS_TRANSFER, op->amount);
+}
+
+/* o_ord, o_outcome, o_replayed, o_number, o_balance, o_other_balance, o_overdraft, o_id,
+ * o_created_at: one row per operation. */
+static void read_move(struct mx_db *db, struct mx_db_op *op, const PGresult *result, int row) {
+    const char *outcome = PQgetvalue(result, row, 1);
+    if (op->kind == MX_DB_CREATE && strcmp(outcome, "number_taken") == 0) {
+        if (op->attempts < NUMBER_DRAWS_MAX && mx_acct_generate(op->account) == MX_OK) {
+            db_op_again(db, op);
+            return;
+        }
+        db_op_finish(db, op, MX_INTERNAL);
+        return;
+    }
+    mx_status status = move_status(outcome);
+    op->replayed = is_true(result, row, 2);
+    if (status == MX_OK) {
+        if (op->kind == MX_DB_TRANSFER) {
+            struct mx_transfer *t = &op->transfer_out;
+            t->id = mx_pg_int64(result, row, 7);
+            snprintf(t->from, sizeof t->from, "%s", op->account);
+            snprintf(t->to, sizeof t->to, "%s", op->other);
+            t->amount_cents = op->amount;
+            t->from_balance_cents = mx_pg_int64(result, row, 4);
+            t->to_balance_cents = mx_pg_int64(result, row, 5);
+            mx_pg_text(t->created_at, sizeof t->created_at, result, row, 8);
+        } else {
+            struct mx_account *a = &op->account_out;
+            mx_pg_text(a->number, sizeof a->number, result, row, 3);
+            a->balance_cents = mx_pg_int64(result, row, 4);
+            a->overdraft_limit_cents = mx_pg_int64(result, row, 6);
+            mx_pg_text(a->created_at, sizeof a->created_at, result, row, 8);
+        }
+        if (!op->replayed)
+            count_money(op);
+    }
+    db_op_finish(db, op, status);
+}
+
+/* u.ord, balance, overdraft limit, created_at; NULLs for an unknown number. */
+static void read_account(struct mx_db *db, struct mx_db_op *op, const PGresult *result, int row) {
+    if (PQgetisnull(result, row, 1)) {
+        db_op_finish(db, op, MX_ACCOUNT_NOT_FOUND);
+        return;
+    }
+    struct mx_account *a = &op->account_out;
+    snprintf(a->number, sizeof a->number, "%s", op->account);
+    a->balance_cents = mx_pg_int64(result, row, 1);
+    a->overdraft_limit_cents = mx_pg_int64(result, row, 2);
+    mx_pg_text(a->created_at, sizeof a->created_at, result, row, 3);
+    db_op_finish(db, op, MX_OK);
+}
+
+/* u.ord, from, to, amount, from balance after, to balance after, created_at. */
+static void read_transfer(struct mx_db *db, struct mx_db_op *op, const PGresult *result, int row) {
+    struct mx_transfer *t = &op->transfer_out;
+    t->id = op->id;
+    mx_pg_text(t->from, sizeof t->from, result, row, 1);
+    mx_pg_text(t->to, sizeof t->to, result, row, 2);
+    t->amount_cents = mx_pg_int64(result, row, 3);
+    t->from_balance_cents = mx_pg_int64(result, row, 4);
+    t->to_balance_cents = mx_pg_int64(result, row, 5);
+    mx_pg_text(t->created_at, sizeof t->created_at, result, row, 6);
+    db_op_finish(db, op, MX_OK);
+}
+
+/* u.ord, account found, then the entry (NULLs for none): id, kind, amount, balance after,
+ * created_at, transfer id, counterparty. Rows of one operation come newest first, one more than
+ * its page when older entries exist. 0 when out of memory. */
+static int read_history_row(struct mx_db_op *op, const PGresult *result, int row) {
+    if (PQgetisnull(result, row, 2))
+        return 1;
+    if (op->entry_count == op->limit) {
+        op->has_more = 1;
+        return 1;
+    }
+    if (op->entries == NULL) {
+        op->entries = calloc(op->limit, sizeof *op->entries);
+        if (op->entries == NULL)
+            return 0;
+    }
+    struct mx_entry *e = &op->entries[op->entry_count++];
+    e->id = mx_pg_int64(result, row, 2);
+    mx_pg_text(e->kind, sizeof e->kind, result, row, 3);
+    e->amount_cents = mx_pg_int64(result, row, 4);
+    e->balance_after_cents = mx_pg_int64(result, row, 5);
+    mx_pg_text(e->created_at, sizeof e->created_at, result, row, 6);
+    e->transfer_id = mx_pg_int64(result, row, 7);
+    mx_pg_text(e->counterparty, sizeof e->counterparty, result, row, 8);
+    return 1;
+}
+
+/* Every history operation's page; answer[ord] says how it ends. */
+static void read_histories(struct mx_db *db, struct mx_db_op **ops, unsigned count,
+                           const PGresult *result) {
+    mx_status *answer = malloc((count + 1) * sizeof *answer);
+    for (unsigned i = 1; answer != NULL && i <= count; i++)
+        answer[i] = MX_ACCOUNT_NOT_FOUND;
+    for (int row = 0; answer != NULL && row < PQntuples(result); row++) {
+        int64_t ord = mx_pg_int64(result, row, 0);
+        if (ord < 1 || ord > (int64_t)count || !is_true(result, row, 1))
+            continue;
+        if (answer[ord] == MX_ACCOUNT_NOT_FOUND)
+            answer[ord] = MX_OK;
+        if (answer[ord] == MX_OK && !read_history_row(ops[ord], result, row))
+            answer[ord] = MX_INTERNAL;
+    }
+    for (unsigned i = 1; i <= count; i++)
+        db_op_finish(db, ops[i], answer != NULL ? answer[i] : MX_INTERNAL);
+    free(answer);
+}
+
+void db_batch_read(struct mx_db *db, struct db_batch *batch, const PGresult *result) {
+    if (batch->kind == DB_BATCH_PING) {
+        struct mx_db_op *op = batch->first;
+        while (op != NULL) {
+            struct mx_db_op *next = op->next;
+            db_op_finish(db, op, MX_OK);
+            op = next;
+        }
+        return;
+    }
+    struct mx_db_op **ops = by_ord(batch);
+    if (ops == NULL) {
+        for (struct mx_db_op *op = batch->first, *next; op != NULL; op = next) {
+            next = op->next;
+            db_op_finish(db, op, MX_INTERNAL);
+        }
+        return;
+    }
+    unsigned count = batch->count;
+    /* Each operation is answered once: its slot is emptied when it is. */
+    int rows = PQntuples(result);
+    if (batch->kind == DB_BATCH_HISTORY) {
+        read_histories(db, ops, count, result);
+        free(ops);
+        return;
+    }
+    for (int row = 0; row < rows; row++) {
+        struct mx_db_op *op = op_of_row(ops, count, result, row);
+        if (op == NULL)
+            continue;
+        ops[mx_pg_int64(result, row, 0)] = NULL;
+        if (batch->kind == DB_BATCH_MOVES)
+            read_move(db, op, result, row);
+        else if (batch->kind == DB_BATCH_ACCOUNTS)
+            read_account(db, op, result, row);
+        else
+            read_transfer(db, op, result, row);
+    }
+    /* An operation its statement gave no row: a transfer that does not exist; for any other
+     * kind, a bug. */
+    for (unsigned i = 1; i <= count; i++)
+        if (ops[i] != NULL)
+            db_op_finish(db, ops[i],
+                         batch->kind == DB_BATCH_TRANSFERS ? MX_TRANSFER_NOT_FOUND : MX_INTERNAL);
+    free(ops);
+}

@@ -1,0 +1,51 @@
+/* Shared by src/store/db.c (connections, the queue) and db_batches.c (each kind's SQL and rows). */
+#ifndef MONDUX_DB_INTERNAL_H
+#define MONDUX_DB_INTERNAL_H
+
+#include "mondux/db.h"
+#include "store_internal.h"
+
+/* Operations that go out as one statement. */
+enum db_batch_kind {
+    DB_BATCH_MOVES, /* deposits, withdrawals, transfers, creations: apply_batch */
+    DB_BATCH_ACCOUNTS,
+    DB_BATCH_TRANSFERS,
+    DB_BATCH_HISTORY,
+    DB_BATCH_PING,
+    DB_BATCH_KIND_COUNT
+};
+
+struct db_batch {
+    enum db_batch_kind kind;
+    struct mx_db_op *first, *last; /* linked by op->next, in arrival order */
+    unsigned count;
+    int skip_locked; /* apply_batch waits for no lock (sent again after a lock wait ran out) */
+    unsigned attempts;
+    PGresult *result; /* the statement's, once it came */
+    struct db_batch *next;
+};
+
+enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind);
+
+/* The statement a batch of kind sends, and its parameters: values[] gets new strings (NULL for a
+ * NULL parameter) that db_params_free releases. 0 when out of memory. */
+enum mx_stmt db_batch_statement(enum db_batch_kind kind);
+int db_batch_params(const struct db_batch *batch, char *values[], int *count);
+void db_params_free(char *values[], int count);
+#define DB_PARAMS_MAX 8
+
+/* Hands each operation of the batch its answer from the statement's rows: every operation ends in
+ * db_op_finish, or in db_op_again when it must go out once more (a creation whose number was
+ * taken draws another). A result of the wrong shape is MX_INTERNAL for all. */
+void db_batch_read(struct mx_db *db, struct db_batch *batch, const PGresult *result);
+
+void db_op_finish(struct mx_db *db, struct mx_db_op *op, mx_status status);
+void db_op_again(struct mx_db *db, struct mx_db_op *op);
+
+/* The one map from a database outcome to what to do about it (GNUnet's HARD/SOFT): OK; SOFT,
+ * the same transaction may well pass if sent again (deadlock, serialization failure, a lock wait
+ * that ran out); GONE, the connection or the server is going or gone; HARD, anything else. */
+enum db_outcome { DB_OK, DB_SOFT, DB_GONE, DB_HARD };
+enum db_outcome db_classify(PGconn *pg, const PGresult *result);
+
+#endif
