@@ -1,6 +1,7 @@
 #!/bin/bash
-# Entrypoint of the postgres:15 stand-in (docker/postgres-standin/Dockerfile): the official image's
-# interface, as far as this project's compose files use it, written anew for Debian's packages.
+# Entrypoint of the stack's PostgreSQL image (docker/postgres/Dockerfile): the official postgres
+# image's interface, as far as this project's compose files use it, written anew for Debian's
+# packages.
 #
 #   docker-entrypoint.sh postgres [-c name=value ...]   initialise if needed, then serve
 #   docker-entrypoint.sh -c name=value ...              the same ("postgres" is implied)
@@ -20,7 +21,7 @@
 # SIGTERM both ask for a fast shutdown: clients are disconnected, the data is flushed.
 # Not implemented: the *_FILE variables, POSTGRES_INITDB_WALDIR, *.sql.xz/.zst, arbitrary uids.
 set -Eeuo pipefail
-me="postgres-standin"
+me="postgres-entrypoint"
 say() { echo "$me: $*" >&2; }
 
 if [[ ${1:-} == -* ]]; then
