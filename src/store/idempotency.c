@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mondux/log.h"
 #include "store_internal.h"
 
 /* How long a request waits for another one holding its key (a PostgreSQL lock_timeout value). */
@@ -80,7 +81,7 @@ static mx_status resolve_lost_commit(const char *client, const char *key, const 
             mx_conn_rollback(); /* it was not committed: nothing changed */
             return MX_UNAVAILABLE;
         }
-        fprintf(stderr, "mondux: the connection broke during a commit that did happen\n");
+        mx_log(MX_LOG_WARN, "the connection broke during a commit that did happen");
         return stored.same_request ? MX_OK : MX_INTERNAL;
     }
     return MX_OUTCOME_UNKNOWN;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mondux/log.h"
 #include "mondux/embedded.h"
 #include "store_internal.h"
 
@@ -42,7 +43,7 @@ static mx_status apply(PGconn *pg, const struct mx_embedded_file *file) {
     if (status == MX_OK)
         status = run(pg, mx_sql_migration_record, version, NULL);
     if (status == MX_OK)
-        fprintf(stderr, "mondux: applied migration %s\n", version);
+        mx_log(MX_LOG_INFO, "applied migration %s", version);
     return status;
 }
 
@@ -58,7 +59,7 @@ static PGconn *connect_waiting(unsigned wait_seconds, int (*stop_requested)(void
             return NULL;
         }
         if (!said_waiting && wait_seconds > 0) {
-            fprintf(stderr, "mondux: waiting up to %u s for the database\n", wait_seconds);
+            mx_log(MX_LOG_INFO, "waiting up to %u s for the database", wait_seconds);
             said_waiting = 1;
         }
         if (time(NULL) >= deadline) {
