@@ -1,4 +1,4 @@
-/* mondux: serve, or print the help or the version. */
+/* mondux: serve (no arguments), or an operator's command; see usage below. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,19 +7,27 @@
 #include "mondux/log.h"
 
 static void print_help(FILE *out) {
-    fputs("Usage: mondux [-h | --help] [-V | --version]\n"
+    fputs("Usage: mondux [-h | --help] [-V | --version] [COMMAND]\n"
           "\n"
           "Mondu X: a bank-account ledger over HTTP/JSON, kept in PostgreSQL.\n"
-          "It serves HTTP until SIGTERM or SIGINT.\n"
+          "Without a command it serves HTTP until SIGTERM or SIGINT.\n"
+          "\n"
+          "Commands:\n"
+          "  migrate              apply the database schema the database lacks, and exit\n"
+          "  check                verify that every balance is the sum of its journal and\n"
+          "                       every transfer has its two legs; print a report and\n"
+          "                       exit 1 if not, else a one-line summary\n"
+          "  gen-key ID           print a new API key ID:SECRET (a random secret) for\n"
+          "                       MX_API_KEYS or MX_API_KEYS_FILE\n"
           "\n"
           "Configuration comes from the environment (empty means unset):\n"
           "\n",
           out);
     mx_config_print_variables(out);
     fputs("\n"
-          "Exit status: 0 after SIGTERM/SIGINT, 1 when the database or the system fails at\n"
-          "start-up, 2 for invalid configuration or arguments, a HOST or PORT that cannot be\n"
-          "listened on included.\n",
+          "Exit status: 0 after SIGTERM/SIGINT (or a command that succeeded), 1 when the\n"
+          "database or the system fails at start-up (or check finds a fault), 2 for invalid\n"
+          "configuration or arguments, a HOST or PORT that cannot be listened on included.\n",
           out);
 }
 
@@ -40,6 +48,18 @@ int main(int argc, char **argv) {
         printf("mondux %s\n", MX_VERSION);
         return 0;
     }
-    mx_log(MX_LOG_ERROR, "unknown argument \"%s\" (try --help)", command);
+    if (argc == 2 && strcmp(command, "migrate") == 0)
+        return mx_command_migrate();
+    if (argc == 2 && strcmp(command, "check") == 0)
+        return mx_command_check();
+    if (argc == 3 && strcmp(command, "gen-key") == 0)
+        return mx_command_gen_key(argv[2]);
+    if (strcmp(command, "gen-key") == 0 && argc == 2)
+        mx_log(MX_LOG_ERROR, "gen-key needs an ID (try --help)");
+    else if (strcmp(command, "gen-key") == 0)
+        mx_log(MX_LOG_ERROR, "gen-key takes one ID: API keys have no scopes, each may call all "
+                             "of /api");
+    else
+        mx_log(MX_LOG_ERROR, "unknown argument \"%s\" (try --help)", command);
     return MX_EXIT_CONFIG;
 }
