@@ -1,10 +1,58 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "mondux/money.h"
+
+/* Every numeric variable, with its range: read by one function, printed by --help from here. */
+enum number {
+    N_PORT,
+    N_API_DB_PORT,
+    N_THREADS,
+    N_BODY_LIMIT,
+    N_MAX_CONNECTIONS,
+    N_URL_LIMIT,
+    N_HEADER_LIMIT,
+    N_IDLE_TIMEOUT,
+    N_REQUEST_TIMEOUT,
+    N_DB_WAIT,
+    N_DB_CONNECTIONS,
+    N_DB_WRITERS,
+    N_DB_READERS,
+    N_IDEMPOTENCY_TTL,
+    N_IDEMPOTENCY_SWEEP,
+    N_COUNT
+};
+
+_Static_assert(N_COUNT == MX_CONFIG_NUMBERS, "MX_CONFIG_NUMBERS counts the numeric variables");
+
+struct number_spec {
+    const char *name;
+    unsigned long long min, max;
+    unsigned long long fallback; /* unless the variable's help names another default */
+};
+
+static const struct number_spec numbers[N_COUNT] = {
+    [N_PORT] = {"PORT", 0, 65535, 5000},
+    [N_API_DB_PORT] = {"API_DB_PORT", 1, 65535, 5432},
+    [N_THREADS] = {"MX_THREADS", 1, 256, 0 /* one per core: default_threads() */},
+    [N_BODY_LIMIT] = {"MX_BODY_LIMIT", 1, 64ULL << 20, 65536},
+    [N_MAX_CONNECTIONS] = {"MX_MAX_CONNECTIONS", 1, 100000, 4096},
+    [N_URL_LIMIT] = {"MX_URL_LIMIT", 256, 65536, 8192},
+    [N_HEADER_LIMIT] = {"MX_HEADER_LIMIT", 1024, 65536, 16384},
+    [N_IDLE_TIMEOUT] = {"MX_IDLE_TIMEOUT", 1, 3600, 30},
+    [N_REQUEST_TIMEOUT] = {"MX_REQUEST_TIMEOUT", 1, 3600, 60},
+    [N_DB_WAIT] = {"MX_DB_WAIT", 0, 3600, 30},
+    [N_DB_CONNECTIONS] = {"MX_DB_CONNECTIONS", 1, 1000, 16},
+    [N_DB_WRITERS] = {"MX_DB_WRITERS", 0, 8, 1},
+    [N_DB_READERS] = {"MX_DB_READERS", 0, 8, 1},
+    [N_IDEMPOTENCY_TTL] = {"MX_IDEMPOTENCY_TTL", MX_IDEMPOTENCY_TTL_MIN, MX_IDEMPOTENCY_TTL_MAX,
+                           MX_IDEMPOTENCY_TTL_MIN},
+    [N_IDEMPOTENCY_SWEEP] = {"MX_IDEMPOTENCY_SWEEP", 0, 86400, 600},
+};
 
 /* Unset and empty mean the same: docker env files often carry empty values. */
 static const char *env(const char *name) {
@@ -12,18 +60,63 @@ static const char *env(const char *name) {
     return value != NULL && value[0] != '\0' ? value : NULL;
 }
 
-/* Reads an integer variable in [min, max]; 0 with a reason if it is not one. */
-static int env_number(const char *name, unsigned long long fallback, unsigned long long min,
-                      unsigned long long max, unsigned long long *out, char *error,
-                      size_t error_size) {
-    const char *text = env(name);
-    uint64_t value = fallback;
-    if (text != NULL && (!mx_parse_decimal(text, max, &value) || value < min)) {
-        snprintf(error, error_size, "%s must be a whole number from %llu to %llu, not \"%s\"", name,
-                 min, max, text);
+/* HTTP threads never wait for the database, so one per core keeps every core busy without
+ * threads taking turns (measured on 2 cores: balance reads at 64 connections 45k/s with 2
+ * threads, 36k with 64). */
+static unsigned long long default_threads(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : (cores > 256 ? 256 : (unsigned long long)cores);
+}
+
+/* Reads every numeric variable into values; 0 with a reason for the first out of its range. */
+static int load_numbers(unsigned long long values[N_COUNT], char *error, size_t error_size) {
+    for (int i = 0; i < N_COUNT; i++) {
+        const struct number_spec *spec = &numbers[i];
+        const char *text = env(spec->name);
+        uint64_t value = i == N_THREADS ? default_threads() : spec->fallback;
+        if (text != NULL && (!mx_parse_decimal(text, spec->max, &value) || value < spec->min)) {
+            snprintf(error, error_size, "%s must be a whole number from %llu to %llu, not \"%s\"",
+                     spec->name, spec->min, spec->max, text);
+            return 0;
+        }
+        values[i] = value;
+    }
+    return 1;
+}
+
+/* A host name as RFC 1123 allows: dot-separated labels of letters, digits and inner hyphens. */
+static int is_host_name(const char *host) {
+    size_t length = strlen(host), label = 0;
+    if (length > 253)
+        return 0;
+    for (size_t i = 0; i <= length; i++) {
+        char c = host[i];
+        if (c == '.' || c == '\0') {
+            if (label == 0 || label > 63 || host[i - 1] == '-')
+                return 0;
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   (c == '-' && label > 0)) {
+            label++;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int load_host(struct mx_config *config, char *error, size_t error_size) {
+    const char *host = env("HOST") != NULL ? env("HOST") : "127.0.0.1";
+    unsigned char address[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, host, address) != 1 && inet_pton(AF_INET6, host, address) != 1 &&
+        !is_host_name(host)) {
+        snprintf(error, error_size,
+                 "HOST must be an IPv4 address, an IPv6 address (without brackets) or a host "
+                 "name, not \"%s\"",
+                 host);
         return 0;
     }
-    *out = value;
+    config->http.host = host;
     return 1;
 }
 
@@ -62,9 +155,6 @@ static int load_database(struct mx_config *config, char *error, size_t error_siz
         return 1;
     }
     /* The original's variables; whatever is unset falls back to libpq's PG* defaults. */
-    unsigned long long port;
-    if (!env_number("API_DB_PORT", 5432, 1, 65535, &port, error, error_size))
-        return 0;
     add_param(db, "dbname", env("API_DB"));
     add_param(db, "user", env("API_DB_USER"));
     add_param(db, "password", env("API_DB_PASSWORD"));
@@ -118,68 +208,55 @@ static int load_api_keys(struct mx_config *config, char *error, size_t error_siz
 
 static int load_log_level(struct mx_config *config, char *error, size_t error_size) {
     const char *level = env("MX_LOG_LEVEL");
-    if (level == NULL || strcmp(level, "info") == 0 || strcmp(level, "debug") == 0) {
-        config->http.access_log = 1;
-        return 1;
+    config->log_level = MX_LOG_INFO;
+    if (level != NULL && !mx_log_level_parse(level, &config->log_level)) {
+        snprintf(error, error_size, "MX_LOG_LEVEL must be debug, info, warn or error, not \"%s\"",
+                 level);
+        return 0;
     }
-    if (strcmp(level, "warn") == 0 || strcmp(level, "error") == 0) {
-        config->http.access_log = 0;
-        return 1;
-    }
-    snprintf(error, error_size, "MX_LOG_LEVEL must be debug, info, warn or error, not \"%s\"",
-             level);
-    return 0;
-}
-
-/* HTTP threads never wait for the database, so one per core keeps every core busy without
- * threads taking turns (measured on 2 cores: balance reads at 64 connections 45k/s with 2
- * threads, 36k with 64). */
-static unsigned long long default_threads(void) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return cores < 1 ? 1 : (cores > 256 ? 256 : (unsigned long long)cores);
+    /* The access log is a line per request at info. */
+    config->http.access_log = config->log_level <= MX_LOG_INFO;
+    return 1;
 }
 
 int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     memset(config, 0, sizeof *config);
-    unsigned long long port, threads, body_limit, max_connections, wait, ttl, sweep, url_limit,
-        header_limit, idle_timeout, request_timeout, writers, readers, pool_size;
-    if (!env_number("PORT", 5000, 0, 65535, &port, error, error_size) ||
-        !env_number("MX_THREADS", default_threads(), 1, 256, &threads, error, error_size) ||
-        !env_number("MX_BODY_LIMIT", 65536, 1, 64ULL << 20, &body_limit, error, error_size) ||
-        !env_number("MX_MAX_CONNECTIONS", 4096, 1, 100000, &max_connections, error, error_size) ||
-        !env_number("MX_URL_LIMIT", 8192, 256, 65536, &url_limit, error, error_size) ||
-        !env_number("MX_HEADER_LIMIT", 16384, 1024, 65536, &header_limit, error, error_size) ||
-        !env_number("MX_IDLE_TIMEOUT", 30, 1, 3600, &idle_timeout, error, error_size) ||
-        !env_number("MX_REQUEST_TIMEOUT", 60, 1, 3600, &request_timeout, error, error_size) ||
-        !env_number("MX_DB_WAIT", 30, 0, 3600, &wait, error, error_size) ||
-        !env_number("MX_DB_CONNECTIONS", 16, 1, 1000, &pool_size, error, error_size) ||
-        !env_number("MX_DB_WRITERS", 1, 0, 8, &writers, error, error_size) ||
-        !env_number("MX_DB_READERS", 1, 0, 8, &readers, error, error_size) ||
-        !env_number("MX_IDEMPOTENCY_TTL", MX_IDEMPOTENCY_TTL_MIN, MX_IDEMPOTENCY_TTL_MIN,
-                    MX_IDEMPOTENCY_TTL_MAX, &ttl, error, error_size) ||
-        !env_number("MX_IDEMPOTENCY_SWEEP", 600, 0, 86400, &sweep, error, error_size) ||
+    unsigned long long *n = config->numbers;
+    if (!load_numbers(n, error, error_size) || !load_host(config, error, error_size) ||
         !load_log_level(config, error, error_size) || !load_database(config, error, error_size) ||
         !load_api_keys(config, error, error_size))
         return 0;
-    config->http.host = env("HOST") != NULL ? env("HOST") : "127.0.0.1";
-    config->http.port = (unsigned)port;
-    config->http.threads = (unsigned)threads;
+    config->http.port = (unsigned)n[N_PORT];
+    config->http.threads = (unsigned)n[N_THREADS];
     /* A waiting request needs a database connection: more workers than that would only queue. */
-    config->http.workers = (unsigned)pool_size;
-    config->http.body_limit = (size_t)body_limit;
-    config->http.max_connections = (unsigned)max_connections;
-    config->http.url_limit = (size_t)url_limit;
-    config->http.header_limit = (size_t)header_limit;
-    config->http.idle_timeout = (unsigned)idle_timeout;
-    config->http.request_timeout = (unsigned)request_timeout;
+    config->http.workers = (unsigned)n[N_DB_CONNECTIONS];
+    config->http.body_limit = (size_t)n[N_BODY_LIMIT];
+    config->http.max_connections = (unsigned)n[N_MAX_CONNECTIONS];
+    config->http.url_limit = (size_t)n[N_URL_LIMIT];
+    config->http.header_limit = (size_t)n[N_HEADER_LIMIT];
+    config->http.idle_timeout = (unsigned)n[N_IDLE_TIMEOUT];
+    config->http.request_timeout = (unsigned)n[N_REQUEST_TIMEOUT];
     config->http.api_keys = config->api_keys;
-    config->db_wait_seconds = (unsigned)wait;
-    config->db.pool_size = (unsigned)pool_size;
-    config->db_writers = (unsigned)writers;
-    config->db_readers = (unsigned)readers;
-    config->idempotency_ttl_seconds = (unsigned)ttl;
-    config->idempotency_sweep_seconds = (unsigned)sweep;
+    config->db_wait_seconds = (unsigned)n[N_DB_WAIT];
+    config->db.pool_size = (unsigned)n[N_DB_CONNECTIONS];
+    config->db_writers = (unsigned)n[N_DB_WRITERS];
+    config->db_readers = (unsigned)n[N_DB_READERS];
+    config->idempotency_ttl_seconds = (unsigned)n[N_IDEMPOTENCY_TTL];
+    config->idempotency_sweep_seconds = (unsigned)n[N_IDEMPOTENCY_SWEEP];
     return 1;
+}
+
+void mx_config_log(const struct mx_config *config) {
+    if (!mx_log_enabled(MX_LOG_DEBUG))
+        return;
+    char line[1024];
+    size_t used = (size_t)snprintf(line, sizeof line, "settings: HOST=%s", config->http.host);
+    for (int i = 0; i < N_COUNT && used < sizeof line; i++)
+        used += (size_t)snprintf(line + used, sizeof line - used, " %s=%llu", numbers[i].name,
+                                 config->numbers[i]);
+    mx_log(MX_LOG_DEBUG, "%s; %zu API keys; database from %s", line,
+           mx_api_keys_count(config->api_keys),
+           env("DATABASE_URL") != NULL ? "DATABASE_URL" : "API_DB* and PG*");
 }
 
 void mx_config_free(struct mx_config *config) {
@@ -188,50 +265,85 @@ void mx_config_free(struct mx_config *config) {
     config->http.api_keys = NULL;
 }
 
-void mx_config_print_help(FILE *out) {
-    fputs("Usage: mondux [--help | --version]\n"
-          "\n"
-          "Mondu X: a bank-account ledger over HTTP/JSON, kept in PostgreSQL.\n"
-          "Configuration comes from the environment (empty means unset):\n"
-          "\n"
-          "  PORT                port to listen on; 0 picks a free one     (default 5000)\n"
-          "  HOST                address to listen on                      (default 127.0.0.1)\n"
-          "  DATABASE_URL        libpq connection string or URI, e.g.\n"
-          "                      postgresql://user:pass@host:5432/db (multi-host allowed)\n"
-          "  API_DB              database name      } used only when DATABASE_URL is unset\n"
-          "  API_DB_USER         user               } (the original service's variables);\n"
-          "  API_DB_PASSWORD     password           } anything unset falls back to libpq's\n"
-          "  API_DB_HOST         host or socket dir } PG* variables and defaults\n"
-          "  API_DB_PORT         port               }\n"
-          "  MX_THREADS          threads serving HTTP connections, 1-256 (default: one per\n"
-          "                      CPU core)\n"
-          "  MX_BODY_LIMIT       largest request body in bytes; larger is 413 (default 65536)\n"
-          "  MX_MAX_CONNECTIONS  open HTTP connections at once              (default 4096)\n"
-          "  MX_URL_LIMIT        longest request URL in bytes; longer is 414 (default 8192)\n"
-          "  MX_HEADER_LIMIT     request headers in bytes, all together; more is 431\n"
-          "                      (default 16384)\n"
-          "  MX_IDLE_TIMEOUT     seconds a connection may stay silent       (default 30)\n"
-          "  MX_REQUEST_TIMEOUT  seconds a request may take to arrive, headers and body,\n"
-          "                      from its request line (default 60)\n"
-          "  MX_API_KEYS         API keys \"id:secret,...\"; when set, /api needs\n"
-          "                      \"Authorization: Bearer <secret>\" (401 otherwise)\n"
-          "  MX_API_KEYS_FILE    a file of such keys, one per line (instead of MX_API_KEYS)\n"
-          "  MX_DB_WAIT          seconds to wait for the database at start-up (default 30)\n"
-          "  MX_DB_CONNECTIONS   database connections for the requests that wait for one\n"
-          "                      (transfers, history, creations, Idempotency-Keys), each\n"
-          "                      on a thread of its own, 1-1000; the server opens at most\n"
-          "                      this many plus one per writer and reader (default 16)\n"
-          "  MX_DB_WRITERS       connections sending deposits and withdrawals in batches\n"
-          "                      (group commit), 0-8; 0: each request its own (default 1)\n"
-          "  MX_DB_READERS       connections sending account reads in batches, 0-8 (default 1)\n"
-          "  MX_LOG_LEVEL        debug|info: access log on stdout; warn|error: none\n"
-          "                      (default info)\n"
-          "  MX_IDEMPOTENCY_TTL  seconds an Idempotency-Key and its stored answer are kept,\n"
-          "                      at least 86400 (default 86400)\n"
-          "  MX_IDEMPOTENCY_SWEEP seconds between deletions of expired keys; 0: none, when\n"
-          "                      something outside the server deletes them (default 600)\n"
-          "\n"
-          "Exit status: 0 after SIGTERM/SIGINT, 1 when the database or the port is unusable\n"
-          "at start-up, 2 for invalid configuration.\n",
-          out);
+/* One variable of --help: what it means, then its range and default, from the number table for a
+ * numeric one. */
+struct variable_help {
+    const char *name;
+    int number;           /* an enum number, or -1 */
+    const char *fallback; /* the default in words; NULL: the number's own, or none */
+    const char *meaning;  /* lines of at most 56 characters, each ending in \n */
+};
+
+static const struct variable_help variables[] = {
+    {"PORT", N_PORT, NULL, "port to listen on; 0 picks a free one\n"},
+    {"HOST", -1, "127.0.0.1", "address or host name to listen on (0.0.0.0: all of IPv4)\n"},
+    {"DATABASE_URL", -1, NULL,
+     "libpq connection string or URI, e.g.\n"
+     "postgresql://user:pass@host:5432/db (multi-host allowed)\n"},
+    {"API_DB", -1, NULL,
+     "database name, used only when DATABASE_URL is unset\n"
+     "(the original service's variables, as are the next\n"
+     "four); anything unset falls back to libpq's PG*\n"
+     "variables and defaults\n"},
+    {"API_DB_USER", -1, NULL, "user\n"},
+    {"API_DB_PASSWORD", -1, NULL, "password\n"},
+    {"API_DB_HOST", -1, NULL, "host or socket directory\n"},
+    {"API_DB_PORT", N_API_DB_PORT, "libpq's", "port\n"},
+    {"MX_THREADS", N_THREADS, "one per CPU core", "threads serving HTTP connections\n"},
+    {"MX_BODY_LIMIT", N_BODY_LIMIT, NULL, "largest request body in bytes; larger is 413\n"},
+    {"MX_MAX_CONNECTIONS", N_MAX_CONNECTIONS, NULL, "open HTTP connections at once\n"},
+    {"MX_URL_LIMIT", N_URL_LIMIT, NULL, "longest request URL in bytes; longer is 414\n"},
+    {"MX_HEADER_LIMIT", N_HEADER_LIMIT, NULL,
+     "request headers in bytes, all together; more is 431\n"},
+    {"MX_IDLE_TIMEOUT", N_IDLE_TIMEOUT, NULL, "seconds a connection may stay silent\n"},
+    {"MX_REQUEST_TIMEOUT", N_REQUEST_TIMEOUT, NULL,
+     "seconds a request may take to arrive, headers and body,\n"
+     "from its request line\n"},
+    {"MX_API_KEYS", -1, NULL,
+     "API keys \"id:secret,...\" (see mondux gen-key); when set,\n"
+     "/api needs \"Authorization: Bearer <secret>\" (else 401)\n"},
+    {"MX_API_KEYS_FILE", -1, NULL, "a file of such keys, one per line (instead of MX_API_KEYS)\n"},
+    {"MX_DB_WAIT", N_DB_WAIT, NULL, "seconds to wait for the database at start-up\n"},
+    {"MX_DB_CONNECTIONS", N_DB_CONNECTIONS, NULL,
+     "database connections for the requests that wait for one\n"
+     "(transfers, history, creations, Idempotency-Keys), each\n"
+     "on a thread of its own; the server opens at most this\n"
+     "many plus one per writer and reader\n"},
+    {"MX_DB_WRITERS", N_DB_WRITERS, NULL,
+     "connections sending deposits and withdrawals in batches\n"
+     "(group commit); 0: each request its own\n"},
+    {"MX_DB_READERS", N_DB_READERS, NULL, "connections sending account reads in batches\n"},
+    {"MX_LOG_LEVEL", -1, "info",
+     "debug, info, warn or error: the diagnostics on stderr of\n"
+     "that level and the more severe ones, and at info and\n"
+     "debug the access log on stdout; the listening line is\n"
+     "printed at every level\n"},
+    {"MX_IDEMPOTENCY_TTL", N_IDEMPOTENCY_TTL, NULL,
+     "seconds an Idempotency-Key and its stored answer are kept\n"},
+    {"MX_IDEMPOTENCY_SWEEP", N_IDEMPOTENCY_SWEEP, NULL,
+     "seconds between deletions of expired keys; 0: none, when\n"
+     "something outside the server deletes them\n"},
+};
+
+#define HELP_INDENT 23
+
+void mx_config_print_variables(FILE *out) {
+    for (size_t i = 0; i < sizeof variables / sizeof variables[0]; i++) {
+        const struct variable_help *v = &variables[i];
+        fprintf(out, "  %-*s", HELP_INDENT - 2, v->name);
+        for (const char *line = v->meaning; *line != '\0';) {
+            size_t length = strcspn(line, "\n");
+            fprintf(out, "%*s%.*s\n", line == v->meaning ? 0 : HELP_INDENT, "", (int)length, line);
+            line += length + (line[length] == '\n');
+        }
+        const struct number_spec *spec = v->number >= 0 ? &numbers[v->number] : NULL;
+        if (spec != NULL && v->fallback != NULL)
+            fprintf(out, "%*s(%llu-%llu, default %s)\n", HELP_INDENT, "", spec->min, spec->max,
+                    v->fallback);
+        else if (spec != NULL)
+            fprintf(out, "%*s(%llu-%llu, default %llu)\n", HELP_INDENT, "", spec->min, spec->max,
+                    spec->fallback);
+        else if (v->fallback != NULL)
+            fprintf(out, "%*s(default %s)\n", HELP_INDENT, "", v->fallback);
+    }
 }

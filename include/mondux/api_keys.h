@@ -22,6 +22,9 @@ struct mx_api_keys;
 mx_status mx_api_keys_parse(const char *text, struct mx_api_keys **out, char *error,
                             size_t error_size);
 
+/* 1 when the length bytes at id make a valid key id (what mx_api_keys_parse accepts). */
+int mx_api_key_id_is_valid(const char *id, size_t length);
+
 /* The id of the key whose secret is presented (borrowed, lives as long as keys), or NULL. Takes
  * the same time whichever key matches, or none, for a presented secret of a given length. */
 const char *mx_api_keys_match(const struct mx_api_keys *keys, const char *presented);

@@ -7,9 +7,26 @@
 #include "mondux/api_keys.h"
 #include "mondux/status.h"
 
+/* A listening socket (mx_http_listen). */
+struct mx_http_listener {
+    int fd;        /* listening, non-blocking, close-on-exec */
+    unsigned port; /* the port bound: the one asked for, or the one the kernel picked for 0 */
+    int is_ipv6;
+};
+
+/* Resolves host and listens on host:port, so that a HOST or PORT that cannot be used shows before
+ * anything else starts. MX_OK and *out (close out->fd, unless mx_http_start took it over); else
+ * MX_INVALID_REQUEST (host does not resolve, or the address or port cannot be bound: not this
+ * machine's, in use, privileged) or MX_INTERNAL (no socket), with a one-line reason in error. */
+mx_status mx_http_listen(const char *host, unsigned port, struct mx_http_listener *out, char *error,
+                         size_t error_size);
+
 struct mx_http_config {
-    const char *host;         /* borrowed: address or name to listen on */
-    unsigned port;            /* 0 = any free port */
+    const char *host; /* borrowed: address or name to listen on */
+    unsigned port;    /* 0 = any free port */
+    /* Borrowed: the socket to serve (from mx_http_listen, for host and port, which then only name
+     * it); the server owns its descriptor once started. */
+    const struct mx_http_listener *listener;
     unsigned threads;         /* threads serving connections; they never wait for the database */
     unsigned workers;         /* threads running the requests that do wait for it */
     size_t body_limit;        /* bytes; larger bodies are answered 413 */
@@ -27,8 +44,8 @@ struct mx_http_config {
 struct mx_http_server;
 
 /* Starts serving. On MX_OK *out is a new server (mx_http_stop releases it) and *bound_port the
- * port it listens on. Otherwise MX_INVALID_REQUEST (host does not resolve) or MX_INTERNAL (cannot
- * listen), with the reason on stderr. */
+ * port it listens on. Otherwise MX_INTERNAL with the reason on stderr; libmicrohttpd may have
+ * closed config->listener's descriptor by then, so the caller exits without closing it. */
 mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_server **out,
                         unsigned *bound_port);
 

@@ -170,6 +170,36 @@ mx_status mx_store_batcher_start(unsigned writers, unsigned readers);
 /* Lets queued operations finish, then stops the batch threads. */
 void mx_store_batcher_stop(void);
 
+/* ---- the ledger's own audit (mondux check) -------------------------------------------------- */
+
+/* How many faults of each kind mx_store_check reports one by one; beyond that it only counts. */
+#define MX_CHECK_REPORT_MAX 100
+
+struct mx_check_totals {
+    int64_t accounts, entries, transfers;
+    int64_t bad_balances;  /* accounts whose balance is not the sum of their journal */
+    int64_t bad_transfers; /* transfers without exactly their two legs */
+};
+
+/* One fault: a balance (transfer_id 0) or a transfer. */
+struct mx_check_fault {
+    int64_t transfer_id;
+    char account[MX_ACCT_LENGTH + 1]; /* the account of a balance; a transfer's "from" */
+    char to[MX_ACCT_LENGTH + 1];      /* a transfer's "to" */
+    int64_t balance_cents;            /* the balance, or a transfer's amount */
+    char journal_cents[24];           /* what the account's journal sums to (decimal) */
+    int64_t legs;                     /* a transfer's journal entries, matching or not */
+};
+
+/* Reads in one read-only snapshot, on a connection of its own (tried once): every account whose
+ * balance is not the sum of its journal, and every transfer that has not exactly two legs, a
+ * transfer_out of -amount on "from" and a transfer_in of +amount on "to". Calls report(arg, fault)
+ * for the first MX_CHECK_REPORT_MAX faults of each kind (the fault is borrowed for the call) and
+ * fills *totals. MX_OK, MX_UNAVAILABLE (no connection) or MX_INTERNAL (e.g. no schema yet), the
+ * reason logged. Changes nothing. */
+mx_status mx_store_check(struct mx_check_totals *totals,
+                         void (*report)(void *arg, const struct mx_check_fault *fault), void *arg);
+
 /* Frees what mx_store_init kept and the calling thread's connection. */
 void mx_store_shutdown(void);
 

@@ -29,16 +29,21 @@ static int is_blank(char c) {
     return c == ' ' || c == '\t' || c == '\r';
 }
 
+int mx_api_key_id_is_valid(const char *id, size_t length) {
+    int ok = length >= 1 && length <= MX_API_KEY_ID_MAX;
+    for (size_t i = 0; ok && i < length; i++)
+        ok = is_id_char(id[i]);
+    return ok;
+}
+
 /* One "<id>:<secret>" of length bytes at entry (blanks already trimmed). */
 static mx_status parse_entry(const char *entry, size_t length, struct api_key *key, size_t position,
                              char *error, size_t error_size) {
     const char *colon = memchr(entry, ':', length);
     size_t id_length = colon != NULL ? (size_t)(colon - entry) : 0;
     size_t secret_length = colon != NULL ? length - id_length - 1 : 0;
-    int ok = colon != NULL && id_length >= 1 && id_length <= MX_API_KEY_ID_MAX &&
+    int ok = colon != NULL && mx_api_key_id_is_valid(entry, id_length) &&
              secret_length >= MX_API_KEY_SECRET_MIN && secret_length <= MX_API_KEY_SECRET_MAX;
-    for (size_t i = 0; ok && i < id_length; i++)
-        ok = is_id_char(entry[i]);
     for (size_t i = 0; ok && i < secret_length; i++)
         ok = is_secret_char(colon[1 + i]);
     if (!ok) {

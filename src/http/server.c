@@ -14,6 +14,7 @@
 #include "access_log.h"
 #include "message_syntax.h"
 #include "mondux/http.h"
+#include "mondux/log.h"
 #include "mondux/metrics.h"
 #include "router.h"
 #include "watchdog.h"
@@ -165,7 +166,7 @@ static size_t unescape(void *cls, struct MHD_Connection *connection, char *text)
 
 static void add_header(struct MHD_Response *response, const char *name, const char *value) {
     if (MHD_add_response_header(response, name, value) != MHD_YES)
-        fprintf(stderr, "mondux: could not add header %s\n", name);
+        mx_log(MX_LOG_ERROR, "could not add header %s", name);
 }
 
 /* Sends what the controller wrote; takes over response->body. */
@@ -178,7 +179,7 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
     }
     /* The client sees only the code; this line ties the details logged before to the request. */
     if (out->http_status >= 500)
-        fprintf(stderr, "mondux: request id=%s answered %u\n", ctx->request_id, out->http_status);
+        mx_log(MX_LOG_ERROR, "request id=%s answered %u", ctx->request_id, out->http_status);
     struct MHD_Response *response;
     if (out->body_is_static)
         response =
@@ -509,7 +510,7 @@ static void take_answer_from_elsewhere(struct mx_later *later, struct mx_respons
 static void run_elsewhere(void *arg, int expired) {
     struct request_ctx *ctx = arg;
     if (expired) {
-        fprintf(stderr, "mondux: no worker thread came free in time\n");
+        mx_log(MX_LOG_WARN, "no worker thread came free in time");
         mx_metrics_db(MX_METRICS_DB_POOL_TIMEOUT);
         mx_api_error(MX_UNAVAILABLE, &ctx->answer_from_elsewhere);
     } else {
@@ -620,7 +621,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
      * were one to end between, its completion would write into freed memory. */
     int later_state = atomic_load(&ctx->later_state);
     if (later_state == LATER_PENDING || later_state == LATER_SUSPENDED) {
-        fprintf(stderr, "mondux: a request ended while it was handed on\n");
+        mx_log(MX_LOG_ERROR, "a request ended while it was handed on");
         abort();
     }
     if (later_state == LATER_DONE) { /* completed, never answered */
@@ -716,31 +717,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
     return NULL;
 }
 
-/* Resolves host:port into the one address to listen on. */
-static int resolve(const char *host, unsigned port, struct sockaddr_storage *out, int *is_ipv6) {
-    char service[8];
-    snprintf(service, sizeof service, "%u", port);
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-    struct addrinfo *found = NULL;
-    int rc = getaddrinfo(host, service, &hints, &found);
-    if (rc != 0) {
-        fprintf(stderr, "mondux: cannot resolve HOST %s: %s\n", host, gai_strerror(rc));
-        return 0;
-    }
-    memcpy(out, found->ai_addr, found->ai_addrlen);
-    *is_ipv6 = found->ai_family == AF_INET6;
-    freeaddrinfo(found);
-    return 1;
-}
-
 mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_server **out,
                         unsigned *bound_port) {
-    struct sockaddr_storage address;
-    int is_ipv6 = 0;
-    if (!resolve(config->host, config->port, &address, &is_ipv6))
-        return MX_INVALID_REQUEST;
-
+    const struct mx_http_listener *listener = config->listener;
     struct mx_http_server *server = calloc(1, sizeof *server);
     if (server == NULL)
         return MX_INTERNAL;
@@ -760,17 +739,17 @@ mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_serv
     /* A pool thread blocks while it serves a request that waits for the database -- except the
      * deposits, withdrawals and reads answered later, whose connections are suspended meanwhile. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (is_ipv6 ? MHD_USE_IPv6 : 0);
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                     (listener->is_ipv6 ? MHD_USE_IPv6 : 0);
     server->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR,
-        (const struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE, config->threads,
-        MHD_OPTION_CONNECTION_LIMIT, config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        config->idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, server, MHD_OPTION_URI_LOG_CALLBACK, on_uri, server,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        flags, 0, NULL, NULL, on_request, server, MHD_OPTION_LISTEN_SOCKET, listener->fd,
+        MHD_OPTION_THREAD_POOL_SIZE, config->threads, MHD_OPTION_CONNECTION_LIMIT,
+        config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, config->idle_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        server, MHD_OPTION_NOTIFY_CONNECTION, on_connection, server, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, server, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (server->daemon == NULL) {
-        fprintf(stderr, "mondux: cannot listen on %s:%u\n", config->host, config->port);
+        mx_log(MX_LOG_ERROR, "cannot serve on %s:%u", config->host, listener->port);
         mx_workers_stop(server->workers);
         mx_watchdog_stop(server->watchdog);
         free(server);
@@ -778,9 +757,7 @@ mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_serv
     }
     atomic_store(&current_server, server);
     mx_metrics_set_in_flight_source(read_in_flight);
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    *bound_port = info != NULL ? info->port : config->port;
+    *bound_port = listener->port;
     *out = server;
     return MX_OK;
 }
@@ -811,8 +788,8 @@ int mx_http_stop(struct mx_http_server *server) {
         nanosleep(&pause, NULL);
     }
     if (handed_on > 0) {
-        fprintf(stderr, "mondux: %u requests still wait for the database; exiting without them\n",
-                handed_on);
+        mx_log(MX_LOG_ERROR, "%u requests still wait for the database; exiting without them",
+               handed_on);
         return 0;
     }
     MHD_stop_daemon(server->daemon);

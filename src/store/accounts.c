@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mondux/log.h"
 #include "mondux/metrics.h"
 #include "store_internal.h"
 
@@ -33,7 +34,7 @@ mx_status mx_store_create_account(int64_t overdraft_limit_cents, struct mx_accou
         if (created)
             return MX_OK;
     }
-    fprintf(stderr, "mondux: %d account numbers in a row were taken\n", CREATE_ATTEMPTS);
+    mx_log(MX_LOG_ERROR, "%d account numbers in a row were taken", CREATE_ATTEMPTS);
     return MX_INTERNAL;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mondux/log.h"
 #include "mondux/metrics.h"
 #include "store_internal.h"
 
@@ -126,9 +127,8 @@ mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const cha
     int lock_wait = is_lock_wait(sqlstate);
     if (!lock_wait)
         mx_metrics_db(transient ? MX_METRICS_DB_UNAVAILABLE : MX_METRICS_DB_ERROR);
-    fprintf(stderr, "mondux: database %s failed (%s): %s%s", what,
-            sqlstate != NULL ? sqlstate : "no sqlstate", message,
-            (message[0] != '\0' && message[strlen(message) - 1] == '\n') ? "" : "\n");
+    mx_log(lock_wait ? MX_LOG_WARN : MX_LOG_ERROR, "database %s failed (%s): %s", what,
+           sqlstate != NULL ? sqlstate : "no sqlstate", message);
     return transient ? MX_UNAVAILABLE : MX_INTERNAL;
 }
 
@@ -237,7 +237,7 @@ static mx_status hold(struct thread_conn *tc) {
     tc->held = tc->keeps_own ? &tc->own : mx_pool_acquire();
     if (tc->held != NULL)
         return MX_OK;
-    fprintf(stderr, "mondux: no database connection came free in time\n");
+    mx_log(MX_LOG_WARN, "no database connection came free in time");
     return MX_UNAVAILABLE;
 }
 
@@ -349,7 +349,7 @@ mx_status mx_conn_commit(void) {
     mx_status status = exec_held(tc, MX_STMT_COMMIT, NULL, &result);
     /* COMMIT of a transaction that had failed answers "ROLLBACK", not an error. */
     if (status == MX_OK && strcmp(PQcmdStatus(result), "COMMIT") != 0) {
-        fprintf(stderr, "mondux: database commit answered %s\n", PQcmdStatus(result));
+        mx_log(MX_LOG_ERROR, "database commit answered %s", PQcmdStatus(result));
         status = MX_INTERNAL;
     }
     PQclear(result);

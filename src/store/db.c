@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db_internal.h"
+#include "mondux/log.h"
 #include "mondux/metrics.h"
 
 /* Back-off between connection attempts: doubling from the first to the last. */
@@ -78,10 +79,8 @@ static int lock_wait_ran_out(const PGresult *result) {
 static void say_failure(const char *what, PGconn *pg, const PGresult *result) {
     const char *state = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
     const char *message = result != NULL ? PQresultErrorMessage(result) : PQerrorMessage(pg);
-    size_t length = strlen(message);
-    fprintf(stderr, "mondux: database %s failed (%s): %.*s\n", what,
-            state != NULL ? state : "no sqlstate",
-            (int)(length > 0 && message[length - 1] == '\n' ? length - 1 : length), message);
+    mx_log(MX_LOG_ERROR, "database %s failed (%s): %s", what, state != NULL ? state : "no sqlstate",
+           message);
 }
 
 /* ---- operations ---------------------------------------------------------------------------- */

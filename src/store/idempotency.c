@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mondux/log.h"
 #include "mondux/metrics.h"
 #include "store_internal.h"
 
@@ -116,7 +117,7 @@ static mx_status resolve_lost_commit(const char *client, const char *key, const 
             mx_conn_rollback(); /* it was not committed: nothing changed */
             return MX_UNAVAILABLE;
         }
-        fprintf(stderr, "mondux: the connection broke during a commit that did happen\n");
+        mx_log(MX_LOG_WARN, "the connection broke during a commit that did happen");
         if (!stored.same_request)
             return MX_INTERNAL;
         count_lost_commit(client, key, ours);

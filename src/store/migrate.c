@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mondux/log.h"
 #include "mondux/embedded.h"
 #include "store_internal.h"
 
@@ -49,7 +50,7 @@ static mx_status apply(PGconn *pg, const struct mx_embedded_file *file) {
     if (status == MX_OK)
         status = run(pg, mx_sql_migration_record, version, NULL);
     if (status == MX_OK)
-        fprintf(stderr, "mondux: applied migration %s\n", version);
+        mx_log(MX_LOG_INFO, "applied migration %s", version);
     return status;
 }
 
@@ -63,12 +64,12 @@ static mx_status adopt_pre_baseline(PGconn *pg) {
         return status;
     status = run(pg, mx_sql_migration_pre_baseline_adopt, NULL, &rows);
     if (status == MX_OK && rows != 1) {
-        fprintf(stderr, "mondux: the database has only part of an unreleased development schema "
-                        "(schema_migrations); create it afresh\n");
+        mx_log(MX_LOG_ERROR, "the database has only part of an unreleased development schema "
+                             "(schema_migrations); create it afresh");
         return MX_INTERNAL;
     }
     if (status == MX_OK)
-        fprintf(stderr, "mondux: recorded the database's schema as 0001_baseline\n");
+        mx_log(MX_LOG_INFO, "recorded the database's schema as 0001_baseline");
     return status;
 }
 
@@ -84,7 +85,7 @@ static PGconn *connect_waiting(unsigned wait_seconds, int (*stop_requested)(void
             return NULL;
         }
         if (!said_waiting && wait_seconds > 0) {
-            fprintf(stderr, "mondux: waiting up to %u s for the database\n", wait_seconds);
+            mx_log(MX_LOG_INFO, "waiting up to %u s for the database", wait_seconds);
             said_waiting = 1;
         }
         if (time(NULL) >= deadline) {

@@ -213,6 +213,45 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
          3, history_batch_types, 1},
 };
 
+/* One snapshot for all of the audit, so a movement committing meanwhile cannot look like a fault;
+ * READ ONLY, so it can change nothing. $1 of the last two: how many faults to list. */
+const struct mx_statement mx_check_statements[MX_CHECK_STMT_COUNT] = {
+    [MX_CHECK_BEGIN] = {"check_begin", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
+                        1},
+    [MX_CHECK_TOTALS] = {"check_totals",
+                         "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM entries),"
+                         " (SELECT count(*) FROM transfers)",
+                         0, NULL, 1},
+    /* Each row: account, balance, journal sum (numeric: a sum of bigints may exceed one), and how
+     * many accounts are off in all. */
+    [MX_CHECK_BALANCES] = {"check_balances",
+                           "SELECT a.account_number, a.balance_cents, COALESCE(j.total, 0),"
+                           " count(*) OVER ()"
+                           " FROM accounts a LEFT JOIN ("
+                           " SELECT account_id, sum(amount_cents) AS total FROM entries"
+                           " GROUP BY account_id) j ON j.account_id = a.id"
+                           " WHERE a.balance_cents <> COALESCE(j.total, 0)"
+                           " ORDER BY a.id LIMIT $1",
+                           1, int8_only, 1},
+    /* Each row: transfer, from, to, amount, its legs, and how many transfers are off in all. */
+    [MX_CHECK_TRANSFERS] =
+        {"check_transfers",
+         "SELECT t.id, f.account_number, r.account_number, t.amount_cents, count(e.id),"
+         " count(*) OVER ()"
+         " FROM transfers t"
+         " JOIN accounts f ON f.id = t.from_account_id"
+         " JOIN accounts r ON r.id = t.to_account_id"
+         " LEFT JOIN entries e ON e.transfer_id = t.id"
+         " GROUP BY t.id, f.account_number, r.account_number"
+         " HAVING count(e.id) <> 2"
+         " OR count(*) FILTER (WHERE e.kind = 'transfer_out' AND e.account_id = t.from_account_id"
+         " AND e.amount_cents = -t.amount_cents) <> 1"
+         " OR count(*) FILTER (WHERE e.kind = 'transfer_in' AND e.account_id = t.to_account_id"
+         " AND e.amount_cents = t.amount_cents) <> 1"
+         " ORDER BY t.id LIMIT $1",
+         1, int8_only, 1},
+};
+
 const struct mx_statement *mx_statement(enum mx_stmt stmt) {
     return &statements[stmt];
 }

@@ -47,6 +47,17 @@ struct mx_statement {
 /* Borrowed; the table is static. */
 const struct mx_statement *mx_statement(enum mx_stmt stmt);
 
+/* The audit's statements (check.c), on its own read-only connection, so the service's
+ * connections never prepare them. */
+enum mx_check_stmt {
+    MX_CHECK_BEGIN,
+    MX_CHECK_TOTALS,
+    MX_CHECK_BALANCES,
+    MX_CHECK_TRANSFERS,
+    MX_CHECK_STMT_COUNT
+};
+extern const struct mx_statement mx_check_statements[MX_CHECK_STMT_COUNT];
+
 /* SQL run outside the prepared set: on each new connection, and by the migrator. */
 extern const char mx_sql_session_setup[];
 extern const char mx_sql_migration_quiet[];

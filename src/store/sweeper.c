@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "mondux/log.h"
 #include "store_internal.h"
 
 /* Rows per DELETE: short transactions that never hold up the requests for long. */
@@ -40,7 +41,7 @@ static void sweep_once(void) {
             break;
     }
     if (removed > 0)
-        fprintf(stderr, "mondux: removed %lu expired idempotency keys\n", removed);
+        mx_log(MX_LOG_INFO, "removed %lu expired idempotency keys", removed);
 }
 
 static void *sweeper_main(void *arg) {

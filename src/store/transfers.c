@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mondux/log.h"
 #include "mondux/metrics.h"
 #include "store_internal.h"
 
@@ -17,7 +18,7 @@ static mx_status outcome_status(const char *outcome) {
         return MX_INSUFFICIENT_FUNDS;
     if (strcmp(outcome, "balance_limit_exceeded") == 0)
         return MX_BALANCE_LIMIT_EXCEEDED;
-    fprintf(stderr, "mondux: transfer_funds answered an unknown outcome\n");
+    mx_log(MX_LOG_ERROR, "transfer_funds answered an unknown outcome");
     return MX_INTERNAL;
 }
 

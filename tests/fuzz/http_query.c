@@ -71,8 +71,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     };
     FUZZ_CHECK(mx_store_init(&params) == MX_OK, "store configured");
     /* The defaults of src/config.c; no API keys, so /api is open. */
+    static struct mx_http_listener listener;
+    char reason[256];
+    FUZZ_CHECK(mx_http_listen("127.0.0.1", 0, &listener, reason, sizeof reason) == MX_OK,
+               "listening");
     struct mx_http_config config = {.host = "127.0.0.1",
                                     .port = 0,
+                                    .listener = &listener,
                                     .threads = 1,
                                     .body_limit = 65536,
                                     .url_limit = 8192,
