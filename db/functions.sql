@@ -7,6 +7,8 @@
 -- the tables they use do not exist yet.
 
 -- ---- retired signatures ---------------------------------------------------------------------------
+DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
+                                    boolean);
 -- The ceiling used to travel from C as an argument; it is cents_ceiling() now.
 DROP FUNCTION IF EXISTS move_batch(text[], bigint[], bigint);
 DROP FUNCTION IF EXISTS move_batch_in_order(text[], bigint[], bigint);
@@ -232,7 +234,8 @@ $$;
 --   create             the new number p_accounts[i] (drawn by the caller), p_amounts[i] its
 --                      overdraft limit
 -- and, when p_keys[i] is not NULL, the Idempotency-Key of client p_clients[i] for the request
--- p_fingerprints[i]: its claim, its effect and its stored outcome are written here, together.
+-- p_fingerprints[i], in the caller's attempt p_attempts[i]: its claim, its effect and its stored
+-- outcome are written here, together.
 --
 -- The operations happen in ord order, each on the balances the ones before it left, but every
 -- account's row is updated once and its journal entries are inserted together: a hot account
@@ -246,14 +249,16 @@ $$;
 -- One row per operation. o_outcome: ok, insufficient_funds, balance_limit_exceeded,
 -- account_not_found, key_reused (the key belongs to another request), key_in_use, busy,
 -- number_taken (create: draw another number; nothing was stored). o_replayed: the key had
--- been used for this very request, and the row is its stored outcome. Then o_number is the
+-- been used for this very request, and the row is its stored outcome; o_own: stored by the
+-- attempt p_attempts[i] names (the caller's own, whose answer was lost). Then o_number is the
 -- account's number (a create's), o_balance the balance after (a transfer's from side),
 -- o_other_balance a transfer's to side, o_overdraft a create's limit, o_id the entry, transfer or
 -- account made, o_created_at a transfer's or a create's time.
 CREATE OR REPLACE FUNCTION apply_batch(p_kinds text[], p_accounts text[], p_others text[],
                                        p_amounts bigint[], p_clients text[], p_keys text[],
-                                       p_fingerprints text[], p_skip_locked boolean)
-RETURNS TABLE (o_ord integer, o_outcome text, o_replayed boolean, o_number text,
+                                       p_fingerprints text[], p_attempts bigint[],
+                                       p_skip_locked boolean)
+RETURNS TABLE (o_ord integer, o_outcome text, o_replayed boolean, o_own boolean, o_number text,
                o_balance bigint, o_other_balance bigint, o_overdraft bigint, o_id bigint,
                o_created_at timestamptz)
 LANGUAGE plpgsql
@@ -288,6 +293,8 @@ DECLARE
     -- Keys seen earlier in this batch: client/key, and the ord of their first operation.
     seen_key text[] := '{}';
     seen_ord integer[] := '{}';
+    replay_of integer[] := array_fill(NULL::integer, ARRAY[n]);
+    own boolean[] := array_fill(false, ARRAY[n]);
     i integer;
     a integer;
     b integer;
@@ -314,6 +321,7 @@ BEGIN
     END LOOP;
     FOR row IN
         SELECT u.ord::integer AS ord, s.fingerprint = u.f AS same,
+               s.attempt IS NOT NULL AND s.attempt = p_attempts[u.ord] AS own,
                coalesce(s.outcome, CASE WHEN s.http_status < 300 THEN 'ok'
                                         ELSE s.body::jsonb ->> 'code' END) AS stored,
                coalesce(ea.account_number, ca.account_number) AS number,
@@ -337,6 +345,7 @@ BEGIN
         ELSE
             outcome[row.ord] := row.stored;
             replayed[row.ord] := true;
+            own[row.ord] := row.own;
             number[row.ord] := row.number;
             balance[row.ord] := row.balance;
             other_balance[row.ord] := row.other_balance;
@@ -397,18 +406,9 @@ BEGIN
             IF k IS NOT NULL THEN -- a second request with a key of this batch
                 IF p_fingerprints[i] <> p_fingerprints[seen_ord[k]] THEN
                     outcome[i] := 'key_reused';
-                ELSIF outcome[seen_ord[k]] IN ('ok', 'insufficient_funds',
-                                               'balance_limit_exceeded', 'account_not_found') THEN
-                    outcome[i] := outcome[seen_ord[k]];
-                    replayed[i] := true;
-                    number[i] := number[seen_ord[k]];
-                    balance[i] := balance[seen_ord[k]];
-                    other_balance[i] := other_balance[seen_ord[k]];
-                    overdraft[i] := overdraft[seen_ord[k]];
-                    made[i] := made[seen_ord[k]];
-                    made_at[i] := made_at[seen_ord[k]];
                 ELSE
-                    outcome[i] := 'key_in_use'; -- the first one's outcome is not known yet
+                    replay_of[i] := seen_ord[k]; -- answered once the first one is (step 6)
+                    outcome[i] := 'replay';
                 END IF;
                 CONTINUE;
             END IF;
@@ -541,14 +541,37 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- 6. The outcomes of keyed operations, in the same transaction as their effects.
+    -- 6. A second request of this batch with a key of it has the first one's outcome -- unless
+    --    that one has none to give yet (busy, key_in_use, number_taken).
+    FOR i IN 1 .. n LOOP
+        CONTINUE WHEN replay_of[i] IS NULL;
+        k := replay_of[i];
+        IF outcome[k] IN ('ok', 'insufficient_funds', 'balance_limit_exceeded',
+                          'account_not_found') THEN
+            outcome[i] := outcome[k];
+            replayed[i] := true;
+            number[i] := number[k];
+            balance[i] := balance[k];
+            other_balance[i] := other_balance[k];
+            overdraft[i] := overdraft[k];
+            made[i] := made[k];
+            made_at[i] := made_at[k];
+        ELSE
+            outcome[i] := 'key_in_use';
+        END IF;
+    END LOOP;
+
+    -- 7. The outcomes of keyed operations, in the same transaction as their effects, with the
+    --    caller's token for this attempt: sent again after a lost answer, the caller learns that
+    --    the stored outcome is its own (o_own).
     INSERT INTO idempotency_keys (client, key, fingerprint, outcome, account_id, entry_id,
-                                  transfer_id)
+                                  transfer_id, attempt)
     SELECT u.c, u.kk, u.f, outcome[u.ord],
            CASE WHEN u.kind = 'create' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
            CASE WHEN u.kind IN ('deposit', 'withdraw') AND outcome[u.ord] = 'ok'
                 THEN made[u.ord] END,
-           CASE WHEN u.kind = 'transfer' AND outcome[u.ord] = 'ok' THEN made[u.ord] END
+           CASE WHEN u.kind = 'transfer' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
+           p_attempts[u.ord]
     FROM unnest(p_kinds, p_clients, p_keys, p_fingerprints)
         WITH ORDINALITY AS u(kind, c, kk, f, ord)
     WHERE u.kk IS NOT NULL AND NOT replayed[u.ord]
@@ -558,7 +581,8 @@ BEGIN
       AND seen_ord[array_position(seen_key, u.c || '/' || u.kk)] = u.ord;
 
     RETURN QUERY
-    SELECT g::integer, outcome[g], replayed[g], coalesce(number[g], p_accounts[g]), balance[g],
+    SELECT g::integer, outcome[g], replayed[g], own[g], coalesce(number[g], p_accounts[g]),
+           balance[g],
            other_balance[g], overdraft[g], made[g], made_at[g]
     FROM generate_series(1, n) AS g;
 END

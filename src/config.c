@@ -11,7 +11,6 @@
 enum number {
     N_PORT,
     N_API_DB_PORT,
-    N_THREADS,
     N_BODY_LIMIT,
     N_MAX_CONNECTIONS,
     N_URL_LIMIT,
@@ -20,8 +19,6 @@ enum number {
     N_REQUEST_TIMEOUT,
     N_DB_WAIT,
     N_DB_CONNECTIONS,
-    N_DB_WRITERS,
-    N_DB_READERS,
     N_IDEMPOTENCY_TTL,
     N_IDEMPOTENCY_SWEEP,
     N_COUNT
@@ -38,7 +35,6 @@ struct number_spec {
 static const struct number_spec numbers[N_COUNT] = {
     [N_PORT] = {"PORT", 0, 65535, 5000},
     [N_API_DB_PORT] = {"API_DB_PORT", 1, 65535, 5432},
-    [N_THREADS] = {"MX_THREADS", 1, 256, 0 /* one per core: default_threads() */},
     [N_BODY_LIMIT] = {"MX_BODY_LIMIT", 1, 64ULL << 20, 65536},
     [N_MAX_CONNECTIONS] = {"MX_MAX_CONNECTIONS", 1, 100000, 4096},
     [N_URL_LIMIT] = {"MX_URL_LIMIT", 256, 65536, 8192},
@@ -46,9 +42,7 @@ static const struct number_spec numbers[N_COUNT] = {
     [N_IDLE_TIMEOUT] = {"MX_IDLE_TIMEOUT", 1, 3600, 30},
     [N_REQUEST_TIMEOUT] = {"MX_REQUEST_TIMEOUT", 1, 3600, 60},
     [N_DB_WAIT] = {"MX_DB_WAIT", 0, 3600, 30},
-    [N_DB_CONNECTIONS] = {"MX_DB_CONNECTIONS", 1, 1000, 16},
-    [N_DB_WRITERS] = {"MX_DB_WRITERS", 0, 8, 1},
-    [N_DB_READERS] = {"MX_DB_READERS", 0, 8, 1},
+    [N_DB_CONNECTIONS] = {"MX_DB_CONNECTIONS", 1, 64, 2},
     [N_IDEMPOTENCY_TTL] = {"MX_IDEMPOTENCY_TTL", MX_IDEMPOTENCY_TTL_MIN, MX_IDEMPOTENCY_TTL_MAX,
                            MX_IDEMPOTENCY_TTL_MIN},
     [N_IDEMPOTENCY_SWEEP] = {"MX_IDEMPOTENCY_SWEEP", 0, 86400, 600},
@@ -60,20 +54,12 @@ static const char *env(const char *name) {
     return value != NULL && value[0] != '\0' ? value : NULL;
 }
 
-/* HTTP threads never wait for the database, so one per core keeps every core busy without
- * threads taking turns (measured on 2 cores: balance reads at 64 connections 45k/s with 2
- * threads, 36k with 64). */
-static unsigned long long default_threads(void) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return cores < 1 ? 1 : (cores > 256 ? 256 : (unsigned long long)cores);
-}
-
 /* Reads every numeric variable into values; 0 with a reason for the first out of its range. */
 static int load_numbers(unsigned long long values[N_COUNT], char *error, size_t error_size) {
     for (int i = 0; i < N_COUNT; i++) {
         const struct number_spec *spec = &numbers[i];
         const char *text = env(spec->name);
-        uint64_t value = i == N_THREADS ? default_threads() : spec->fallback;
+        uint64_t value = spec->fallback;
         if (text != NULL && (!mx_parse_decimal(text, spec->max, &value) || value < spec->min)) {
             snprintf(error, error_size, "%s must be a whole number from %llu to %llu, not \"%s\"",
                      spec->name, spec->min, spec->max, text);
@@ -227,9 +213,6 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
         !load_api_keys(config, error, error_size))
         return 0;
     config->http.port = (unsigned)n[N_PORT];
-    config->http.threads = (unsigned)n[N_THREADS];
-    /* A waiting request needs a database connection: more workers than that would only queue. */
-    config->http.workers = (unsigned)n[N_DB_CONNECTIONS];
     config->http.body_limit = (size_t)n[N_BODY_LIMIT];
     config->http.max_connections = (unsigned)n[N_MAX_CONNECTIONS];
     config->http.url_limit = (size_t)n[N_URL_LIMIT];
@@ -238,9 +221,8 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     config->http.request_timeout = (unsigned)n[N_REQUEST_TIMEOUT];
     config->http.api_keys = config->api_keys;
     config->db_wait_seconds = (unsigned)n[N_DB_WAIT];
-    config->db.pool_size = (unsigned)n[N_DB_CONNECTIONS];
-    config->db_writers = (unsigned)n[N_DB_WRITERS];
-    config->db_readers = (unsigned)n[N_DB_READERS];
+    config->db.pool_size = 1; /* the one connection of migrations and commands */
+    config->db_connections = (unsigned)n[N_DB_CONNECTIONS];
     config->idempotency_ttl_seconds = (unsigned)n[N_IDEMPOTENCY_TTL];
     config->idempotency_sweep_seconds = (unsigned)n[N_IDEMPOTENCY_SWEEP];
     return 1;
@@ -289,7 +271,6 @@ static const struct variable_help variables[] = {
     {"API_DB_PASSWORD", -1, NULL, "password\n"},
     {"API_DB_HOST", -1, NULL, "host or socket directory\n"},
     {"API_DB_PORT", N_API_DB_PORT, "libpq's", "port\n"},
-    {"MX_THREADS", N_THREADS, "one per CPU core", "threads serving HTTP connections\n"},
     {"MX_BODY_LIMIT", N_BODY_LIMIT, NULL, "largest request body in bytes; larger is 413\n"},
     {"MX_MAX_CONNECTIONS", N_MAX_CONNECTIONS, NULL, "open HTTP connections at once\n"},
     {"MX_URL_LIMIT", N_URL_LIMIT, NULL, "longest request URL in bytes; longer is 414\n"},
@@ -305,14 +286,9 @@ static const struct variable_help variables[] = {
     {"MX_API_KEYS_FILE", -1, NULL, "a file of such keys, one per line (instead of MX_API_KEYS)\n"},
     {"MX_DB_WAIT", N_DB_WAIT, NULL, "seconds to wait for the database at start-up\n"},
     {"MX_DB_CONNECTIONS", N_DB_CONNECTIONS, NULL,
-     "database connections for the requests that wait for one\n"
-     "(transfers, history, creations, Idempotency-Keys), each\n"
-     "on a thread of its own; the server opens at most this\n"
-     "many plus one per writer and reader\n"},
-    {"MX_DB_WRITERS", N_DB_WRITERS, NULL,
-     "connections sending deposits and withdrawals in batches\n"
-     "(group commit); 0: each request its own\n"},
-    {"MX_DB_READERS", N_DB_READERS, NULL, "connections sending account reads in batches\n"},
+     "database connections: each loop turn's requests go out\n"
+     "as one batch per kind, each batch on a free connection,\n"
+     "so one commits while the next is sent\n"},
     {"MX_LOG_LEVEL", -1, "info",
      "debug, info, warn or error: the diagnostics on stderr of\n"
      "that level and the more severe ones, and at info and\n"

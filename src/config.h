@@ -9,14 +9,13 @@
 #include "mondux/store.h"
 
 /* How many numeric variables there are (config.c has their table). */
-#define MX_CONFIG_NUMBERS 15
+#define MX_CONFIG_NUMBERS 12
 
 struct mx_config {
     struct mx_http_config http;
     struct mx_store_params db; /* values borrowed from the environment */
     unsigned db_wait_seconds;
-    unsigned db_writers; /* connections that send batches of deposits and withdrawals */
-    unsigned db_readers; /* connections that send batches of account reads */
+    unsigned db_connections;            /* the event loop's connections to the database */
     unsigned idempotency_ttl_seconds;   /* stored answers are kept at least this long */
     unsigned idempotency_sweep_seconds; /* between clean-ups; 0: no clean-up in the server */
     struct mx_api_keys *api_keys;       /* new, or NULL when none are configured */

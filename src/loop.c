@@ -71,6 +71,11 @@ void mx_loop_free(struct mx_loop *loop) {
     if (loop == NULL)
         return;
     if (loop->signal_fd >= 0) {
+        /* Taken, not left pending: unblocked, a SIGTERM that came while stopping would kill the
+         * process on its way out. */
+        struct signalfd_siginfo info;
+        while (read(loop->signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
+        }
         close(loop->signal_fd);
         sigprocmask(SIG_SETMASK, &loop->mask_before, NULL);
     }

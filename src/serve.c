@@ -1,5 +1,5 @@
-/* The server: configuration -> listen -> migrations -> serve -> shut down on SIGTERM/SIGINT. */
-#include <pthread.h>
+/* The server: configuration -> listen -> migrations -> the event loop (HTTP and the database on
+ * one thread) -> drain and shut down on SIGTERM/SIGINT. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "mondux/db.h"
 #include "mondux/http.h"
+#include "mondux/loop.h"
 #include "mondux/log.h"
 #include "mondux/store.h"
 
@@ -22,12 +24,39 @@ static void raise_open_file_limit(void) {
     }
 }
 
-/* A SIGTERM or SIGINT is waiting (they are blocked, and taken by sigwait once serving): checked
- * while start-up waits for the database, so `docker stop` need not wait for MX_DB_WAIT. */
+/* A SIGTERM or SIGINT is waiting (the loop took them over: they are blocked until it reads them):
+ * checked while start-up waits for the database, so `docker stop` need not wait for MX_DB_WAIT. */
 static int stop_requested(void) {
     sigset_t pending;
     return sigpending(&pending) == 0 &&
            (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
+}
+
+/* What the signal handlers of the loop need. */
+struct running {
+    struct mx_loop *loop;
+    struct mx_http_server *server;
+};
+
+static void on_drained(void *arg) {
+    struct running *running = arg;
+    mx_loop_stop(running->loop);
+}
+
+static void stop(struct running *running, const char *signal_name) {
+    mx_log(MX_LOG_INFO, "%s received, finishing in-flight requests", signal_name);
+    if (running->server != NULL)
+        mx_http_drain(running->server, on_drained, running);
+    else
+        mx_loop_stop(running->loop);
+}
+
+static void on_sigterm(void *arg) {
+    stop(arg, "SIGTERM");
+}
+
+static void on_sigint(void *arg) {
+    stop(arg, "SIGINT");
 }
 
 int mx_serve(void) {
@@ -50,21 +79,17 @@ int mx_serve(void) {
                             "connect");
     raise_open_file_limit();
     setvbuf(stdout, NULL, _IOLBF, 0); /* access-log lines reach `docker logs` as they happen */
-
-    /* Signals are taken synchronously by sigwait below; every thread started later inherits the
-     * mask, so none of them is interrupted. */
     signal(SIGPIPE, SIG_IGN);
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
     int exit_code = 0;
     int listener_ours = 1; /* until the server takes it over */
-    struct mx_http_server *server = NULL;
+    struct running running = {mx_loop_new(), NULL};
+    struct mx_db *db = NULL;
     unsigned port = 0;
-    if (mx_store_init(&config.db) != MX_OK) {
+    /* The loop takes SIGTERM and SIGINT as events from now on: blocked, they wait for it. */
+    if (running.loop == NULL || mx_loop_on_signal(running.loop, SIGTERM, on_sigterm, &running) ||
+        mx_loop_on_signal(running.loop, SIGINT, on_sigint, &running) ||
+        mx_store_init(&config.db) != MX_OK) {
         mx_log(MX_LOG_ERROR, "out of memory");
         exit_code = MX_EXIT_RUNTIME;
         goto out;
@@ -81,42 +106,36 @@ int mx_serve(void) {
         exit_code = MX_EXIT_RUNTIME;
         goto out;
     }
-    if (mx_store_sweeper_start(config.idempotency_ttl_seconds, config.idempotency_sweep_seconds) !=
-        MX_OK) {
-        mx_log(MX_LOG_ERROR, "cannot start the idempotency key clean-up");
+    db = mx_db_new(running.loop, config.db_connections);
+    if (db == NULL) {
+        mx_log(MX_LOG_ERROR, "out of memory");
         exit_code = MX_EXIT_RUNTIME;
         goto out;
     }
-    if (mx_store_batcher_start(config.db_writers, config.db_readers) != MX_OK) {
-        mx_log(MX_LOG_ERROR, "cannot start the database batch threads");
-        exit_code = MX_EXIT_RUNTIME;
-        goto out;
-    }
+    mx_db_sweep_keys(db, config.idempotency_ttl_seconds, config.idempotency_sweep_seconds);
     listener_ours = 0;
-    if (mx_http_start(&config.http, &server, &port) != MX_OK) {
+    if (mx_http_start(&config.http, running.loop, db, &running.server, &port) != MX_OK) {
         exit_code = MX_EXIT_RUNTIME;
         goto out;
     }
     int ipv6 = strchr(config.http.host, ':') != NULL;
     mx_log(MX_LOG_ALWAYS, "listening on http://%s%s%s:%u", ipv6 ? "[" : "", config.http.host,
            ipv6 ? "]" : "", port);
-
-    int signal_number = 0;
-    sigwait(&stop_signals, &signal_number);
-    mx_log(MX_LOG_INFO, "%s received, finishing in-flight requests",
-           signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (mx_loop_run(running.loop) != 0) {
+        mx_log(MX_LOG_ERROR, "the event loop failed");
+        exit_code = MX_EXIT_RUNTIME;
+    }
 out:
     if (listener_ours)
         close(listener.fd);
-    if (!mx_http_stop(server)) {
-        /* Threads are still at work: end the process as it is, without exit()'s clean-up running
-         * under them. */
+    if (!mx_http_stop(running.server)) {
+        /* Requests still wait for a database that does not answer: end the process as it is. */
         fflush(stdout);
         fflush(stderr);
         _exit(MX_EXIT_RUNTIME);
     }
-    mx_store_batcher_stop();
-    mx_store_sweeper_stop();
+    mx_db_free(db);
+    mx_loop_free(running.loop);
     mx_store_shutdown();
     mx_config_free(&config);
     return exit_code;

@@ -13,7 +13,9 @@ ALTER TABLE idempotency_keys
         CHECK (num_nonnulls(account_id, entry_id, transfer_id)
                = CASE WHEN coalesce(outcome = 'ok', http_status < 300) THEN 1 ELSE 0 END),
     ADD CONSTRAINT idempotency_keys_answer_stored
-        CHECK (outcome IS NOT NULL OR (http_status IS NOT NULL AND body IS NOT NULL));
+        CHECK (outcome IS NOT NULL OR (http_status IS NOT NULL AND body IS NOT NULL)),
+    ADD COLUMN attempt bigint;
 COMMENT ON COLUMN idempotency_keys.outcome IS 'What the request came to (ok or a refusal); the replay is rendered from it and the effect. NULL on rows that store a rendered body instead.';
+COMMENT ON COLUMN idempotency_keys.attempt IS 'The server''s token for the attempt that stored the outcome: sent again after a lost answer, it learns the outcome is its own.';
 COMMENT ON COLUMN idempotency_keys.http_status IS 'The rendered answer''s status, on rows stored before outcomes; 5xx answers are never stored.';
 COMMENT ON COLUMN idempotency_keys.body IS 'The rendered answer''s JSON body, on rows stored before outcomes.';

@@ -6,21 +6,24 @@
 
 #include <stddef.h>
 
+#include "mondux/db.h"
 #include "mondux/status.h"
 #include "mondux/store.h"
 
 struct mx_response;
 
-/* The answer to a request whose work went to the store with a completion (mx_store_*_then)
- * instead of being waited for: meanwhile the request's HTTP thread serves other connections, so a
- * few threads carry many requests that wait for the database. */
+/* The answer to a request whose work went to the database (mx_api_submit). The HTTP layer keeps
+ * one per request; a controller fills in op, and once the database has answered, finish renders
+ * the answer from op's results -- on the loop's thread, like everything else. */
 struct mx_later {
-    /* Set by the handler: writes the answer once the work is done, on an HTTP thread. */
+    struct mx_db_op op;
+    /* Set by mx_api_submit: writes the answer from op. */
     void (*finish)(struct mx_later *later, struct mx_response *response);
-    /* Where the store's completion puts its results, for finish. */
-    mx_status status;
-    struct mx_account account; /* a read's account, or a movement's number and new balance */
-    /* Set by the HTTP layer: the completion calls it, once, from any thread. */
+    /* The controller's own, for finish. */
+    unsigned success_status; /* 200 or 201 */
+    int with_location;       /* a success answers with a Location */
+    char fingerprint[256];   /* a keyed request's, which op.fingerprint borrows */
+    /* Set by the HTTP layer: called once, when finish may run. */
     void (*wake)(struct mx_later *later);
 };
 
@@ -42,11 +45,9 @@ struct mx_request {
     /* The same for a request header (name case-insensitive). */
     const char *(*header)(const struct mx_request *request, const char *name, unsigned *count);
     void *transport; /* the HTTP layer's own handle, for query() */
-    /* Room for an answer that comes later, or NULL when this transport cannot wait for one. */
+    /* Room for an answer that comes from the database, and the database to ask. */
     struct mx_later *later;
-    /* 0 on a thread that serves many connections and must never wait for the database: a handler
-     * that would then asks to be called again elsewhere (mx_api_elsewhere). */
-    int can_block;
+    struct mx_db *db;
 };
 
 struct mx_response {
@@ -62,11 +63,9 @@ struct mx_response {
     int replayed;         /* the stored answer to an earlier request with the same key */
     /* static string, or NULL: the Content-Security-Policy of an answer a browser renders */
     const char *content_security_policy;
-    /* The handler handed its work on (request->later): the answer is later->finish's, and
-     * nothing else here is filled in. */
+    /* The handler handed its work to the database (mx_api_submit): the answer is
+     * later->finish's, and nothing else here is filled in. */
     int later;
-    /* The handler did nothing, for it would wait: call it again on a thread that may block. */
-    int elsewhere;
 };
 
 typedef void (*mx_handler)(const struct mx_request *request, struct mx_response *response);
@@ -80,12 +79,10 @@ void mx_api_error(mx_status status, struct mx_response *response);
 void mx_api_error_detail(mx_status status, const char *field, const char *message,
                          struct mx_response *response);
 
-/* The store completion for a request's later: records status and wakes the HTTP layer. */
-void mx_api_later_done(void *later, mx_status status);
-
-/* For a handler about to wait for the database: 1 (and response->elsewhere set) when it must not
- * here; it then returns at once, having changed nothing. */
-int mx_api_elsewhere(const struct mx_request *request, struct mx_response *response);
+/* Hands request->later->op (filled in by the handler) to the database, to be answered by finish;
+ * sets response->later. The handler returns at once. */
+void mx_api_submit(const struct mx_request *request, struct mx_response *response,
+                   void (*finish)(struct mx_later *later, struct mx_response *response));
 
 /* Releases what a handler put into response. */
 void mx_api_response_free(struct mx_response *response);

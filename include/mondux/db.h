@@ -26,6 +26,8 @@ enum mx_db_kind {
     MX_DB_READ_TRANSFER,
     MX_DB_HISTORY,
     MX_DB_PING,
+    /* The expired Idempotency-Keys: amount their age in seconds, limit rows at most. */
+    MX_DB_SWEEP,
     MX_DB_KIND_COUNT
 };
 
@@ -59,8 +61,8 @@ struct mx_db_op {
     struct mx_account account_out;   /* a move's account and balance after; a create's or read's */
     struct mx_transfer transfer_out; /* a transfer's, or a read one */
     struct mx_entry *entries;        /* a history page: new, malloc'd (free it), newest first */
-    unsigned entry_count;
-    int has_more; /* older entries than the page exist */
+    unsigned entry_count;            /* a history page's entries; a sweep's keys deleted */
+    int has_more;                    /* older entries than the page exist */
 
     mx_db_done *done;
     void *arg; /* the caller's */
@@ -69,6 +71,9 @@ struct mx_db_op {
     struct mx_db_op *next;
     uint64_t deadline_ns; /* after this, waiting for a connection is 503 unavailable */
     unsigned attempts;
+    int64_t attempt_token; /* stored with a keyed outcome: a resend knows its own (db.c) */
+    int uncertain;         /* sent on a connection that broke before its answer came */
+    int resend;            /* its answer says: send it again */
 };
 
 struct mx_db;
@@ -83,6 +88,10 @@ void mx_db_submit(struct mx_db *db, struct mx_db_op *op);
 
 /* Operations queued or in flight, whose completions are still to come. */
 unsigned mx_db_pending(const struct mx_db *db);
+
+/* Deletes the stored answers older than ttl_seconds every interval_seconds (none when 0), in
+ * short batches, as operations of the loop. */
+void mx_db_sweep_keys(struct mx_db *db, unsigned ttl_seconds, unsigned interval_seconds);
 
 /* Closes every connection. Call when nothing is pending, or the pending completions never come. */
 void mx_db_free(struct mx_db *db);

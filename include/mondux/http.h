@@ -1,4 +1,5 @@
-/* The HTTP front: a libmicrohttpd daemon that hands each complete request to the route table. */
+/* The HTTP front: a libmicrohttpd daemon on the event loop that hands each complete request to the
+ * route table. */
 #ifndef MONDUX_HTTP_H
 #define MONDUX_HTTP_H
 
@@ -27,8 +28,6 @@ struct mx_http_config {
     /* Borrowed: the socket to serve (from mx_http_listen, for host and port, which then only name
      * it); the server owns its descriptor once started. */
     const struct mx_http_listener *listener;
-    unsigned threads;         /* threads serving connections; they never wait for the database */
-    unsigned workers;         /* threads running the requests that do wait for it */
     size_t body_limit;        /* bytes; larger bodies are answered 413 */
     size_t url_limit;         /* bytes of the request target; longer is 414 */
     size_t header_limit;      /* bytes of all request headers together; more is 431 */
@@ -42,16 +41,24 @@ struct mx_http_config {
 };
 
 struct mx_http_server;
+struct mx_loop;
+struct mx_db;
 
-/* Starts serving. On MX_OK *out is a new server (mx_http_stop releases it) and *bound_port the
- * port it listens on. Otherwise MX_INTERNAL with the reason on stderr; libmicrohttpd may have
- * closed config->listener's descriptor by then, so the caller exits without closing it. */
-mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_server **out,
-                        unsigned *bound_port);
+/* Starts serving on loop (everything of the server runs on its thread), with db for the
+ * requests that need the database. On MX_OK *out is a new server (mx_http_stop releases it) and
+ * *bound_port the port it listens on. Otherwise MX_INTERNAL with the reason on stderr;
+ * libmicrohttpd may have closed config->listener's descriptor by then, so the caller exits without
+ * closing it. */
+mx_status mx_http_start(const struct mx_http_config *config, struct mx_loop *loop, struct mx_db *db,
+                        struct mx_http_server **out, unsigned *bound_port);
 
-/* Stops accepting, lets in-flight requests finish (for a bounded time), then stops and frees: 1.
- * 0 when requests still wait for the database after that time: then the server cannot be stopped
- * safely, still runs and may still call the store, and the process should exit as it is. */
+/* Stops accepting and lets the requests in flight finish: each gets its answer, with
+ * Connection: close, and a connection still arriving after a second is cut. drained(arg) is
+ * called once none is left, or after a bounded time. */
+void mx_http_drain(struct mx_http_server *server, void (*drained)(void *arg), void *arg);
+
+/* Stops and frees: 1. 0 when requests still wait for the database: then the server cannot be
+ * stopped safely, and the process should exit as it is. NULL is fine. */
 int mx_http_stop(struct mx_http_server *server);
 
 #endif

@@ -11,7 +11,7 @@
 json_t *mx_api_account_json(const struct mx_account *account);
 
 /* The answer of a deposit, a withdrawal or a balance read, as a later's finish: 200
- * {"account_number", "balance"} from later->account, or the error of later->status. */
+ * {"account_number", "balance"} from later->op, or the error of its status. */
 void mx_api_render_balance(struct mx_later *later, struct mx_response *response);
 
 #endif

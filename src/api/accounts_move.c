@@ -7,27 +7,6 @@
 #include "request_bodies.h"
 #include "render.h"
 
-#include "mondux/store.h"
-
-struct move_input {
-    const char *account_number;
-    mx_move_kind kind;
-    int64_t sum_cents;
-};
-
-static void move(const void *input_ptr, struct mx_response *response) {
-    const struct move_input *input = input_ptr;
-    struct mx_later now = {0};
-    snprintf(now.account.number, sizeof now.account.number, "%s", input->account_number);
-    /* A malformed number is no account, and that needs no database; with a key the answer is
-     * still stored, like any other 404 account_not_found. */
-    now.status = MX_ACCOUNT_NOT_FOUND;
-    if (mx_acct_is_valid(input->account_number))
-        now.status = mx_store_move(input->account_number, input->kind, input->sum_cents,
-                                   &now.account.balance_cents);
-    mx_api_render_balance(&now, response);
-}
-
 /* The sum: from ?sum=, or from a JSON body {"sum": N}, never from both. Rules and sentence are
  * the original's for either. */
 static mx_status read_sum(const struct mx_request *request, int64_t *sum_cents,
@@ -54,46 +33,40 @@ static mx_status read_sum(const struct mx_request *request, int64_t *sum_cents,
 }
 
 /* Validation order of api.md: the key and the sum first (an invalid sum on an unknown account is a
- * 400), then (in move) the account number, then the balance rules inside the store's one
- * statement. */
+ * 400), then the account number, then the balance rules, in the database's batch. */
 static void move_request(const struct mx_request *request, struct mx_response *response,
-                         mx_move_kind kind) {
-    struct move_input input = {request->account_number, kind, 0};
+                         enum mx_db_kind kind) {
     const char *key = NULL;
+    int64_t sum_cents = 0;
     struct mx_api_refusal why;
     mx_status status = mx_api_idempotency_key(request, &key, &why);
     if (status == MX_OK)
-        status = read_sum(request, &input.sum_cents, &why);
+        status = read_sum(request, &sum_cents, &why);
     if (status != MX_OK) {
         mx_api_render_refusal(&why, response);
         return;
     }
-    /* Without a key nothing needs a transaction of its own: the movement joins a batch, and the
-     * thread goes on serving others until it is done. */
-    if (key == NULL && request->later != NULL) {
-        if (!mx_acct_is_valid(input.account_number)) {
-            mx_api_error(MX_ACCOUNT_NOT_FOUND, response);
-            return;
-        }
-        struct mx_later *later = request->later;
-        snprintf(later->account.number, sizeof later->account.number, "%s", input.account_number);
-        /* Set first: the completion may come before the call returns. */
-        later->finish = mx_api_render_balance;
-        if (mx_store_move_then(later->account.number, kind, input.sum_cents,
-                               &later->account.balance_cents, mx_api_later_done, later)) {
-            response->later = 1;
-            return;
-        }
+    int valid = mx_acct_is_valid(request->account_number);
+    /* A malformed number is no account, and that needs no database -- unless a key must remember
+     * the answer, like any other 404 account_not_found: then the batch looks up "", no one's. */
+    if (!valid && key == NULL) {
+        mx_api_error(MX_ACCOUNT_NOT_FOUND, response);
+        return;
     }
+    struct mx_db_op *op = &request->later->op;
+    op->kind = kind;
+    snprintf(op->account, sizeof op->account, "%s", valid ? request->account_number : "");
+    op->amount = sum_cents;
     char canonical[48];
-    snprintf(canonical, sizeof canonical, "sum=%" PRId64, input.sum_cents);
-    mx_api_run_idempotent(request, key, canonical, move, &input, response);
+    snprintf(canonical, sizeof canonical, "sum=%" PRId64, sum_cents);
+    mx_api_keyed(request, key, canonical);
+    mx_api_submit(request, response, mx_api_render_balance);
 }
 
 void mx_api_deposit(const struct mx_request *request, struct mx_response *response) {
-    move_request(request, response, MX_MOVE_DEPOSIT);
+    move_request(request, response, MX_DB_DEPOSIT);
 }
 
 void mx_api_withdraw(const struct mx_request *request, struct mx_response *response) {
-    move_request(request, response, MX_MOVE_WITHDRAWAL);
+    move_request(request, response, MX_DB_WITHDRAW);
 }

@@ -1,11 +1,10 @@
 /* GET /api/accounts/{n}/transactions?limit=L&before=ID: the journal, newest first, by pages. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
-
-#include "mondux/store.h"
 
 #define DEFAULT_LIMIT 20
 
@@ -41,7 +40,7 @@ static json_t *entry_json(const struct mx_entry *entry) {
 }
 
 static json_t *page_json(const char *number, const struct mx_entry *entries, unsigned count,
-                         int has_more, uint64_t limit) {
+                         int has_more, unsigned limit) {
     json_t *list = json_array();
     for (unsigned i = 0; list != NULL && i < count; i++) {
         if (json_array_append_new(list, entry_json(&entries[i])) != 0) {
@@ -54,18 +53,25 @@ static json_t *page_json(const char *number, const struct mx_entry *entries, uns
     json_t *next = json_null();
     if (has_more && count > 0) {
         char url[128];
-        snprintf(url, sizeof url, "/api/accounts/%s/transactions?limit=%" PRIu64 "&before=%" PRId64,
-                 number, limit, entries[count - 1].id);
+        snprintf(url, sizeof url, "/api/accounts/%s/transactions?limit=%u&before=%" PRId64, number,
+                 limit, entries[count - 1].id);
         next = json_string(url);
     }
     return json_pack("{s:o, s:o}", "transactions", list, "next", next);
 }
 
+static void render_page(struct mx_later *later, struct mx_response *response) {
+    struct mx_db_op *op = &later->op;
+    if (!mx_api_render_failure(later, response))
+        mx_api_render_json(
+            response, 200,
+            page_json(op->account, op->entries, op->entry_count, op->has_more, op->limit));
+    free(op->entries);
+    op->entries = NULL;
+}
+
 void mx_api_get_transactions(const struct mx_request *request, struct mx_response *response) {
     uint64_t limit = DEFAULT_LIMIT, before = 0;
-    struct mx_entry entries[MX_HISTORY_MAX_LIMIT];
-    unsigned count = 0;
-    int has_more = 0;
     struct mx_api_refusal why;
     mx_status status = read_number(request, "limit", MX_HISTORY_MAX_LIMIT, "", &limit, &why);
     if (status == MX_OK)
@@ -75,17 +81,14 @@ void mx_api_get_transactions(const struct mx_request *request, struct mx_respons
         mx_api_render_refusal(&why, response);
         return;
     }
-    if (!mx_acct_is_valid(request->account_number))
-        status = MX_ACCOUNT_NOT_FOUND;
-    if (status == MX_OK && mx_api_elsewhere(request, response))
-        return;
-    if (status == MX_OK)
-        status = mx_store_history(request->account_number, (int64_t)before, (unsigned)limit,
-                                  entries, &count, &has_more);
-    if (status != MX_OK) {
-        mx_api_error(status, response);
+    if (!mx_acct_is_valid(request->account_number)) {
+        mx_api_error(MX_ACCOUNT_NOT_FOUND, response);
         return;
     }
-    mx_api_render_json(response, 200,
-                       page_json(request->account_number, entries, count, has_more, limit));
+    struct mx_db_op *op = &request->later->op;
+    op->kind = MX_DB_HISTORY;
+    snprintf(op->account, sizeof op->account, "%s", request->account_number);
+    op->before_id = (int64_t)before;
+    op->limit = (unsigned)limit;
+    mx_api_submit(request, response, render_page);
 }

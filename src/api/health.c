@@ -4,7 +4,6 @@
 
 #include "mondux/metrics.h"
 #include "mondux/platform.h"
-#include "mondux/store.h"
 
 /* The process is up and serving; it does not ask the database, so a database outage never gets
  * a healthy process restarted. */
@@ -15,14 +14,17 @@ void mx_api_healthz(const struct mx_request *request, struct mx_response *respon
 
 /* Ready to serve money: the database answers now (a load balancer sends traffic elsewhere
  * meanwhile). */
-void mx_api_readyz(const struct mx_request *request, struct mx_response *response) {
-    if (mx_api_elsewhere(request, response))
-        return;
-    if (!mx_store_ping()) {
+static void render_ready(struct mx_later *later, struct mx_response *response) {
+    if (later->op.status != MX_OK) {
         mx_api_error(MX_UNAVAILABLE, response);
         return;
     }
     mx_api_render_json(response, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+void mx_api_readyz(const struct mx_request *request, struct mx_response *response) {
+    request->later->op.kind = MX_DB_PING;
+    mx_api_submit(request, response, render_ready);
 }
 
 /* Prometheus text format, version 0.0.4. */

@@ -1,15 +1,19 @@
-/* Where a handler waits: later (struct mx_later), or elsewhere (mx_api_elsewhere). */
+/* A handler's work handed to the database, and its answer rendered once it is done. */
 #include "mondux/api.h"
 
-void mx_api_later_done(void *later_ptr, mx_status status) {
-    struct mx_later *later = later_ptr;
-    later->status = status;
-    later->wake(later); /* the last touch: the HTTP layer may answer and free the request now */
+static void later_done(struct mx_db_op *op) {
+    struct mx_later *later = op->arg;
+    later->wake(later); /* the HTTP layer calls finish and sends the answer */
 }
 
-int mx_api_elsewhere(const struct mx_request *request, struct mx_response *response) {
-    if (request->can_block)
-        return 0;
-    response->elsewhere = 1;
-    return 1;
+void mx_api_submit(const struct mx_request *request, struct mx_response *response,
+                   void (*finish)(struct mx_later *later, struct mx_response *response)) {
+    struct mx_later *later = request->later;
+    later->finish = finish;
+    later->op.done = later_done;
+    later->op.arg = later;
+    if (later->op.client == NULL)
+        later->op.client = request->client;
+    mx_db_submit(request->db, &later->op);
+    response->later = 1;
 }

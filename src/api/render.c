@@ -77,6 +77,14 @@ void mx_api_render_refusal(const struct mx_api_refusal *why, struct mx_response 
                         why->message[0] != '\0' ? why->message : NULL, response);
 }
 
+int mx_api_render_failure(const struct mx_later *later, struct mx_response *response) {
+    if (later->op.status == MX_OK)
+        return 0;
+    mx_api_error(later->op.status, response);
+    response->replayed = later->op.replayed;
+    return 1;
+}
+
 void mx_api_response_free(struct mx_response *response) {
     if (!response->body_is_static)
         free(response->body);

@@ -13,4 +13,8 @@ void mx_api_render_json(struct mx_response *response, unsigned http_status, json
 /* The error answer for why: its status, its sentence (or the table's) and its field, if any. */
 void mx_api_render_refusal(const struct mx_api_refusal *why, struct mx_response *response);
 
+/* When the database refused or failed op (later->op.status is not MX_OK): its error answer, with
+ * Idempotent-Replayed when it is a stored one, and 1. Otherwise 0 and nothing written. */
+int mx_api_render_failure(const struct mx_later *later, struct mx_response *response);
+
 #endif

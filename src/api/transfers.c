@@ -6,8 +6,6 @@
 #include "request_bodies.h"
 #include "render.h"
 
-#include "mondux/store.h"
-
 static json_t *transfer_json(const struct mx_transfer *transfer) {
     return json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)transfer->id, "from",
                      transfer->from, "to", transfer->to, "sum", (json_int_t)transfer->amount_cents,
@@ -15,21 +13,15 @@ static json_t *transfer_json(const struct mx_transfer *transfer) {
                      (json_int_t)transfer->to_balance_cents, "created_at", transfer->created_at);
 }
 
-static void transfer(const void *input_ptr, struct mx_response *response) {
-    const struct mx_transfer_order *input = input_ptr;
-    struct mx_transfer done;
-    /* Malformed numbers name no account, without asking the database; with a key the answer is
-     * still stored, like any other 404 account_not_found. */
-    mx_status status = MX_ACCOUNT_NOT_FOUND;
-    if (mx_acct_is_valid(input->from) && mx_acct_is_valid(input->to))
-        status = mx_store_transfer(input->from, input->to, input->sum_cents, &done);
-    if (status != MX_OK) {
-        mx_api_error(status, response);
+static void render_made(struct mx_later *later, struct mx_response *response) {
+    if (mx_api_render_failure(later, response))
         return;
-    }
-    mx_api_render_json(response, 201, transfer_json(&done));
+    const struct mx_transfer *done = &later->op.transfer_out;
+    mx_api_render_json(response, 201, transfer_json(done));
     if (response->http_status == 201)
-        snprintf(response->location, sizeof response->location, "/api/transfers/%" PRId64, done.id);
+        snprintf(response->location, sizeof response->location, "/api/transfers/%" PRId64,
+                 done->id);
+    response->replayed = later->op.replayed;
 }
 
 void mx_api_create_transfer(const struct mx_request *request, struct mx_response *response) {
@@ -45,25 +37,40 @@ void mx_api_create_transfer(const struct mx_request *request, struct mx_response
         mx_api_render_refusal(&why, response);
         return;
     }
+    /* Malformed numbers name no account, without asking the database -- unless a key must
+     * remember the answer, like any other 404: then the batch looks up "", no one's. */
+    int from_valid = mx_acct_is_valid(input.from), to_valid = mx_acct_is_valid(input.to);
+    if ((!from_valid || !to_valid) && key == NULL) {
+        mx_api_error(MX_ACCOUNT_NOT_FOUND, response);
+        return;
+    }
+    struct mx_db_op *op = &request->later->op;
+    op->kind = MX_DB_TRANSFER;
+    snprintf(op->account, sizeof op->account, "%s", from_valid ? input.from : "");
+    snprintf(op->other, sizeof op->other, "%s", to_valid ? input.to : "");
+    op->amount = input.sum_cents;
     char canonical[96];
     snprintf(canonical, sizeof canonical, "from=%s to=%s sum=%" PRId64, input.from, input.to,
              input.sum_cents);
-    mx_api_run_idempotent(request, key, canonical, transfer, &input, response);
+    mx_api_keyed(request, key, canonical);
+    mx_api_submit(request, response, render_made);
+}
+
+static void render_found(struct mx_later *later, struct mx_response *response) {
+    if (mx_api_render_failure(later, response))
+        return;
+    mx_api_render_json(response, 200, transfer_json(&later->op.transfer_out));
 }
 
 void mx_api_get_transfer(const struct mx_request *request, struct mx_response *response) {
     uint64_t id = 0;
-    struct mx_transfer found;
-    mx_status status = MX_TRANSFER_NOT_FOUND;
     /* Ids are canonical decimals; any other spelling names no transfer. */
-    if (mx_parse_decimal(request->account_number, (uint64_t)MX_ID_MAX, &id) && id > 0) {
-        if (mx_api_elsewhere(request, response))
-            return;
-        status = mx_store_get_transfer((int64_t)id, &found);
-    }
-    if (status != MX_OK) {
-        mx_api_error(status, response);
+    if (!mx_parse_decimal(request->account_number, (uint64_t)MX_ID_MAX, &id) || id == 0) {
+        mx_api_error(MX_TRANSFER_NOT_FOUND, response);
         return;
     }
-    mx_api_render_json(response, 200, transfer_json(&found));
+    struct mx_db_op *op = &request->later->op;
+    op->kind = MX_DB_READ_TRANSFER;
+    op->id = (int64_t)id;
+    mx_api_submit(request, response, render_found);
 }

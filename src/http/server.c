@@ -1,8 +1,10 @@
-/* The libmicrohttpd daemon: accumulates each request (within the limits), routes it, sends the
- * controller's answer, logs it, and frees everything in the completion callback. */
+/* The libmicrohttpd daemon on the event loop: accumulates each request (within the limits), routes
+ * it, sends the controller's answer -- at once, or once the database has answered, the connection
+ * suspended meanwhile -- logs it, and frees everything in the completion callback. Everything here
+ * runs on the loop's one thread: libmicrohttpd polls nothing itself (external epoll mode), and the
+ * request timeout and the drain on shutdown are deadlines of the loop. */
 #include <microhttpd.h>
 #include <netdb.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +15,12 @@
 
 #include "access_log.h"
 #include "message_syntax.h"
+#include "mondux/db.h"
 #include "mondux/http.h"
+#include "mondux/loop.h"
 #include "mondux/log.h"
 #include "mondux/metrics.h"
 #include "router.h"
-#include "watchdog.h"
-#include "workers.h"
 
 /* How long shutdown waits for in-flight requests before closing anyway. */
 #define DRAIN_TIMEOUT_MS 10000
@@ -35,24 +37,46 @@
 struct mx_http_server {
     struct MHD_Daemon *daemon;
     struct mx_http_config config;
-    struct mx_watchdog *watchdog;
-    atomic_uint in_flight;
-    /* Requests handed on (answered later or elsewhere) and not yet answered; none is handed on
-     * once stopping is set, so that the daemon is never stopped with a suspended connection. */
-    atomic_uint handed_on;
-    atomic_int stopping;
-    atomic_uint waking; /* completions inside wake(), which still use the daemon */
-    struct mx_workers *workers;
-    atomic_ulong next_request;
+    struct mx_loop *loop;
+    struct mx_db *db;
+    struct mx_loop_io daemon_io;       /* libmicrohttpd's epoll descriptor */
+    struct mx_loop_timer daemon_timer; /* libmicrohttpd's own next deadline (idle connections) */
+    struct mx_loop_hook hook;
+    unsigned in_flight;
+    unsigned waiting; /* requests whose connection is suspended until the database answers */
+    struct connection_ctx *connections; /* every open one, for the drain */
+    /* Stopping: no new connection is accepted, and the drain tells when the work is done. */
+    int stopping;
+    MHD_socket listener;        /* handed back by MHD_quiesce_daemon: ours to close */
+    struct mx_loop_timer drain; /* each pass of the drain */
+    uint64_t drain_deadline_ns;
+    void (*drained)(void *arg);
+    void *drained_arg;
+    unsigned long next_request;
     unsigned long id_prefix;
 };
 
 /* A request needs at most a few query arguments; more than this many is refused (414). */
 #define QUERY_ARGUMENTS_MAX 100
 
+/* Where a connection stands, for the request timeout: a request may take request_timeout to
+ * arrive, counted from its request line (and the request line as long from the connection's start
+ * or the previous answer), however slowly it keeps sending -- which the idle timeout alone would
+ * not catch ("slowloris"). A request being served is never cut. */
+enum connection_phase {
+    PHASE_IDLE,      /* between requests */
+    PHASE_RECEIVING, /* a request line has come; its headers and body are arriving */
+    PHASE_SERVING,   /* the request is being answered: the clock stands */
+    PHASE_CUT,       /* shut down: libmicrohttpd closes it on its next read */
+};
+
 /* Per-connection state: from libmicrohttpd's "connection started" to "closed". */
 struct connection_ctx {
-    struct mx_watch *watch;
+    struct mx_http_server *server;
+    struct connection_ctx *prev, *next;
+    enum connection_phase phase;
+    uint64_t phase_since_ns;
+    struct mx_loop_timer deadline;
     int fd;
     size_t uri_length;        /* of the request being received, as sent (before decoding) */
     const char *uri_end;      /* where libmicrohttpd ended its target: see target_has_nul */
@@ -61,23 +85,14 @@ struct connection_ctx {
     char peer[64];            /* "address:port" of the client, for the access log */
 };
 
-/* Where a request handed on stands: answered later (struct mx_later, the store completes it) or
- * elsewhere (a worker thread runs its handler). The completion and the thread that ran the
- * handler race to the next state: the one that comes second resumes or answers. */
-enum later_state {
-    LATER_NONE,      /* not handed on */
-    LATER_PENDING,   /* handed on, the handler's thread has not yet suspended the connection */
-    LATER_SUSPENDED, /* the connection waits; the completion resumes it */
-    LATER_DONE,      /* the completion came; the answer may be written */
-};
-
 /* Per-request state: created on the first call of a request, freed in on_completed. */
 struct request_ctx {
     struct mx_later later; /* first: wake() finds its request_ctx from it */
-    atomic_int later_state;
+    int waiting;           /* its connection is suspended until the database answers */
+    int answered;          /* the database did: answer holds what to send */
+    struct mx_response answer;
     struct mx_route_match match;
     const char *url, *method_name; /* libmicrohttpd's, valid until on_completed */
-    struct mx_response answer_from_elsewhere;
     struct mx_http_server *server;
     struct MHD_Connection *connection;
     struct connection_ctx *conn;
@@ -97,11 +112,40 @@ struct request_ctx {
 };
 
 /* For the in-flight gauge of /metrics; there is one server per process. */
-static struct mx_http_server *_Atomic current_server;
+static struct mx_http_server *current_server;
 
 static unsigned read_in_flight(void) {
-    struct mx_http_server *server = atomic_load(&current_server);
-    return server != NULL ? atomic_load(&server->in_flight) : 0;
+    return current_server != NULL ? current_server->in_flight : 0;
+}
+
+/* ---- the request timeout ------------------------------------------------------------------ */
+
+static void set_phase(struct connection_ctx *conn, enum connection_phase phase);
+
+/* Shutting the socket down (not closing it: the fd stays libmicrohttpd's) makes its next read
+ * fail, and libmicrohttpd then closes the connection. */
+static void cut(struct connection_ctx *conn) {
+    shutdown(conn->fd, SHUT_RDWR);
+    set_phase(conn, PHASE_CUT);
+    mx_loop_again(conn->server->loop);
+}
+
+static void on_request_deadline(void *arg) {
+    struct connection_ctx *conn = arg;
+    if (conn->phase == PHASE_IDLE || conn->phase == PHASE_RECEIVING)
+        cut(conn);
+}
+
+static void set_phase(struct connection_ctx *conn, enum connection_phase phase) {
+    struct mx_http_server *server = conn->server;
+    conn->phase = phase;
+    conn->phase_since_ns = mx_loop_now_ns(server->loop);
+    if (phase == PHASE_IDLE || phase == PHASE_RECEIVING)
+        mx_loop_timer_set(server->loop, &conn->deadline,
+                          (uint64_t)server->config.request_timeout * 1000u, on_request_deadline,
+                          conn);
+    else
+        mx_loop_timer_cancel(server->loop, &conn->deadline);
 }
 
 /* One pass over a request's headers or query arguments: how often name occurs, and its first
@@ -171,12 +215,14 @@ static void add_header(struct MHD_Response *response, const char *name, const ch
 
 /* Sends what the controller wrote; takes over response->body. */
 static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response *out) {
-    /* Being answered, early ones (4xx before routing) too: the watchdog leaves it alone now,
-     * unless it has just cut it, when no answer could be sent. */
-    if (!mx_watch_serving(ctx->conn != NULL ? ctx->conn->watch : NULL)) {
+    /* Being answered, early ones (4xx before routing) too: the request timeout leaves it alone
+     * now -- unless it has cut it, when no answer could be sent. */
+    if (ctx->conn != NULL && ctx->conn->phase == PHASE_CUT) {
         mx_api_response_free(out);
         return MHD_NO;
     }
+    if (ctx->conn != NULL)
+        set_phase(ctx->conn, PHASE_SERVING);
     /* The client sees only the code; this line ties the details logged before to the request. */
     if (out->http_status >= 500)
         mx_log(MX_LOG_ERROR, "request id=%s answered %u", ctx->request_id, out->http_status);
@@ -220,7 +266,7 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
         add_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mondux\"");
     /* Shutting down: this answer ends its connection, so a client that keeps sending on it does
      * not hold up the drain. */
-    if (atomic_load(&ctx->server->stopping) || ctx->close_connection)
+    if (ctx->server->stopping || ctx->close_connection)
         add_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
     add_header(response, "X-Request-Id", ctx->request_id);
     ctx->status = out->http_status;
@@ -303,7 +349,7 @@ static void choose_request_id(struct request_ctx *ctx, const struct head_scan *h
         memcpy(ctx->request_id, theirs, length + 1);
     else
         snprintf(ctx->request_id, sizeof ctx->request_id, "%08lx-%06lx", ctx->server->id_prefix,
-                 atomic_fetch_add(&ctx->server->next_request, 1) & 0xffffffUL);
+                 ctx->server->next_request++ & 0xffffffUL);
 }
 
 static struct connection_ctx *connection_of(struct MHD_Connection *connection) {
@@ -328,7 +374,7 @@ static struct request_ctx *request_begin(struct mx_http_server *server,
     snprintf(ctx->user_agent, sizeof ctx->user_agent, "%s",
              head->user_agent.value != NULL ? head->user_agent.value : "");
     choose_request_id(ctx, head);
-    atomic_fetch_add(&server->in_flight, 1);
+    server->in_flight++;
     return ctx;
 }
 
@@ -440,48 +486,20 @@ static int declared_too_large(const struct head_scan *head, size_t limit) {
            mx_http_parse_content_length(head->content_length.value, &declared) && declared > limit;
 }
 
-/* The completion of a request handed on; any thread. Counted in waking until it no longer touches
- * the daemon: the request may be answered, and the daemon stopped, while MHD_resume_connection is
- * still on its way out. */
+/* The database has answered a request (op's completion, on the loop's thread): its answer is
+ * written now, and sent once libmicrohttpd calls on_request again for the resumed connection. */
 static void wake(struct mx_later *later) {
     struct request_ctx *ctx = (struct request_ctx *)later;
-    struct mx_http_server *server = ctx->server;
-    struct MHD_Connection *connection = ctx->connection; /* ctx may be gone once DONE is seen */
-    atomic_fetch_add(&server->waking, 1);
-    int expected = LATER_PENDING;
-    if (!atomic_compare_exchange_strong(&ctx->later_state, &expected, LATER_DONE)) {
-        /* LATER_SUSPENDED: once resumed, libmicrohttpd calls on_request again, which answers. */
-        atomic_store(&ctx->later_state, LATER_DONE);
-        MHD_resume_connection(connection);
-    } /* else the handler's thread has not suspended yet: it answers right away */
-    atomic_fetch_sub(&server->waking, 1);
+    later->finish(later, &ctx->answer);
+    ctx->answered = 1;
+    ctx->waiting = 0;
+    ctx->server->waiting--;
+    MHD_resume_connection(ctx->connection);
+    mx_loop_again(ctx->server->loop);
 }
 
-static enum MHD_Result answer_later(struct request_ctx *ctx) {
-    struct mx_response out = {0};
-    atomic_store(&ctx->later_state, LATER_NONE);
-    ctx->later.finish(&ctx->later, &out);
-    atomic_fetch_sub(&ctx->server->handed_on, 1);
-    return send_response(ctx, &out);
-}
-
-/* The request was handed on: answers now if it is already done, else suspends the connection
- * (this thread serves others meanwhile) until wake resumes it. */
-static enum MHD_Result wait_for_later(struct request_ctx *ctx) {
-    if (atomic_load(&ctx->later_state) == LATER_DONE)
-        return answer_later(ctx);
-    /* Suspended before anyone may resume it (resuming a connection that is not suspended is
-     * undefined), then published as such. */
-    MHD_suspend_connection(ctx->connection);
-    int expected = LATER_PENDING;
-    if (!atomic_compare_exchange_strong(&ctx->later_state, &expected, LATER_SUSPENDED))
-        MHD_resume_connection(ctx->connection); /* done in between: nobody else will resume */
-    return MHD_YES;
-}
-
-/* The request as the controllers see it. On an HTTP thread (can_block 0) a handler may answer
- * later, or ask to run elsewhere; on a worker it waits where it is. */
-static void build_request(struct request_ctx *ctx, int can_block, struct mx_request *request) {
+/* The request as the controllers see it. */
+static void build_request(struct request_ctx *ctx, struct mx_request *request) {
     *request = (struct mx_request){
         .method = ctx->method_name,
         .path = ctx->url,
@@ -493,42 +511,20 @@ static void build_request(struct request_ctx *ctx, int can_block, struct mx_requ
         .query = query_value,
         .header = header_value,
         .transport = ctx->connection,
-        .later = can_block ? NULL : &ctx->later,
-        .can_block = can_block,
+        .later = &ctx->later,
+        .db = ctx->server->db,
     };
-}
-
-static void take_answer_from_elsewhere(struct mx_later *later, struct mx_response *out) {
-    struct request_ctx *ctx = (struct request_ctx *)later;
-    *out = ctx->answer_from_elsewhere;
-    memset(&ctx->answer_from_elsewhere, 0, sizeof ctx->answer_from_elsewhere);
-}
-
-/* On a worker thread, while the request's connection is suspended (nothing else touches it). A
- * request that waited too long for a worker gets 503 instead, having changed nothing (expired: on
- * the workers' expiry thread, which must not wait). */
-static void run_elsewhere(void *arg, int expired) {
-    struct request_ctx *ctx = arg;
-    if (expired) {
-        mx_log(MX_LOG_WARN, "no worker thread came free in time");
-        mx_metrics_db(MX_METRICS_DB_POOL_TIMEOUT);
-        mx_api_error(MX_UNAVAILABLE, &ctx->answer_from_elsewhere);
-    } else {
-        struct mx_request request;
-        build_request(ctx, 1, &request);
-        ctx->match.handler(&request, &ctx->answer_from_elsewhere);
-    }
-    ctx->later.finish = take_answer_from_elsewhere;
-    ctx->later.wake(&ctx->later);
 }
 
 static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const char *method) {
     if (ctx->body_too_large)
         return send_error(ctx, MX_PAYLOAD_TOO_LARGE);
-    /* Cut by the watchdog just now: an answer could no longer reach the client, so nothing is
+    /* Cut by the request timeout: an answer could no longer reach the client, so nothing is
      * started, and libmicrohttpd closes the connection. */
-    if (!mx_watch_serving(ctx->conn != NULL ? ctx->conn->watch : NULL))
+    if (ctx->conn != NULL && ctx->conn->phase == PHASE_CUT)
         return MHD_NO;
+    if (ctx->conn != NULL)
+        set_phase(ctx->conn, PHASE_SERVING);
 
     mx_route(method, url, &ctx->match);
     ctx->route = ctx->match.pattern;
@@ -541,25 +537,18 @@ static enum MHD_Result dispatch(struct request_ctx *ctx, const char *url, const 
     }
     ctx->url = url;
     ctx->method_name = method;
-    /* Counted before stopping is read, and stopping set before the count is read (mx_http_stop):
-     * so either this request sees stopping, or the stop sees it handed on. */
-    struct mx_http_server *server = ctx->server;
-    atomic_fetch_add(&server->handed_on, 1);
-    int can_hand_on = !atomic_load(&server->stopping);
     struct mx_request request;
-    build_request(ctx, !can_hand_on, &request);
+    build_request(ctx, &request);
     ctx->later.wake = wake;
-    atomic_store(&ctx->later_state, LATER_PENDING);
     ctx->match.handler(&request, &out);
-    if (out.later)
-        return wait_for_later(ctx);
-    if (out.elsewhere && mx_workers_submit(server->workers, run_elsewhere, ctx) == MX_OK)
-        return wait_for_later(ctx);
-    atomic_store(&ctx->later_state, LATER_NONE);
-    atomic_fetch_sub(&server->handed_on, 1);
-    if (out.elsewhere)
-        mx_api_error(MX_INTERNAL, &out); /* could not queue it: out of memory */
-    return send_response(ctx, &out);
+    if (!out.later)
+        return send_response(ctx, &out);
+    /* Put aside until the database answers; its completion always comes in a later turn of the
+     * loop, so the suspension comes first. */
+    MHD_suspend_connection(ctx->connection);
+    ctx->waiting = 1;
+    ctx->server->waiting++;
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
@@ -602,32 +591,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         return MHD_YES;
     }
     if (ctx->status != 0)
-        return MHD_YES; /* answered early (413, 414, 431, 401); nothing more to say */
-    if (atomic_load(&ctx->later_state) == LATER_DONE) /* resumed */
-        return answer_later(ctx);
+        return MHD_YES;  /* answered early (413, 414, 431, 401); nothing more to say */
+    if (ctx->answered) { /* resumed */
+        struct mx_response out = ctx->answer;
+        memset(&ctx->answer, 0, sizeof ctx->answer);
+        return send_response(ctx, &out);
+    }
+    if (ctx->waiting)
+        return MHD_YES;
     return dispatch(ctx, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                          enum MHD_RequestTerminationCode code) {
     (void)code;
+    (void)connection;
     struct mx_http_server *server = cls;
     struct request_ctx *ctx = *con_cls;
     if (ctx == NULL)
         return;
     *con_cls = NULL;
-    (void)connection;
-    /* A request handed on ends only after its answer (the connection is suspended meanwhile);
-     * were one to end between, its completion would write into freed memory. */
-    int later_state = atomic_load(&ctx->later_state);
-    if (later_state == LATER_PENDING || later_state == LATER_SUSPENDED) {
-        mx_log(MX_LOG_ERROR, "a request ended while it was handed on");
-        abort();
-    }
-    if (later_state == LATER_DONE) { /* completed, never answered */
-        mx_api_response_free(&ctx->answer_from_elsewhere);
-        atomic_fetch_sub(&server->handed_on, 1);
-    }
+    /* A suspended request never ends here: libmicrohttpd sees it again only once resumed. */
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     long long elapsed_us = (long long)(now.tv_sec - ctx->started.tv_sec) * 1000000LL +
@@ -639,11 +623,12 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
         mx_access_log(&(struct mx_access_entry){
             ctx->method, ctx->path, ctx->status, &ctx->started, ctx->request_id, ctx->client,
             ctx->conn != NULL ? ctx->conn->peer : "", ctx->user_agent, ctx->bytes_sent});
-    if (ctx->conn != NULL)
-        mx_watch_receiving(ctx->conn->watch);
+    if (ctx->conn != NULL && ctx->conn->phase != PHASE_CUT)
+        set_phase(ctx->conn, PHASE_IDLE);
+    mx_api_response_free(&ctx->answer);
     free(ctx->body);
     free(ctx);
-    atomic_fetch_sub(&server->in_flight, 1);
+    server->in_flight--;
 }
 
 /* "address:port" ("[v6 address]:port") of the client, or "" when unknown. */
@@ -663,7 +648,7 @@ static void describe_peer(struct MHD_Connection *connection, char *out, size_t s
     snprintf(out, size, address->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
-/* A connection opens or closes: its state, and the watchdog's eye on it. */
+/* A connection opens or closes: its state, and its request timeout. */
 static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
     struct mx_http_server *server = cls;
@@ -672,18 +657,31 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
         const union MHD_ConnectionInfo *info =
             MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (conn != NULL && info != NULL) {
+            conn->server = server;
             conn->fd = info->connect_fd;
-            conn->watch = mx_watch_open(server->watchdog, info->connect_fd);
-        }
-        if (conn != NULL)
             describe_peer(connection, conn->peer, sizeof conn->peer);
+            conn->next = server->connections;
+            if (conn->next != NULL)
+                conn->next->prev = conn;
+            server->connections = conn;
+            set_phase(conn, PHASE_IDLE);
+        } else {
+            free(conn);
+            conn = NULL;
+        }
         *socket_context = conn;
         return;
     }
     struct connection_ctx *conn = *socket_context;
     *socket_context = NULL;
     if (conn != NULL) {
-        mx_watch_close(server->watchdog, conn->watch);
+        mx_loop_timer_cancel(server->loop, &conn->deadline);
+        if (conn->prev != NULL)
+            conn->prev->next = conn->next;
+        else
+            server->connections = conn->next;
+        if (conn->next != NULL)
+            conn->next->prev = conn->prev;
         free(conn);
     }
 }
@@ -700,7 +698,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
     struct connection_ctx *conn = connection_of(connection);
     if (conn == NULL)
         return NULL;
-    mx_watch_request_begins(conn->watch);
+    /* The clock restarts for the rest of the request, so a keep-alive pause before it is not the
+     * request's; a cut one stays cut. */
+    if (conn->phase == PHASE_IDLE)
+        set_phase(conn, PHASE_RECEIVING);
     conn->uri_length = strlen(uri);
     conn->uri_end = uri + conn->uri_length;
     conn->target_malformed = !mx_http_is_target(uri);
@@ -717,89 +718,130 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
     return NULL;
 }
 
-mx_status mx_http_start(const struct mx_http_config *config, struct mx_http_server **out,
-                        unsigned *bound_port) {
+/* ---- libmicrohttpd on the loop ----------------------------------------------------------- */
+
+static void run_daemon(struct mx_http_server *server) {
+    if (MHD_run(server->daemon) != MHD_YES)
+        mx_log(MX_LOG_ERROR, "libmicrohttpd could not run");
+}
+
+static void on_daemon_ready(void *arg, unsigned events) {
+    (void)events;
+    run_daemon(arg);
+}
+
+static void on_daemon_deadline(void *arg) {
+    run_daemon(arg);
+}
+
+/* Before the loop waits: what libmicrohttpd has to do now (a resumed connection), and when it
+ * next must run (an idle connection's timeout). */
+static void before_wait(void *arg) {
+    struct mx_http_server *server = arg;
+    run_daemon(server);
+    MHD_UNSIGNED_LONG_LONG timeout_ms = 0;
+    if (MHD_get_timeout(server->daemon, &timeout_ms) == MHD_YES)
+        mx_loop_timer_set(server->loop, &server->daemon_timer, timeout_ms, on_daemon_deadline,
+                          server);
+    else
+        mx_loop_timer_cancel(server->loop, &server->daemon_timer);
+}
+
+mx_status mx_http_start(const struct mx_http_config *config, struct mx_loop *loop, struct mx_db *db,
+                        struct mx_http_server **out, unsigned *bound_port) {
     const struct mx_http_listener *listener = config->listener;
     struct mx_http_server *server = calloc(1, sizeof *server);
     if (server == NULL)
         return MX_INTERNAL;
     server->config = *config;
+    server->loop = loop;
+    server->db = db;
+    server->listener = MHD_INVALID_SOCKET;
     server->id_prefix = (unsigned long)time(NULL) & 0xffffffffUL;
-    if (mx_watchdog_start(config->request_timeout, &server->watchdog) != MX_OK) {
-        free(server);
-        return MX_INTERNAL;
-    }
-    if (mx_workers_start(config->workers > 0 ? config->workers : 1, &server->workers) != MX_OK) {
-        mx_watchdog_stop(server->watchdog);
-        free(server);
-        return MX_INTERNAL;
-    }
     size_t memory_limit = config->url_limit + config->header_limit + CONNECTION_MEMORY_SLACK;
 
-    /* A pool thread blocks while it serves a request that waits for the database -- except the
-     * deposits, withdrawals and reads answered later, whose connections are suspended meanwhile. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+    /* No thread of its own: the loop waits on its epoll descriptor and calls MHD_run. */
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                      (listener->is_ipv6 ? MHD_USE_IPv6 : 0);
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, server, MHD_OPTION_LISTEN_SOCKET, listener->fd,
-        MHD_OPTION_THREAD_POOL_SIZE, config->threads, MHD_OPTION_CONNECTION_LIMIT,
-        config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, config->idle_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        server, MHD_OPTION_NOTIFY_CONNECTION, on_connection, server, MHD_OPTION_URI_LOG_CALLBACK,
-        on_uri, server, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
-    if (server->daemon == NULL) {
+        MHD_OPTION_CONNECTION_LIMIT, config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        config->idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, server, MHD_OPTION_URI_LOG_CALLBACK, on_uri, server,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+    const union MHD_DaemonInfo *info =
+        server->daemon != NULL ? MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_EPOLL_FD)
+                               : NULL;
+    if (info == NULL || mx_loop_io_add(loop, &server->daemon_io, info->epoll_fd, MX_LOOP_READ,
+                                       on_daemon_ready, server) != 0) {
         mx_log(MX_LOG_ERROR, "cannot serve on %s:%u", config->host, listener->port);
-        mx_workers_stop(server->workers);
-        mx_watchdog_stop(server->watchdog);
+        if (server->daemon != NULL)
+            MHD_stop_daemon(server->daemon);
         free(server);
         return MX_INTERNAL;
     }
-    atomic_store(&current_server, server);
+    mx_loop_before_wait(loop, &server->hook, before_wait, server);
+    current_server = server;
     mx_metrics_set_in_flight_source(read_in_flight);
     *bound_port = listener->port;
     *out = server;
     return MX_OK;
 }
 
+/* ---- the drain ------------------------------------------------------------------------------ */
+
+/* How long shutdown lets a connection sit idle or receive before it is cut: a request that has
+ * just arrived is still served, one that is still arriving (a slow body, say) is not waited for. */
+#define DRAIN_CUT_AFTER_NS 1000000000ull
+#define DRAIN_PASS_MS      20
+
+static void drain_pass(void *arg) {
+    struct mx_http_server *server = arg;
+    uint64_t now = mx_loop_now_ns(server->loop);
+    for (struct connection_ctx *conn = server->connections; conn != NULL; conn = conn->next)
+        if ((conn->phase == PHASE_IDLE || conn->phase == PHASE_RECEIVING) &&
+            now - conn->phase_since_ns >= DRAIN_CUT_AFTER_NS)
+            cut(conn);
+    if ((server->in_flight == 0 && server->waiting == 0) || now >= server->drain_deadline_ns) {
+        server->drained(server->drained_arg);
+        return;
+    }
+    mx_loop_timer_set(server->loop, &server->drain, DRAIN_PASS_MS, drain_pass, server);
+}
+
+void mx_http_drain(struct mx_http_server *server, void (*drained)(void *arg), void *arg) {
+    if (server->stopping)
+        return;
+    /* Stop accepting first; requests already arriving or being served finish and are answered,
+     * with Connection: close. */
+    server->listener = MHD_quiesce_daemon(server->daemon);
+    server->stopping = 1;
+    server->drained = drained;
+    server->drained_arg = arg;
+    server->drain_deadline_ns = mx_loop_now_ns(server->loop) + DRAIN_TIMEOUT_MS * 1000000ull;
+    mx_loop_timer_set(server->loop, &server->drain, 0, drain_pass, server);
+}
+
 int mx_http_stop(struct mx_http_server *server) {
     if (server == NULL)
         return 1;
-    /* Stop accepting first; requests already being served finish and are answered. From now on
-     * none is handed on: each is served where it arrived. */
-    MHD_socket listener = MHD_quiesce_daemon(server->daemon);
-    atomic_store(&server->stopping, 1);
-    for (int waited_ms = 0;
-         (atomic_load(&server->in_flight) > 0 || atomic_load(&server->handed_on) > 0) &&
-         waited_ms < DRAIN_TIMEOUT_MS;
-         waited_ms += 10) {
-        /* A request still arriving after a second or two (a slow body, say) is not waited for up
-         * to DRAIN_TIMEOUT_MS: it is cut before it starts. The moment lets one that has just
-         * arrived be served; one being served or answered is never cut. */
-        mx_watchdog_cut_receiving_longer_than(server->watchdog, 1);
-        struct timespec pause = {0, 10000000L};
-        nanosleep(&pause, NULL);
-    }
     /* Stopping the daemon with a suspended connection is undefined behaviour in libmicrohttpd;
-     * their completions may yet come (the database is stuck), so leave it to the process exit. */
-    unsigned handed_on = atomic_load(&server->handed_on);
-    while (atomic_load(&server->waking) > 0) { /* a moment: they only leave libmicrohttpd */
-        struct timespec pause = {0, 1000000L};
-        nanosleep(&pause, NULL);
-    }
-    if (handed_on > 0) {
+     * their completions never came (the database is stuck), so leave it to the process exit. */
+    if (server->waiting > 0) {
         mx_log(MX_LOG_ERROR, "%u requests still wait for the database; exiting without them",
-               handed_on);
+               server->waiting);
         return 0;
     }
+    mx_loop_forget(server->loop, &server->hook);
+    mx_loop_timer_cancel(server->loop, &server->daemon_timer);
+    mx_loop_timer_cancel(server->loop, &server->drain);
+    mx_loop_io_remove(server->loop, &server->daemon_io);
     MHD_stop_daemon(server->daemon);
-    /* Ours to close, but only now: the daemon's threads may use it until they stop. */
-    if (listener != MHD_INVALID_SOCKET)
-        close(listener);
-    mx_workers_stop(server->workers);
+    if (server->listener != MHD_INVALID_SOCKET)
+        close(server->listener);
     mx_metrics_set_in_flight_source(NULL);
-    atomic_store(&current_server, NULL);
-    mx_watchdog_stop(server->watchdog);
+    current_server = NULL;
     fflush(stdout);
     free(server);
     return 1;

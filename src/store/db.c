@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "db_internal.h"
 #include "mondux/log.h"
@@ -48,7 +50,18 @@ struct mx_db {
     unsigned pending;
     struct mx_loop_hook hook;
     struct mx_loop_timer expiry; /* the oldest queued operation's deadline */
+    struct db_sweep sweep;
+    /* Attempt tokens: a random prefix for this process, then a counter. */
+    uint64_t attempt_prefix, next_attempt;
 };
+
+struct mx_loop *db_loop(const struct mx_db *db) {
+    return db->loop;
+}
+
+struct db_sweep *db_sweep_of(struct mx_db *db) {
+    return &db->sweep;
+}
 
 static void conn_start(void *arg);
 
@@ -100,13 +113,13 @@ static void queue(struct mx_db *db, struct mx_db_op *op) {
     mx_loop_again(db->loop);
 }
 
-void db_op_finish(struct mx_db *db, struct mx_db_op *op, mx_status status) {
+static void db_op_finish(struct mx_db *db, struct mx_db_op *op, mx_status status) {
     op->status = status;
     db->pending--;
     op->done(op);
 }
 
-void db_op_again(struct mx_db *db, struct mx_db_op *op) {
+static void db_op_again(struct mx_db *db, struct mx_db_op *op) {
     op->attempts++;
     queue(db, op);
 }
@@ -118,6 +131,8 @@ void mx_db_submit(struct mx_db *db, struct mx_db_op *op) {
     op->entry_count = 0;
     op->has_more = 0;
     op->attempts = 0;
+    op->uncertain = 0;
+    op->attempt_token = (int64_t)(db->attempt_prefix | (db->next_attempt++ & 0xffffffffu));
     op->deadline_ns = mx_loop_now_ns(db->loop) + WAIT_FOR_CONNECTION_MS * 1000000ull;
     db->pending++;
     queue(db, op);
@@ -147,6 +162,7 @@ static void orphan_batch(struct mx_db *db, struct db_batch *batch) {
     while (op != NULL) {
         struct mx_db_op *next = op->next;
         int safe = batch->kind != DB_BATCH_MOVES || op->key != NULL;
+        op->uncertain = batch->kind == DB_BATCH_MOVES;
         if (safe && op->attempts < SEND_AGAIN_MAX)
             db_op_again(db, op);
         else
@@ -328,7 +344,15 @@ static int batch_answered(struct mx_db *db, struct db_conn *c, struct db_batch *
     const PGresult *result = batch->result;
     switch (db_classify(c->pg, result)) {
     case DB_OK:
-        db_batch_read(db, batch, result);
+        db_batch_read(batch, result);
+        for (struct mx_db_op *op = batch->first, *next; op != NULL; op = next) {
+            next = op->next;
+            if (op->resend)
+                db_op_again(db, op);
+            else
+                db_op_finish(db, op, op->status);
+        }
+        batch->first = batch->last = NULL;
         return 0;
     case DB_SOFT:
         /* A lock held elsewhere past the wait: again at once, waiting for no lock (so it cannot
@@ -491,7 +515,8 @@ static struct db_batch *take(struct db_batch *queue) {
 }
 
 /* The queued operations that waited for a connection too long are 503 (all of them, when no
- * connection is even on its way up); the expiry timer is armed for the earliest of the rest. */
+ * connection is even on its way up, but those whose fate is unknown); the expiry timer is armed
+ * for the earliest of the rest. */
 static void on_expiry(void *arg);
 
 static void expire(struct mx_db *db, int all) {
@@ -503,8 +528,11 @@ static void expire(struct mx_db *db, int all) {
         queue->count = 0;
         while (op != NULL) {
             struct mx_db_op *next = op->next;
-            if (all || op->deadline_ns <= now) {
-                db_op_finish(db, op, MX_UNAVAILABLE);
+            /* A move whose fate is unknown waits its whole time: the database may come back
+             * and tell it (a keyed one sent again learns its outcome). */
+            if ((all && !op->uncertain) || op->deadline_ns <= now) {
+                /* A move sent once on a connection that broke may have happened. */
+                db_op_finish(db, op, op->uncertain ? MX_OUTCOME_UNKNOWN : MX_UNAVAILABLE);
             } else {
                 batch_push(queue, op);
                 if (op->deadline_ns < earliest)
@@ -569,6 +597,10 @@ struct mx_db *mx_db_new(struct mx_loop *loop, unsigned connections) {
         return NULL;
     }
     db->loop = loop;
+    uint32_t prefix = 0;
+    if (getrandom(&prefix, sizeof prefix, 0) != (ssize_t)sizeof prefix)
+        prefix = (uint32_t)time(NULL);
+    db->attempt_prefix = (uint64_t)(prefix & 0x7fffffffu) << 32;
     db->conn_count = connections > 0 ? connections : 1;
     for (int k = 0; k < DB_BATCH_KIND_COUNT; k++)
         db->queues[k].kind = (enum db_batch_kind)k;
@@ -602,6 +634,7 @@ void mx_db_free(struct mx_db *db) {
         free_batch(b);
     }
     mx_loop_timer_cancel(db->loop, &db->expiry);
+    mx_loop_timer_cancel(db->loop, &db->sweep.timer);
     mx_loop_forget(db->loop, &db->hook);
     free(db->conns);
     free(db);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db_internal.h"
+#include "mondux/log.h"
 #include "mondux/metrics.h"
 
 /* A creation whose number someone has draws another this many times at most. */
@@ -21,6 +22,8 @@ enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind) {
         return DB_BATCH_HISTORY;
     case MX_DB_PING:
         return DB_BATCH_PING;
+    case MX_DB_SWEEP:
+        return DB_BATCH_SWEEP;
     default:
         return DB_BATCH_MOVES;
     }
@@ -33,6 +36,7 @@ enum mx_stmt db_batch_statement(enum db_batch_kind kind) {
         [DB_BATCH_TRANSFERS] = MX_STMT_READ_TRANSFERS,
         [DB_BATCH_HISTORY] = MX_STMT_HISTORY_BATCH,
         [DB_BATCH_PING] = MX_STMT_PING,
+        [DB_BATCH_SWEEP] = MX_STMT_IDEMPOTENCY_SWEEP,
     };
     return statements[kind];
 }
@@ -119,14 +123,27 @@ static const char *move_kind_name(enum mx_db_kind kind) {
 }
 
 int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
-    enum { COLUMNS_MAX = 7 };
+    if (batch->kind == DB_BATCH_SWEEP) { /* one sweep goes at a time: its own two numbers */
+        char text[2][24];
+        snprintf(text[0], sizeof text[0], "%" PRId64, batch->first->amount);
+        snprintf(text[1], sizeof text[1], "%u", batch->first->limit);
+        values[0] = strdup(text[0]);
+        values[1] = strdup(text[1]);
+        *count = 2;
+        if (values[0] == NULL || values[1] == NULL) {
+            db_params_free(values, 2);
+            return 0;
+        }
+        return 1;
+    }
+    enum { COLUMNS_MAX = 8 };
     struct literal columns[COLUMNS_MAX];
     memset(columns, 0, sizeof columns);
     int n = 0;
     for (const struct mx_db_op *op = batch->first; op != NULL; op = op->next) {
         switch (batch->kind) {
         case DB_BATCH_MOVES:
-            n = 7;
+            n = 8;
             put_text(&columns[0], move_kind_name(op->kind));
             put_text(&columns[1], op->account);
             put_text(&columns[2], op->kind == MX_DB_TRANSFER ? op->other : NULL);
@@ -134,6 +151,7 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
             put_text(&columns[4], op->key != NULL ? op->client : NULL);
             put_text(&columns[5], op->key);
             put_text(&columns[6], op->key != NULL ? op->fingerprint : NULL);
+            put_int(&columns[7], op->attempt_token, op->key == NULL);
             break;
         case DB_BATCH_ACCOUNTS:
             n = 1;
@@ -229,47 +247,51 @@ static void count_money(const struct mx_db_op *op) {
         mx_metrics_money(MX_METRICS_TRANSFER, op->amount);
 }
 
-/* o_ord, o_outcome, o_replayed, o_number, o_balance, o_other_balance, o_overdraft, o_id,
+/* o_ord, o_outcome, o_replayed, o_own, o_number, o_balance, o_other_balance, o_overdraft, o_id,
  * o_created_at: one row per operation. */
-static void read_move(struct mx_db *db, struct mx_db_op *op, const PGresult *result, int row) {
+static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
     const char *outcome = PQgetvalue(result, row, 1);
     if (op->kind == MX_DB_CREATE && strcmp(outcome, "number_taken") == 0) {
-        if (op->attempts < NUMBER_DRAWS_MAX && mx_acct_generate(op->account) == MX_OK) {
-            db_op_again(db, op);
-            return;
-        }
-        db_op_finish(db, op, MX_INTERNAL);
+        if (op->attempts < NUMBER_DRAWS_MAX && mx_acct_generate(op->account) == MX_OK)
+            op->resend = 1;
+        else
+            op->status = MX_INTERNAL;
         return;
     }
     mx_status status = move_status(outcome);
-    op->replayed = is_true(result, row, 2);
+    /* The stored outcome of this very attempt, sent again after its answer was lost: it is the
+     * client's first answer, and its money moved now. */
+    int own = is_true(result, row, 3);
+    op->replayed = is_true(result, row, 2) && !own;
     if (status == MX_OK) {
         if (op->kind == MX_DB_TRANSFER) {
             struct mx_transfer *t = &op->transfer_out;
-            t->id = mx_pg_int64(result, row, 7);
+            t->id = mx_pg_int64(result, row, 8);
             snprintf(t->from, sizeof t->from, "%s", op->account);
             snprintf(t->to, sizeof t->to, "%s", op->other);
             t->amount_cents = op->amount;
-            t->from_balance_cents = mx_pg_int64(result, row, 4);
-            t->to_balance_cents = mx_pg_int64(result, row, 5);
-            mx_pg_text(t->created_at, sizeof t->created_at, result, row, 8);
+            t->from_balance_cents = mx_pg_int64(result, row, 5);
+            t->to_balance_cents = mx_pg_int64(result, row, 6);
+            mx_pg_text(t->created_at, sizeof t->created_at, result, row, 9);
         } else {
             struct mx_account *a = &op->account_out;
-            mx_pg_text(a->number, sizeof a->number, result, row, 3);
-            a->balance_cents = mx_pg_int64(result, row, 4);
-            a->overdraft_limit_cents = mx_pg_int64(result, row, 6);
-            mx_pg_text(a->created_at, sizeof a->created_at, result, row, 8);
+            mx_pg_text(a->number, sizeof a->number, result, row, 4);
+            a->balance_cents = mx_pg_int64(result, row, 5);
+            a->overdraft_limit_cents = mx_pg_int64(result, row, 7);
+            mx_pg_text(a->created_at, sizeof a->created_at, result, row, 9);
         }
         if (!op->replayed)
             count_money(op);
     }
-    db_op_finish(db, op, status);
+    if (own)
+        mx_log(MX_LOG_WARN, "the connection broke during a commit that did happen");
+    op->status = status;
 }
 
 /* u.ord, balance, overdraft limit, created_at; NULLs for an unknown number. */
-static void read_account(struct mx_db *db, struct mx_db_op *op, const PGresult *result, int row) {
+static void read_account(struct mx_db_op *op, const PGresult *result, int row) {
     if (PQgetisnull(result, row, 1)) {
-        db_op_finish(db, op, MX_ACCOUNT_NOT_FOUND);
+        op->status = MX_ACCOUNT_NOT_FOUND;
         return;
     }
     struct mx_account *a = &op->account_out;
@@ -277,11 +299,11 @@ static void read_account(struct mx_db *db, struct mx_db_op *op, const PGresult *
     a->balance_cents = mx_pg_int64(result, row, 1);
     a->overdraft_limit_cents = mx_pg_int64(result, row, 2);
     mx_pg_text(a->created_at, sizeof a->created_at, result, row, 3);
-    db_op_finish(db, op, MX_OK);
+    op->status = MX_OK;
 }
 
 /* u.ord, from, to, amount, from balance after, to balance after, created_at. */
-static void read_transfer(struct mx_db *db, struct mx_db_op *op, const PGresult *result, int row) {
+static void read_transfer(struct mx_db_op *op, const PGresult *result, int row) {
     struct mx_transfer *t = &op->transfer_out;
     t->id = op->id;
     mx_pg_text(t->from, sizeof t->from, result, row, 1);
@@ -290,7 +312,7 @@ static void read_transfer(struct mx_db *db, struct mx_db_op *op, const PGresult 
     t->from_balance_cents = mx_pg_int64(result, row, 4);
     t->to_balance_cents = mx_pg_int64(result, row, 5);
     mx_pg_text(t->created_at, sizeof t->created_at, result, row, 6);
-    db_op_finish(db, op, MX_OK);
+    op->status = MX_OK;
 }
 
 /* u.ord, account found, then the entry (NULLs for none): id, kind, amount, balance after,
@@ -319,69 +341,57 @@ static int read_history_row(struct mx_db_op *op, const PGresult *result, int row
     return 1;
 }
 
-/* Every history operation's page; answer[ord] says how it ends. */
-static void read_histories(struct mx_db *db, struct mx_db_op **ops, unsigned count,
-                           const PGresult *result) {
-    mx_status *answer = malloc((count + 1) * sizeof *answer);
-    for (unsigned i = 1; answer != NULL && i <= count; i++)
-        answer[i] = MX_ACCOUNT_NOT_FOUND;
-    for (int row = 0; answer != NULL && row < PQntuples(result); row++) {
+/* Every history operation's page: found (an account row came) or not, unless memory ran out. */
+static void read_histories(struct mx_db_op **ops, unsigned count, const PGresult *result) {
+    for (unsigned i = 1; i <= count; i++)
+        ops[i]->status = MX_ACCOUNT_NOT_FOUND;
+    for (int row = 0; row < PQntuples(result); row++) {
         int64_t ord = mx_pg_int64(result, row, 0);
         if (ord < 1 || ord > (int64_t)count || !is_true(result, row, 1))
             continue;
-        if (answer[ord] == MX_ACCOUNT_NOT_FOUND)
-            answer[ord] = MX_OK;
-        if (answer[ord] == MX_OK && !read_history_row(ops[ord], result, row))
-            answer[ord] = MX_INTERNAL;
+        struct mx_db_op *op = ops[ord];
+        if (op->status == MX_ACCOUNT_NOT_FOUND)
+            op->status = MX_OK;
+        if (op->status == MX_OK && !read_history_row(op, result, row))
+            op->status = MX_INTERNAL;
     }
-    for (unsigned i = 1; i <= count; i++)
-        db_op_finish(db, ops[i], answer != NULL ? answer[i] : MX_INTERNAL);
-    free(answer);
 }
 
-void db_batch_read(struct mx_db *db, struct db_batch *batch, const PGresult *result) {
-    if (batch->kind == DB_BATCH_PING) {
-        struct mx_db_op *op = batch->first;
-        while (op != NULL) {
-            struct mx_db_op *next = op->next;
-            db_op_finish(db, op, MX_OK);
-            op = next;
-        }
-        return;
+void db_batch_read(struct db_batch *batch, const PGresult *result) {
+    /* What an operation gets when no row names it: a transfer that does not exist; for any
+     * other kind, a bug. */
+    mx_status no_row = batch->kind == DB_BATCH_TRANSFERS ? MX_TRANSFER_NOT_FOUND : MX_INTERNAL;
+    if (batch->kind == DB_BATCH_PING || batch->kind == DB_BATCH_SWEEP)
+        no_row = MX_OK;
+    for (struct mx_db_op *op = batch->first; op != NULL; op = op->next) {
+        op->status = no_row;
+        op->resend = 0;
+        if (batch->kind == DB_BATCH_SWEEP)
+            op->entry_count = (unsigned)strtoul(PQcmdTuples((PGresult *)result), NULL, 10);
     }
+    if (batch->kind == DB_BATCH_PING || batch->kind == DB_BATCH_SWEEP)
+        return;
     struct mx_db_op **ops = by_ord(batch);
     if (ops == NULL) {
-        for (struct mx_db_op *op = batch->first, *next; op != NULL; op = next) {
-            next = op->next;
-            db_op_finish(db, op, MX_INTERNAL);
-        }
+        for (struct mx_db_op *op = batch->first; op != NULL; op = op->next)
+            op->status = MX_INTERNAL;
         return;
     }
-    unsigned count = batch->count;
-    /* Each operation is answered once: its slot is emptied when it is. */
-    int rows = PQntuples(result);
     if (batch->kind == DB_BATCH_HISTORY) {
-        read_histories(db, ops, count, result);
+        read_histories(ops, batch->count, result);
         free(ops);
         return;
     }
-    for (int row = 0; row < rows; row++) {
-        struct mx_db_op *op = op_of_row(ops, count, result, row);
+    for (int row = 0; row < PQntuples(result); row++) {
+        struct mx_db_op *op = op_of_row(ops, batch->count, result, row);
         if (op == NULL)
             continue;
-        ops[mx_pg_int64(result, row, 0)] = NULL;
         if (batch->kind == DB_BATCH_MOVES)
-            read_move(db, op, result, row);
+            read_move(op, result, row);
         else if (batch->kind == DB_BATCH_ACCOUNTS)
-            read_account(db, op, result, row);
+            read_account(op, result, row);
         else
-            read_transfer(db, op, result, row);
+            read_transfer(op, result, row);
     }
-    /* An operation its statement gave no row: a transfer that does not exist; for any other
-     * kind, a bug. */
-    for (unsigned i = 1; i <= count; i++)
-        if (ops[i] != NULL)
-            db_op_finish(db, ops[i],
-                         batch->kind == DB_BATCH_TRANSFERS ? MX_TRANSFER_NOT_FOUND : MX_INTERNAL);
     free(ops);
 }

@@ -12,6 +12,7 @@ enum db_batch_kind {
     DB_BATCH_TRANSFERS,
     DB_BATCH_HISTORY,
     DB_BATCH_PING,
+    DB_BATCH_SWEEP,
     DB_BATCH_KIND_COUNT
 };
 
@@ -25,6 +26,20 @@ struct db_batch {
     struct db_batch *next;
 };
 
+/* The clean-up of expired keys (db_sweep.c): its operation and its schedule. */
+struct db_sweep {
+    struct mx_db *db;
+    struct mx_db_op op;
+    struct mx_loop_timer timer;
+    uint64_t ttl_seconds;
+    unsigned interval_seconds;
+    unsigned long removed; /* in this round */
+    int running;
+};
+
+struct mx_loop *db_loop(const struct mx_db *db);
+struct db_sweep *db_sweep_of(struct mx_db *db);
+
 enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind);
 
 /* The statement a batch of kind sends, and its parameters: values[] gets new strings (NULL for a
@@ -34,13 +49,10 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count);
 void db_params_free(char *values[], int count);
 #define DB_PARAMS_MAX 8
 
-/* Hands each operation of the batch its answer from the statement's rows: every operation ends in
- * db_op_finish, or in db_op_again when it must go out once more (a creation whose number was
- * taken draws another). A result of the wrong shape is MX_INTERNAL for all. */
-void db_batch_read(struct mx_db *db, struct db_batch *batch, const PGresult *result);
-
-void db_op_finish(struct mx_db *db, struct mx_db_op *op, mx_status status);
-void db_op_again(struct mx_db *db, struct mx_db_op *op);
+/* Reads each operation's answer from the statement's rows into it: op->status, or op->resend when
+ * it must go out once more (a creation whose number was taken has drawn another). Calls nothing of
+ * db.c's, which then completes or resends each. */
+void db_batch_read(struct db_batch *batch, const PGresult *result);
 
 /* The one map from a database outcome to what to do about it (GNUnet's HARD/SOFT): OK; SOFT,
  * the same transaction may well pass if sent again (deadlock, serialization failure, a lock wait

@@ -30,7 +30,7 @@ static const Oid read_batch_types[] = {OID_TEXT_ARRAY};
 #define OID_BOOL       16
 static const Oid apply_batch_types[] = {OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
                                         OID_INT8_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
-                                        OID_TEXT_ARRAY, OID_BOOL};
+                                        OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_BOOL};
 static const Oid int8_array_only[] = {OID_INT8_ARRAY};
 static const Oid history_batch_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT4_ARRAY};
 
@@ -167,14 +167,14 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                     1, read_batch_types, 0},
     [MX_STMT_PING] = {"ping", "SELECT 1", 0, NULL, 1},
     /* Every move of a batch (src/store/db.c): kinds, accounts, other accounts, amounts, clients,
-     * keys, fingerprints, and whether to wait for no lock; the rules are in apply_batch
-     * (db/functions.sql). */
+     * keys, fingerprints, attempt tokens, and whether to wait for no lock; the rules are in
+     * apply_batch (db/functions.sql). */
     [MX_STMT_APPLY_BATCH] =
         {"apply_batch",
-         "SELECT o_ord, o_outcome, o_replayed, o_number, o_balance, o_other_balance, o_overdraft,"
-         " o_id, " UTC_TIMESTAMP("o_created_at") " FROM apply_batch($1, $2, $3, $4, $5, $6, $7,"
-                                                 " $8)",
-         8, apply_batch_types, 0},
+         "SELECT o_ord, o_outcome, o_replayed, o_own, o_number, o_balance, o_other_balance,"
+         " o_overdraft, o_id, " UTC_TIMESTAMP("o_created_at") " FROM apply_batch($1, $2, $3, $4,"
+                                                              " $5, $6, $7, $8, $9)",
+         9, apply_batch_types, 0},
     /* Many requests' transfer reads at once: $1 ids; no row for an unknown id. */
     [MX_STMT_READ_TRANSFERS] =
         {"read_transfers",

@@ -233,7 +233,8 @@ static void stop_own_server(struct ft_server *server, struct ft_server *shared) 
 }
 
 /* However many requests come at once, the server holds no more database connections than
- * MX_DB_CONNECTIONS (the request threads share them), and every request is still answered. */
+ * MX_DB_CONNECTIONS (every request's work shares them, in batches), and every request is still
+ * answered. */
 START_TEST(many_concurrent_clients_share_the_configured_database_connections) {
     enum { PER_THREAD = 6, POOL = 2 };
     char url[1024], database_url[1100], pool[32];
@@ -241,8 +242,7 @@ START_TEST(many_concurrent_clients_share_the_configured_database_connections) {
     ft_conninfo_uri(ft_db(), url, sizeof url);
     snprintf(database_url, sizeof database_url, "DATABASE_URL=%s&application_name=mx-pool-test",
              url);
-    const char *env[] = {
-        database_url, pool, "MX_DB_WRITERS=0", "MX_DB_READERS=0", "MX_IDEMPOTENCY_SWEEP=0", NULL};
+    const char *env[] = {database_url, pool, "MX_IDEMPOTENCY_SWEEP=0", NULL};
     struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
     struct ft_server *shared = ft_default_server();
     ft_set_default_server(server);
@@ -310,23 +310,15 @@ static void start_waiting_deposit(const struct ft_server *server, const char *he
     }
 }
 
-/* A deposit that waits for a row lock (the harness holds the account) waits off the HTTP thread --
- * on a worker when it has a key or batching is off, in the batch thread otherwise -- so the one
- * HTTP thread goes on answering everything else meanwhile. Were it waiting on the HTTP thread,
- * each of these would hang until the lock is released, which happens only after them. Deposits
- * on other accounts are answered too, except behind a batch that waits (group commit sends one
- * batch at a time: they wait up to its 5 s lock timeout, see the next test). */
+/* A deposit that waits for a row lock (the harness holds the account) holds up nothing else: the
+ * server answers everything meanwhile, deposits on other accounts too (they go out in a batch of
+ * their own, on the other database connection). Were it waiting in the server's thread, each of
+ * these would hang until the lock is released, which happens only after them. */
 START_TEST(a_request_waiting_for_a_lock_holds_up_no_other_request) {
-    static const struct {
-        const char *writers; /* MX_DB_WRITERS */
-        const char *key;
-        int deposits_answered;
-    } cases[] = {{"MX_DB_WRITERS=1", "waits-for-a-lock", 1},
-                 {"MX_DB_WRITERS=0", NULL, 1},
-                 {"MX_DB_WRITERS=1", NULL, 0}};
+    static const struct { const char *key; } cases[] = {{"waits-for-a-lock"}, {NULL}};
     struct ft_server *shared = ft_default_server();
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        const char *env[] = {"MX_THREADS=1", "MX_DB_CONNECTIONS=4", cases[c].writers, NULL};
+        const char *env[] = {"MX_DB_CONNECTIONS=2", NULL};
         char held[FT_ACCOUNT_SIZE], free_account[FT_ACCOUNT_SIZE];
         struct ft_server *server = own_server_with_two_accounts(env, held, free_account);
 
@@ -343,8 +335,7 @@ START_TEST(a_request_waiting_for_a_lock_holds_up_no_other_request) {
         struct ft_response *history = ft_http("GET", path, NULL);
         ft_assert_status(history, 200);
         ft_response_free(history);
-        if (cases[c].deposits_answered)
-            ck_assert_int_eq(ft_move(free_account, "deposit", 30), 30);
+        ck_assert_int_eq(ft_move(free_account, "deposit", 30), 30);
 
         ft_release_account();
         pthread_join(thread, NULL);
@@ -358,55 +349,14 @@ START_TEST(a_request_waiting_for_a_lock_holds_up_no_other_request) {
 }
 END_TEST
 
-/* A request that waits for the database needs a worker; when every worker is stuck (here the only
- * one, on a row lock) a request still queued after 10 s (not before) gets 503 with Retry-After
- * instead of waiting on, and changes nothing: the same request with the same key later goes
- * through. */
-START_TEST(a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing) {
-    const char *env[] = {"MX_THREADS=1", "MX_DB_CONNECTIONS=1", NULL};
-    struct ft_server *shared = ft_default_server();
-    char held[FT_ACCOUNT_SIZE], other[FT_ACCOUNT_SIZE];
-    struct ft_server *server = own_server_with_two_accounts(env, held, other);
-
-    struct waiting_deposit call;
-    pthread_t thread;
-    start_waiting_deposit(server, held, "holds-the-worker", &call, &thread);
-
-    char path[128];
-    snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=5", other);
-    double sent = ft_now();
-    struct ft_response *refused = ft_http_keyed("PUT", path, NULL, "queued-too-long");
-    double waited = ft_now() - sent;
-    ft_assert_error(refused, 503, "unavailable", NULL);
-    ck_assert_msg(waited >= 10.0, "refused after %.2f s, before its 10 s were up", waited);
-    char retry_after[16];
-    ck_assert_ptr_nonnull(ft_header(refused, "Retry-After", retry_after, sizeof retry_after));
-    ft_response_free(refused);
-    ck_assert_int_eq(ft_balance(other), 0);
-    assert_metric("mondux_db_events_total{kind=\"pool_timeout\"} 1", "no pool_timeout counted");
-
-    ft_release_account();
-    pthread_join(thread, NULL);
-    ck_assert_ptr_nonnull(call.response);
-    ft_assert_status(call.response, 200);
-    ft_response_free(call.response);
-    struct ft_response *retried = ft_http_keyed("PUT", path, NULL, "queued-too-long");
-    ft_assert_status(retried, 200);
-    ck_assert_int_eq(ft_json_int(retried, "balance"), 5);
-    ft_response_free(retried);
-    stop_own_server(server, shared);
-    ft_assert_ledger_invariants();
-}
-END_TEST
-
 /* A batch stuck on a row lock holds up every deposit queued behind it, on any account; so it
- * waits at most 5 s (move_batch's lock_timeout). Then only the operations on the held account are
+ * waits at most 5 s (apply_batch's lock_timeout). Then only the operations on the held account are
  * refused, 503 with Retry-After, and the rest go through -- all while the lock is still held
  * (without the bound, every deposit here would wait for the release, which comes only after
- * them). The second deposit on the held account and the one on the free account queue up while
- * the first batch waits, so they are sent together, as the second batch. */
+ * them). With one database connection, the second deposit on the held account and the one on the
+ * free account queue up while the first batch waits, so they are sent together. */
 START_TEST(a_batch_stuck_on_a_row_lock_refuses_only_the_held_account_after_a_bounded_wait) {
-    const char *env[] = {"MX_DB_WRITERS=1", NULL};
+    const char *env[] = {"MX_DB_CONNECTIONS=1", NULL};
     struct ft_server *shared = ft_default_server();
     char held[FT_ACCOUNT_SIZE], other[FT_ACCOUNT_SIZE];
     struct ft_server *server = own_server_with_two_accounts(env, held, other);
@@ -573,7 +523,6 @@ int main(void) {
     FT_ADD_TEST(s, concurrent_creations_give_distinct_accounts);
     FT_ADD_TEST(s, many_concurrent_clients_share_the_configured_database_connections);
     FT_ADD_TEST(s, a_request_waiting_for_a_lock_holds_up_no_other_request);
-    FT_ADD_TEST(s, a_request_that_gets_no_worker_in_time_is_503_and_changes_nothing);
     FT_ADD_TEST(s, a_batch_stuck_on_a_row_lock_refuses_only_the_held_account_after_a_bounded_wait);
     FT_ADD_TEST(s, one_batch_gives_each_operation_the_answer_it_would_get_alone);
     FT_ADD_TEST(s, every_balance_equals_the_sum_of_its_journal);

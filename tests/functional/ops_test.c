@@ -499,10 +499,6 @@ START_TEST(metrics_tell_the_process_the_version_and_the_database_connections) {
     ck_assert_int_eq(sample_of(text, "mondux_build_info{version=\"" MX_PROJECT_VERSION "\"}"), 1);
     ck_assert_int_eq(count_samples(text, "mondux_build_info"), 1);
 
-    /* The pool's slots add up to MX_DB_CONNECTIONS. */
-    int64_t in_use = sample_of(text, "mondux_db_pool_slots{state=\"in_use\"}");
-    ck_assert_int_ge(in_use, 0);
-    ck_assert_int_eq(in_use + sample_of(text, "mondux_db_pool_slots{state=\"free\"}"), 3);
     ck_assert_int_ge(sample_of(text, "mondux_db_connections_open"), 1);
     ft_response_free(m);
 

@@ -4,9 +4,9 @@
  * through request->query and mx_parse_decimal. So the server runs in this process, started once
  * by mx_http_start, and each input becomes one request over a loopback TCP connection.
  *
- * No database: the store points at a socket directory that does not exist, so every store call
- * fails at once and is answered 503 (after a failed connect, the store answers 503 without trying
- * again for 200 ms), the same every time.
+ * No database: the store points at a socket directory that does not exist, so every connection
+ * attempt fails at once and every request that needs the database is answered 503, the same every
+ * time. The server's event loop runs on a thread of its own here, the fuzzer's on this one.
  *
  * Input: the first byte picks the request, the rest (up to a CR or LF, which would end the
  * request line) is sent as it is:
@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -37,7 +38,9 @@
 
 #include "fuzz.h"
 #include "mondux/account_number.h"
+#include "mondux/db.h"
 #include "mondux/http.h"
+#include "mondux/loop.h"
 #include "mondux/store.h"
 
 #define IO_TIMEOUT_SECONDS 10
@@ -47,9 +50,10 @@ static struct mx_http_server *server;
 static unsigned port;
 static char account[MX_ACCT_LENGTH + 1];
 
-static void stop_server(void) {
-    mx_http_stop(server);
-    server = NULL;
+/* The server's loop, until the process exits (nothing else touches what it owns). */
+static void *run_loop(void *loop) {
+    mx_loop_run(loop);
+    return NULL;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -78,7 +82,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     struct mx_http_config config = {.host = "127.0.0.1",
                                     .port = 0,
                                     .listener = &listener,
-                                    .threads = 1,
                                     .body_limit = 65536,
                                     .url_limit = 8192,
                                     .header_limit = 16384,
@@ -87,8 +90,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                                     .max_connections = 64,
                                     .access_log = 0,
                                     .api_keys = NULL};
-    FUZZ_CHECK(mx_http_start(&config, &server, &port) == MX_OK && port != 0, "server started");
-    atexit(stop_server);
+    struct mx_loop *loop = mx_loop_new();
+    FUZZ_CHECK(loop != NULL, "loop made");
+    struct mx_db *db = mx_db_new(loop, 1);
+    FUZZ_CHECK(db != NULL, "database connections made");
+    FUZZ_CHECK(mx_http_start(&config, loop, db, &server, &port) == MX_OK && port != 0,
+               "server started");
+    pthread_t thread;
+    FUZZ_CHECK(pthread_create(&thread, NULL, run_loop, loop) == 0, "loop thread started");
+    pthread_detach(thread);
     return 0;
 }
 
