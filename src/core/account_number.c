@@ -1,11 +1,10 @@
 /* Account numbers: random digits from the kernel plus ISO 7064 MOD 97-10 check digits. */
 #include "mondux/account_number.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/random.h>
-#include <sys/types.h>
+
+#include "mondux/random.h"
 
 /* Remainder of the decimal digits text[0..length) modulo 97, one digit at a time. */
 static unsigned mod97(const char *text, unsigned length) {
@@ -15,27 +14,12 @@ static unsigned mod97(const char *text, unsigned length) {
     return remainder;
 }
 
-/* Fills buffer completely with kernel randomness; 0 if the kernel refuses. */
-static int random_bytes(unsigned char *buffer, size_t size) {
-    size_t filled = 0;
-    while (filled < size) {
-        ssize_t got = getrandom(buffer + filled, size - filled, 0);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            return 0;
-        }
-        filled += (size_t)got;
-    }
-    return 1;
-}
-
 mx_status mx_acct_generate(char out[MX_ACCT_LENGTH + 1]) {
     /* Rejection sampling: bytes >= 250 are dropped so every digit is equally likely. */
     unsigned char pool[64];
     unsigned digits = 0;
     while (digits < MX_ACCT_RANDOM_DIGITS) {
-        if (!random_bytes(pool, sizeof pool))
+        if (mx_platform_random(pool, sizeof pool) != 0)
             return MX_INTERNAL;
         for (size_t i = 0; i < sizeof pool && digits < MX_ACCT_RANDOM_DIGITS; i++) {
             if (pool[i] < 250)

@@ -36,14 +36,6 @@ static struct mx_store_params params_copy;
 static pthread_key_t conn_key;
 static pthread_once_t conn_key_once = PTHREAD_ONCE_INIT;
 
-void mx_conn_slot_close(struct mx_conn_slot *slot) {
-    if (slot->pg != NULL) {
-        PQfinish(slot->pg);
-        mx_metrics_db_connection(-1);
-    }
-    slot->pg = NULL;
-}
-
 static void thread_conn_free(void *data) {
     struct thread_conn *tc = data;
     /* Only if a thread ends mid-use (a bug): never hand on a connection with its transaction. */

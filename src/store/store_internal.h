@@ -80,7 +80,8 @@ struct mx_conn_slot {
     struct timespec last_failure;
 };
 
-/* Closes slot's connection, if any; the slot stays usable and reconnects on its next use. */
+/* Closes slot's connection, if any; the slot stays usable and reconnects on its next use
+ * (slot.c). */
 void mx_conn_slot_close(struct mx_conn_slot *slot);
 
 /* The pool of connections that request threads borrow (pool.c), size connections. Acquire waits
