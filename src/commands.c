@@ -98,10 +98,16 @@ int mx_command_check(void) {
 /* 256 random bits, as hex: within every rule a secret must keep. */
 #define SECRET_BYTES 32
 
-int mx_command_gen_key(const char *id) {
+int mx_command_gen_key(const char *id, const char *scope) {
     if (!mx_api_key_id_is_valid(id, strlen(id))) {
         mx_log(MX_LOG_ERROR, "gen-key: ID must be 1 to %d of A-Z a-z 0-9 _ . -, not \"%s\"",
                MX_API_KEY_ID_MAX, id);
+        return MX_EXIT_CONFIG;
+    }
+    if (scope != NULL && mx_api_scope_find(scope, strlen(scope)) == NULL) {
+        char names[64];
+        mx_api_scope_names(names, sizeof names);
+        mx_log(MX_LOG_ERROR, "gen-key: SCOPE must be %s, not \"%.32s\"", names, scope);
         return MX_EXIT_CONFIG;
     }
     unsigned char random[SECRET_BYTES];
@@ -114,10 +120,12 @@ int mx_command_gen_key(const char *id) {
         }
         got += n > 0 ? (size_t)n : 0;
     }
-    char line[MX_API_KEY_ID_MAX + 1 + 2 * SECRET_BYTES + 1];
+    char line[MX_API_KEY_ID_MAX + 1 + 2 * SECRET_BYTES + 1 + 32 + 1];
     int used = snprintf(line, sizeof line, "%s:", id);
     for (size_t i = 0; i < sizeof random; i++)
         used += snprintf(line + used, sizeof line - (size_t)used, "%02x", random[i]);
+    if (scope != NULL)
+        snprintf(line + used, sizeof line - (size_t)used, ":%s", scope);
     /* What MX_API_KEYS would make of it: never print a key the server would refuse. */
     struct mx_api_keys *keys = NULL;
     char reason[200];

@@ -20,7 +20,7 @@ int mx_command_migrate(void);
 /* Verifies the ledger: every balance the sum of its journal, every transfer two matching legs. */
 int mx_command_check(void);
 
-/* Prints a new API key "id:secret" for MX_API_KEYS. */
-int mx_command_gen_key(const char *id);
+/* Prints a new API key "id:secret" for MX_API_KEYS, or "id:secret:scope" when scope is not NULL. */
+int mx_command_gen_key(const char *id, const char *scope);
 
 #endif

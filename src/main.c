@@ -17,8 +17,9 @@ static void print_help(FILE *out) {
           "  check                verify that every balance is the sum of its journal and\n"
           "                       every transfer has its two legs; print a report and\n"
           "                       exit 1 if not, else a one-line summary\n"
-          "  gen-key ID           print a new API key ID:SECRET (a random secret) for\n"
-          "                       MX_API_KEYS or MX_API_KEYS_FILE\n"
+          "  gen-key ID [SCOPE]   print a new API key ID:SECRET[:SCOPE] (a random secret)\n"
+          "                       for MX_API_KEYS or MX_API_KEYS_FILE; SCOPE is all (the\n"
+          "                       default: all of /api) or read (only GET and HEAD)\n"
           "\n"
           "Configuration comes from the environment (empty means unset):\n"
           "\n",
@@ -52,13 +53,12 @@ int main(int argc, char **argv) {
         return mx_command_migrate();
     if (argc == 2 && strcmp(command, "check") == 0)
         return mx_command_check();
-    if (argc == 3 && strcmp(command, "gen-key") == 0)
-        return mx_command_gen_key(argv[2]);
+    if ((argc == 3 || argc == 4) && strcmp(command, "gen-key") == 0)
+        return mx_command_gen_key(argv[2], argc == 4 ? argv[3] : NULL);
     if (strcmp(command, "gen-key") == 0 && argc == 2)
         mx_log(MX_LOG_ERROR, "gen-key needs an ID (try --help)");
     else if (strcmp(command, "gen-key") == 0)
-        mx_log(MX_LOG_ERROR, "gen-key takes one ID: API keys have no scopes, each may call all "
-                             "of /api");
+        mx_log(MX_LOG_ERROR, "gen-key takes an ID and at most one SCOPE (try --help)");
     else
         mx_log(MX_LOG_ERROR, "unknown argument \"%s\" (try --help)", command);
     return MX_EXIT_CONFIG;

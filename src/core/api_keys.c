@@ -5,10 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every scope, the default first; a new one is a row here (and its name in the docs). */
+static const struct mx_api_scope scopes[] = {
+    {"all", NULL, NULL},
+    {"read", "GET HEAD", "this API key's scope is read: it may only GET and HEAD"},
+};
+
+#define SCOPES_COUNT (sizeof scopes / sizeof scopes[0])
+
 struct api_key {
     char id[MX_API_KEY_ID_MAX + 1];
     char secret[MX_API_KEY_SECRET_MAX + 1];
     size_t secret_length;
+    const struct mx_api_scope *scope;
 };
 
 struct mx_api_keys {
@@ -36,21 +45,66 @@ int mx_api_key_id_is_valid(const char *id, size_t length) {
     return ok;
 }
 
-/* One "<id>:<secret>" of length bytes at entry (blanks already trimmed). */
+const struct mx_api_scope *mx_api_scope_find(const char *name, size_t length) {
+    for (size_t i = 0; i < SCOPES_COUNT; i++)
+        if (strlen(scopes[i].name) == length && memcmp(scopes[i].name, name, length) == 0)
+            return &scopes[i];
+    return NULL;
+}
+
+int mx_api_scope_allows(const struct mx_api_scope *scope, const char *method) {
+    if (scope->methods == NULL)
+        return 1;
+    size_t length = strlen(method);
+    for (const char *p = scope->methods; *p != '\0'; p += strspn(p, " ")) {
+        size_t word = strcspn(p, " ");
+        if (word == length && memcmp(p, method, length) == 0)
+            return 1;
+        p += word;
+    }
+    return 0;
+}
+
+void mx_api_scope_names(char *out, size_t size) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < SCOPES_COUNT && used < size; i++) {
+        const char *separator = i == 0 ? "" : i + 1 == SCOPES_COUNT ? " or " : ", ";
+        int n = snprintf(out + used, size - used, "%s%s", separator, scopes[i].name);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
+/* One "<id>:<secret>[:<scope>]" of length bytes at entry (blanks already trimmed). */
 static mx_status parse_entry(const char *entry, size_t length, struct api_key *key, size_t position,
                              char *error, size_t error_size) {
     const char *colon = memchr(entry, ':', length);
     size_t id_length = colon != NULL ? (size_t)(colon - entry) : 0;
-    size_t secret_length = colon != NULL ? length - id_length - 1 : 0;
+    size_t rest_length = colon != NULL ? length - id_length - 1 : 0;
+    /* The secret has no colon, so a second one can only start the scope. */
+    const char *scope_colon = colon != NULL ? memchr(colon + 1, ':', rest_length) : NULL;
+    size_t secret_length = scope_colon != NULL ? (size_t)(scope_colon - colon - 1) : rest_length;
     int ok = colon != NULL && mx_api_key_id_is_valid(entry, id_length) &&
              secret_length >= MX_API_KEY_SECRET_MIN && secret_length <= MX_API_KEY_SECRET_MAX;
     for (size_t i = 0; ok && i < secret_length; i++)
         ok = is_secret_char(colon[1 + i]);
     if (!ok) {
         snprintf(error, error_size,
-                 "API key %zu is not <id>:<secret> (id: 1-%d of A-Z a-z 0-9 _ . -; secret: %d-%d "
-                 "printable characters, no space, comma or colon)",
+                 "API key %zu is not <id>:<secret>[:<scope>] (id: 1-%d of A-Z a-z 0-9 _ . -; "
+                 "secret: %d-%d printable characters, no space, comma or colon)",
                  position, MX_API_KEY_ID_MAX, MX_API_KEY_SECRET_MIN, MX_API_KEY_SECRET_MAX);
+        return MX_INVALID_REQUEST;
+    }
+    key->scope = scope_colon == NULL
+                     ? &scopes[0]
+                     : mx_api_scope_find(scope_colon + 1, rest_length - secret_length - 1);
+    if (key->scope == NULL) {
+        /* The wrong scope is not quoted: were it the tail of a secret with a colon in it, the
+         * message would show part of that secret. */
+        char names[64];
+        mx_api_scope_names(names, sizeof names);
+        snprintf(error, error_size, "API key \"%.*s\" has an unknown scope: it must be %s",
+                 (int)id_length, entry, names);
         return MX_INVALID_REQUEST;
     }
     memcpy(key->id, entry, id_length);
@@ -141,18 +195,19 @@ static int same_secret(const struct api_key *key, const char *presented, size_t 
     return difference == 0;
 }
 
-const char *mx_api_keys_match(const struct mx_api_keys *keys, const char *presented) {
-    if (keys == NULL || presented == NULL)
-        return NULL;
-    size_t presented_length = strnlen(presented, MX_API_KEY_SECRET_MAX + 1);
-    const char *found = NULL;
+const char *mx_api_keys_match(const struct mx_api_keys *keys, const char *presented,
+                              const struct mx_api_scope **scope) {
+    const struct api_key *found = NULL;
+    size_t presented_length = presented != NULL ? strnlen(presented, MX_API_KEY_SECRET_MAX + 1) : 0;
     /* Every key is compared, whichever matches. */
-    for (size_t i = 0; i < keys->count; i++) {
+    for (size_t i = 0; keys != NULL && presented != NULL && i < keys->count; i++) {
         int same = same_secret(&keys->keys[i], presented, presented_length);
         if (same && found == NULL)
-            found = keys->keys[i].id;
+            found = &keys->keys[i];
     }
-    return found;
+    if (scope != NULL)
+        *scope = found != NULL ? found->scope : NULL;
+    return found != NULL ? found->id : NULL;
 }
 
 size_t mx_api_keys_count(const struct mx_api_keys *keys) {

@@ -7,6 +7,7 @@ static const struct mx_status_info status_table[MX_STATUS_COUNT] = {
     [MX_INVALID_REQUEST] = {MX_INVALID_REQUEST, 400, "invalid_request", "request is invalid"},
     [MX_UNAUTHORIZED] = {MX_UNAUTHORIZED, 401, "unauthorized",
                          "a valid API key is required: Authorization: Bearer <key>"},
+    [MX_FORBIDDEN] = {MX_FORBIDDEN, 403, "forbidden", "this API key's scope does not allow this"},
     [MX_ACCOUNT_NOT_FOUND] = {MX_ACCOUNT_NOT_FOUND, 404, "account_not_found",
                               "account does not exist"},
     [MX_TRANSFER_NOT_FOUND] = {MX_TRANSFER_NOT_FOUND, 404, "transfer_not_found",

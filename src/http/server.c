@@ -439,23 +439,28 @@ static int is_api_path(const char *path) {
 }
 
 /* With API keys configured, every /api request must carry exactly one
- * "Authorization: Bearer <secret>" of a known key. MX_OK and the key's id in ctx->client, or
- * MX_UNAUTHORIZED. The secret itself is never copied or logged. */
-static mx_status authenticate(struct request_ctx *ctx, const struct head_scan *head) {
+ * "Authorization: Bearer <secret>" of a known key whose scope allows the method. MX_OK and the
+ * key's id in ctx->client; MX_UNAUTHORIZED; or MX_FORBIDDEN with the scope's sentence (the id
+ * still in ctx->client, for the log). The secret itself is never copied or logged. */
+static struct head_refusal authenticate(struct request_ctx *ctx, const struct head_scan *head) {
+    struct head_refusal refusal = {MX_UNAUTHORIZED, NULL, NULL};
     const struct mx_api_keys *keys = ctx->server->config.api_keys;
     if (keys == NULL || !is_api_path(ctx->path))
-        return MX_OK;
+        return (struct head_refusal){MX_OK, NULL, NULL};
     const char *value = head->authorization.value;
     if (head->authorization.count != 1 || value == NULL || strncasecmp(value, "Bearer ", 7) != 0)
-        return MX_UNAUTHORIZED;
+        return refusal;
     const char *secret = value + 7;
     while (*secret == ' ')
         secret++;
-    const char *id = mx_api_keys_match(keys, secret);
+    const struct mx_api_scope *scope = NULL;
+    const char *id = mx_api_keys_match(keys, secret, &scope);
     if (id == NULL)
-        return MX_UNAUTHORIZED;
+        return refusal;
     ctx->client = id;
-    return MX_OK;
+    if (!mx_api_scope_allows(scope, ctx->method))
+        return (struct head_refusal){MX_FORBIDDEN, NULL, scope->refusal};
+    return (struct head_refusal){MX_OK, NULL, NULL};
 }
 
 /* Keeps the body unless it grows past the limit; after that, the rest is read and dropped. */
@@ -576,7 +581,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
             ctx->close_connection = refused.status != MX_OK;
         }
         if (refused.status == MX_OK)
-            refused.status = authenticate(ctx, &head);
+            refused = authenticate(ctx, &head);
         if (refused.status == MX_OK && declared_too_large(&head, server->config.body_limit))
             refused.status = MX_PAYLOAD_TOO_LARGE;
         if (refused.status != MX_OK) {

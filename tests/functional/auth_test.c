@@ -1,9 +1,10 @@
 /* API keys (MX_API_KEYS, MX_API_KEYS_FILE): with keys configured, every request under /api needs
  * exactly one "Authorization: Bearer <secret>" of a known key, else 401 unauthorized with
  * WWW-Authenticate, before anything else happens; /healthz, /readyz, /metrics and the page stay
- * open; Idempotency-Keys are scoped per key; secrets never reach a log; a bad configuration exits 2
- * without showing a secret; without keys the server says so once at start-up. The suite's server
- * has the two keys below. */
+ * open; a key of scope read may only GET and HEAD there, anything else is 403 forbidden before
+ * anything happens; Idempotency-Keys are scoped per key; secrets never reach a log; a bad
+ * configuration exits 2 without showing a secret; without keys the server says so once at
+ * start-up. The suite's server has the three keys below. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,12 @@
 
 #define TELLER_SECRET "Tq7-vLx2Rm9zKw4bNp3s"
 #define OPS_SECRET    "Zr8!Hc5~Yd1qWf6eGj0u"
-#define API_KEYS      "MX_API_KEYS=teller:" TELLER_SECRET ",ops:" OPS_SECRET
-#define BEARER(s)     "Authorization: Bearer " s
-#define NO_KEY        NULL
+#define AUDIT_SECRET  "Au5=Kd2jPq8xVt3mWc7r"
+#define API_KEYS                                                                                   \
+    "MX_API_KEYS=teller:" TELLER_SECRET ",ops:" OPS_SECRET ":all,audit:" AUDIT_SECRET ":read"
+#define READ_REFUSAL "this API key's scope is read: it may only GET and HEAD"
+#define BEARER(s)    "Authorization: Bearer " s
+#define NO_KEY       NULL
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -54,6 +58,36 @@ static void teller_account(char number[FT_ACCOUNT_SIZE]) {
     ft_assert_status(r, 201);
     snprintf(number, FT_ACCOUNT_SIZE, "%s", ft_json_str(r, "account_number"));
     ft_response_free(r);
+}
+
+/* Two new accounts of the teller's, the first holding 700. */
+static void two_accounts_one_holding_700(char a[FT_ACCOUNT_SIZE], char b[FT_ACCOUNT_SIZE]) {
+    char path[256];
+    teller_account(a);
+    teller_account(b);
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=700", a);
+    struct ft_response *r = request_as(BEARER(TELLER_SECRET), "PUT", path, NULL, NULL);
+    ft_assert_status(r, 200);
+    ft_response_free(r);
+}
+
+/* The rows a request that was done leaves, which a refused one must not. */
+struct done_rows {
+    int64_t accounts, idempotency_keys, transfers;
+};
+
+static struct done_rows done_rows(void) {
+    return (struct done_rows){
+        ft_sql_int64("SELECT count(*) FROM accounts", (const char *)NULL),
+        ft_sql_int64("SELECT count(*) FROM idempotency_keys", (const char *)NULL),
+        ft_sql_int64("SELECT count(*) FROM transfers", (const char *)NULL)};
+}
+
+static void assert_no_rows_added(const struct done_rows *before) {
+    struct done_rows now = done_rows();
+    ck_assert_int_eq(now.accounts, before->accounts);
+    ck_assert_int_eq(now.idempotency_keys, before->idempotency_keys);
+    ck_assert_int_eq(now.transfers, before->transfers);
 }
 
 static int count_lines(const char *text) {
@@ -275,15 +309,10 @@ END_TEST
 
 START_TEST(a_refused_request_changes_nothing) {
     char a[FT_ACCOUNT_SIZE], b[FT_ACCOUNT_SIZE], path[256], body[256];
-    teller_account(a);
-    teller_account(b);
-    snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=700", a);
-    struct ft_response *r = request_as(BEARER(TELLER_SECRET), "PUT", path, NULL, NULL);
-    ft_assert_status(r, 200);
-    ft_response_free(r);
+    two_accounts_one_holding_700(a, b);
+    struct ft_response *r = NULL;
     struct ft_snapshot before = ft_snapshot(a);
-    int64_t keys_before = ft_sql_int64("SELECT count(*) FROM idempotency_keys", (const char *)NULL);
-    int64_t transfers_before = ft_sql_int64("SELECT count(*) FROM transfers", (const char *)NULL);
+    struct done_rows rows_before = done_rows();
 
     const char *authorizations[] = {NULL, BEARER("wrong-wrong-wrong-wrong"),
                                     BEARER(TELLER_SECRET "x")};
@@ -304,10 +333,7 @@ START_TEST(a_refused_request_changes_nothing) {
         }
     }
     ft_assert_unchanged(&before, a);
-    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM idempotency_keys", (const char *)NULL),
-                     keys_before);
-    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM transfers", (const char *)NULL),
-                     transfers_before);
+    assert_no_rows_added(&rows_before);
     /* The key a refused request carried was not taken: with the right key it is a first answer. */
     snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=5", a);
     r = request_as(BEARER(TELLER_SECRET), "PUT", path, NULL, "Idempotency-Key: refused-401-key");
@@ -315,6 +341,77 @@ START_TEST(a_refused_request_changes_nothing) {
     ft_assert_not_replayed(r);
     ck_assert_int_eq(ft_json_int(r, "balance"), 705);
     ft_response_free(r);
+}
+END_TEST
+
+START_TEST(a_read_key_may_get_and_head_and_anything_else_is_403_and_changes_nothing) {
+    char a[FT_ACCOUNT_SIZE], b[FT_ACCOUNT_SIZE], path[256], body[256];
+    two_accounts_one_holding_700(a, b);
+    struct ft_response *r = NULL;
+
+    /* Reading: every GET and HEAD route answers as for any key. */
+    const char *reads[][2] = {
+        {"GET", ""}, {"GET", "/balance"}, {"HEAD", "/balance"}, {"GET", "/transactions?limit=2"}};
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        snprintf(path, sizeof path, "/api/accounts/%s%s", a, reads[i][1]);
+        r = request_as(BEARER(AUDIT_SECRET), reads[i][0], path, NULL, NULL);
+        ft_assert_status(r, 200);
+        ft_response_free(r);
+    }
+    snprintf(path, sizeof path, "/api/accounts/%s/balance", a);
+    r = request_as(BEARER(AUDIT_SECRET), "GET", path, NULL, NULL);
+    ck_assert_int_eq(ft_json_int(r, "balance"), 700);
+    ft_response_free(r);
+    r = request_as(BEARER(AUDIT_SECRET), "GET", "/api/nothing", NULL, NULL);
+    ft_assert_error(r, 404, "not_found", NULL);
+    ft_response_free(r);
+
+    struct ft_snapshot before = ft_snapshot(a);
+    struct done_rows rows_before = done_rows();
+    snprintf(body, sizeof body, "{\"from\": \"%s\", \"to\": \"%s\", \"sum\": 100}", a, b);
+    /* Refused before routing and before the input is looked at: a bad sum, no route and a method
+     * no route has are 403 too, not 400, 404 or 405. */
+    const struct {
+        const char *method, *suffix, *body;
+    } writes[] = {
+        {"PUT", "/deposit?sum=5", NULL},   {"POST", "/deposit?sum=5", NULL},
+        {"PUT", "/withdraw?sum=5", NULL},  {"POST", "/withdraw?sum=5", NULL},
+        {"PUT", "/deposit?sum=abc", NULL}, {"DELETE", "", NULL},
+        {"POST", "/nothing", "{}"},
+    };
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        snprintf(path, sizeof path, "/api/accounts/%s%s", a, writes[i].suffix);
+        r = request_as(BEARER(AUDIT_SECRET), writes[i].method, path, writes[i].body,
+                       "Idempotency-Key: refused-403-key");
+        char challenge[256];
+        ft_assert_error(r, 403, "forbidden", READ_REFUSAL);
+        ck_assert_msg(ft_header(r, "WWW-Authenticate", challenge, sizeof challenge) == NULL,
+                      "%s: a 403 with WWW-Authenticate", r->what);
+        ft_response_free(r);
+    }
+    const char *elsewhere[][3] = {{"POST", "/api/accounts", "{}"},
+                                  {"POST", "/api/accounts/create", NULL},
+                                  {"POST", "/api/transfers", body},
+                                  {"OPTIONS", "/api/accounts", NULL},
+                                  {"PATCH", "/api", NULL}};
+    for (size_t i = 0; i < sizeof elsewhere / sizeof elsewhere[0]; i++) {
+        r = request_as(BEARER(AUDIT_SECRET), elsewhere[i][0], elsewhere[i][1], elsewhere[i][2],
+                       "Idempotency-Key: refused-403-key");
+        ft_assert_error(r, 403, "forbidden", READ_REFUSAL);
+        ft_response_free(r);
+    }
+    ft_assert_unchanged(&before, a);
+    assert_no_rows_added(&rows_before);
+
+    /* A key of scope all (written or not) still moves money. */
+    const char *full[] = {BEARER(TELLER_SECRET), BEARER(OPS_SECRET)};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=5", a);
+        r = request_as(full[i], "PUT", path, NULL, NULL);
+        ft_assert_status(r, 200);
+        ck_assert_int_eq(ft_json_int(r, "balance"), 705 + 5 * (int64_t)i);
+        ft_response_free(r);
+    }
 }
 END_TEST
 
@@ -395,6 +492,7 @@ START_TEST(access_log_names_the_client_and_no_secret_reaches_the_logs) {
         {wrong_header, NULL, "POST", "/api/accounts", "", 401},
         {BEARER(TELLER_SECRET "x"), NULL, "POST", "/api/accounts", "", 401},
         {BEARER(TELLER_SECRET), BEARER(OPS_SECRET), "POST", "/api/accounts", "", 401},
+        {BEARER(AUDIT_SECRET), NULL, "POST", "/api/accounts", "audit", 403},
         {NULL, NULL, "GET", "/healthz", "", 200},
         {BEARER(TELLER_SECRET), NULL, "GET", "/metrics", "", 200},
     };
@@ -410,7 +508,7 @@ START_TEST(access_log_names_the_client_and_no_secret_reaches_the_logs) {
     kill(server->pid, SIGTERM);
     char *out = NULL, *err = NULL;
     ck_assert_int_eq(ft_server_wait_exit(server, FT_STOP_TIMEOUT_S, &out, &err), 0);
-    const char *secrets[] = {TELLER_SECRET, OPS_SECRET, wrong, NULL};
+    const char *secrets[] = {TELLER_SECRET, OPS_SECRET, AUDIT_SECRET, wrong, NULL};
     assert_no_secret("stdout", out, secrets);
     assert_no_secret("stderr", err, secrets);
     ck_assert_msg(count_lines(out) == COUNT, "expected %d access-log lines:\n%s", COUNT, out);
@@ -507,6 +605,49 @@ START_TEST(invalid_api_key_configuration_exits_2_with_one_line_that_shows_no_sec
     unlink(good_file);
     unlink(bad_file);
     unlink(empty_file);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(an_unknown_scope_exits_2_with_one_line_naming_the_key_and_the_scopes_not_the_secret) {
+    char dir[64];
+    make_test_dir(dir, sizeof dir, "keys");
+    char file[128], file_env[160];
+    write_file(dir, "scoped",
+               "teller:Kp4-Secret-InFile-01\nops:Kp4-Secret-InFile-02:read\n"
+               "ops.night:Kp4-Secret-InFile-03:writer\n",
+               file, sizeof file);
+    snprintf(file_env, sizeof file_env, "MX_API_KEYS_FILE=%s", file);
+    const char *secrets[] = {"Kp4-Secret-Inline-03", "Kp4-Secret-InFile-01", "Kp4-Secret-InFile-02",
+                             "Kp4-Secret-InFile-03", NULL};
+    const struct {
+        const char *env, *id, *scope;
+    } cases[] = {
+        {"MX_API_KEYS=teller:Kp4-Secret-Inline-03:writer", "teller", "writer"},
+        {"MX_API_KEYS=teller:Kp4-Secret-Inline-03:READ", "teller", "READ"},
+        {"MX_API_KEYS=teller:Kp4-Secret-Inline-03:", "teller", NULL},
+        {"MX_API_KEYS=teller:Kp4-Secret-Inline-03:read:all", "teller", "read:all"},
+        {file_env, "ops.night", "writer"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *env[] = {cases[i].env, NULL};
+        char *out = NULL, *err = NULL, id[64];
+        int status = run_mondux(env, &out, &err);
+        ck_assert_msg(status == 2 && count_lines(err) == 1, "%s: exit %d; stderr: '%s'",
+                      cases[i].env, status, err);
+        snprintf(id, sizeof id, "API key \"%s\" has an unknown scope", cases[i].id);
+        ck_assert_msg(strstr(err, id) != NULL && strstr(err, "it must be all or read") != NULL,
+                      "%s: stderr does not name the key and the scopes: '%s'", cases[i].env, err);
+        /* The rest of the entry is not quoted: it may be the tail of a secret with a colon. */
+        ck_assert_msg(cases[i].scope == NULL || strstr(err, cases[i].scope) == NULL,
+                      "%s: stderr quotes the scope: '%s'", cases[i].env, err);
+        ck_assert_msg(strstr(err, FT_LISTENING_PREFIX) == NULL, "%s: it listened", cases[i].env);
+        assert_no_secret("stderr", err, secrets);
+        assert_no_secret("stdout", out, secrets);
+        free(out);
+        free(err);
+    }
+    unlink(file);
     rmdir(dir);
 }
 END_TEST
@@ -640,9 +781,12 @@ int main(void) {
     FT_ADD_TEST(s, the_right_key_opens_every_api_route);
     FT_ADD_TEST(s, health_readiness_metrics_and_the_page_need_no_key);
     FT_ADD_TEST(s, a_refused_request_changes_nothing);
+    FT_ADD_TEST(s, a_read_key_may_get_and_head_and_anything_else_is_403_and_changes_nothing);
     FT_ADD_TEST(s, idempotency_keys_are_scoped_per_api_key);
     FT_ADD_TEST(s, access_log_names_the_client_and_no_secret_reaches_the_logs);
     FT_ADD_TEST(s, invalid_api_key_configuration_exits_2_with_one_line_that_shows_no_secret);
+    FT_ADD_TEST(
+        s, an_unknown_scope_exits_2_with_one_line_naming_the_key_and_the_scopes_not_the_secret);
     FT_ADD_TEST(s, api_keys_file_with_comments_and_blank_lines_configures_the_keys);
     FT_ADD_TEST(s, a_comment_in_the_api_keys_file_runs_to_the_end_of_its_line);
     FT_ADD_TEST(s, the_longest_id_and_the_shortest_and_longest_secrets_are_accepted);

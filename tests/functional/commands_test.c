@@ -244,7 +244,73 @@ START_TEST(gen_key_prints_a_key_that_mx_api_keys_accepts) {
 }
 END_TEST
 
-START_TEST(gen_key_refuses_an_id_mx_api_keys_would_refuse_and_a_scope) {
+/* `mondux gen-key id [scope]`'s one line, its newline cut; exits 0 or fails the test. */
+static char *gen_key(const char *id, const char *scope) {
+    const char *argv[] = {MX_BINARY, "gen-key", id, scope, NULL};
+    char *out = NULL, *err = NULL;
+    int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 20);
+    ck_assert_msg(status == 0 && count_lines(out) == 1, "gen-key %s %s: exit %d, stdout '%s'", id,
+                  scope != NULL ? scope : "", status, out);
+    free(err);
+    out[strlen(out) - 1] = '\0';
+    return out;
+}
+
+/* The secret of a gen-key line: between the first colon and the next one, or the end. */
+static void secret_of(const char *line, char *out, size_t size) {
+    const char *secret = strchr(line, ':') + 1;
+    snprintf(out, size, "%.*s", (int)strcspn(secret, ":"), secret);
+}
+
+START_TEST(gen_key_with_a_scope_prints_it_and_a_server_gives_the_key_that_scope) {
+    char *read = gen_key("audit", "read");
+    char *all = gen_key("ops", "all");
+    char *plain = gen_key("teller", NULL);
+    ck_assert_msg(strncmp(read, "audit:", 6) == 0 && strlen(read) == 6 + 64 + 5 &&
+                      strcmp(read + 6 + 64, ":read") == 0,
+                  "not 'audit:<64 hex digits>:read': '%s'", read);
+    ck_assert_msg(strncmp(all, "ops:", 4) == 0 && strcmp(all + 4 + 64, ":all") == 0,
+                  "not 'ops:<64 hex digits>:all': '%s'", all);
+    ck_assert_msg(strchr(plain + 7, ':') == NULL, "a scope without one asked for: '%s'", plain);
+
+    char keys[512], secret[3][80], bearer[3][128];
+    snprintf(keys, sizeof keys, "MX_API_KEYS=%s,%s,%s", read, all, plain);
+    const char *lines[] = {read, all, plain};
+    for (int i = 0; i < 3; i++) {
+        secret_of(lines[i], secret[i], sizeof secret[i]);
+        snprintf(bearer[i], sizeof bearer[i], "Authorization: Bearer %.100s", secret[i]);
+    }
+    const char *env[] = {keys, NULL};
+    struct ft_server *server = ft_server_start(FT_DATABASE_URL, ft_db(), env);
+    ft_set_default_server(server);
+    /* The keys of scope all, written or not, create and deposit; the read key reads only. */
+    char account[FT_ACCOUNT_SIZE], path[256];
+    const char *as_plain[] = {bearer[2], NULL}, *as_all[] = {bearer[1], NULL};
+    const char *as_read[] = {bearer[0], NULL};
+    struct ft_response *r = ft_http_with_headers("POST", "/api/accounts", "{}", as_plain);
+    ft_assert_status(r, 201);
+    snprintf(account, sizeof account, "%s", ft_json_str(r, "account_number"));
+    ft_response_free(r);
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=300", account);
+    r = ft_http_with_headers("PUT", path, NULL, as_all);
+    ft_assert_status(r, 200);
+    ft_response_free(r);
+    r = ft_http_with_headers("POST", path, NULL, as_read);
+    ft_assert_error(r, 403, "forbidden", "this API key's scope is read: it may only GET and HEAD");
+    ft_response_free(r);
+    snprintf(path, sizeof path, "/api/accounts/%s/balance", account);
+    r = ft_http_with_headers("GET", path, NULL, as_read);
+    ft_assert_status(r, 200);
+    ck_assert_int_eq(ft_json_int(r, "balance"), 300);
+    ft_response_free(r);
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    free(read);
+    free(all);
+    free(plain);
+}
+END_TEST
+
+START_TEST(gen_key_refuses_an_id_mx_api_keys_would_refuse_and_a_scope_it_would) {
     const char *ids[] = {"bad id", "a:b", "a,b", "", "abcdefghijabcdefghijabcdefghijabc"};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         char *out = NULL, *err = NULL;
@@ -255,11 +321,23 @@ START_TEST(gen_key_refuses_an_id_mx_api_keys_would_refuse_and_a_scope) {
         free(out);
         free(err);
     }
-    const char *argv[] = {MX_BINARY, "gen-key", "teller", "read", NULL};
+    const char *scopes[] = {"write", "READ", "", "read:all", "all,read"};
+    for (size_t i = 0; i < sizeof scopes / sizeof scopes[0]; i++) {
+        const char *argv[] = {MX_BINARY, "gen-key", "teller", scopes[i], NULL};
+        char *out = NULL, *err = NULL;
+        int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 20);
+        ck_assert_msg(status == 2 && out[0] == '\0' && count_lines(err) == 1 &&
+                          strstr(err, "SCOPE must be all or read") != NULL,
+                      "gen-key teller '%s': exit %d, stdout '%s', stderr '%s'", scopes[i], status,
+                      out, err);
+        free(out);
+        free(err);
+    }
+    const char *argv[] = {MX_BINARY, "gen-key", "teller", "read", "all", NULL};
     char *out = NULL, *err = NULL;
     int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 20);
-    ck_assert_msg(status == 2 && out[0] == '\0' && strstr(err, "no scopes") != NULL,
-                  "gen-key teller read: exit %d, stdout '%s', stderr '%s'", status, out, err);
+    ck_assert_msg(status == 2 && out[0] == '\0' && strstr(err, "at most one SCOPE") != NULL,
+                  "gen-key teller read all: exit %d, stdout '%s', stderr '%s'", status, out, err);
     free(out);
     free(err);
 }
@@ -275,6 +353,7 @@ int main(void) {
     FT_ADD_TEST(s, check_reports_a_balance_changed_behind_its_journal_and_exits_1);
     FT_ADD_TEST(s, check_reports_a_transfer_with_one_leg_and_exits_1);
     FT_ADD_TEST(s, gen_key_prints_a_key_that_mx_api_keys_accepts);
-    FT_ADD_TEST(s, gen_key_refuses_an_id_mx_api_keys_would_refuse_and_a_scope);
+    FT_ADD_TEST(s, gen_key_with_a_scope_prints_it_and_a_server_gives_the_key_that_scope);
+    FT_ADD_TEST(s, gen_key_refuses_an_id_mx_api_keys_would_refuse_and_a_scope_it_would);
     return ft_main(s, 0, FT_DATABASE_URL, NULL);
 }

@@ -1,5 +1,5 @@
-/* API keys (README "Access control"): "<id>:<secret>" entries, matched in constant time, the id
- * naming the client. */
+/* API keys (README "Operations"): "<id>:<secret>[:<scope>]" entries, matched in constant time, the
+ * id naming the client, the scope (all unless written) saying which methods it may use. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +19,21 @@ static struct mx_api_keys *parse_ok(const char *text) {
     return keys;
 }
 
+/* Asserts that text is refused, with a reason (into error) and no keys. */
+static void assert_refused(const char *text, char *error, size_t error_size) {
+    struct mx_api_keys *keys = (struct mx_api_keys *)1;
+    error[0] = '\0';
+    ck_assert_msg(mx_api_keys_parse(text, &keys, error, error_size) == MX_INVALID_REQUEST,
+                  "\"%s\" accepted", text);
+    ck_assert_ptr_null(keys);
+    ck_assert_msg(error[0] != '\0', "no reason for \"%s\"", text);
+}
+
 START_TEST(each_secret_matches_its_own_id_and_nothing_else_matches) {
     struct mx_api_keys *keys = parse_ok("alice:" SECRET_A ",bob:" SECRET_B);
     ck_assert_uint_eq(mx_api_keys_count(keys), 2);
-    ck_assert_str_eq(mx_api_keys_match(keys, SECRET_A), "alice");
-    ck_assert_str_eq(mx_api_keys_match(keys, SECRET_B), "bob");
+    ck_assert_str_eq(mx_api_keys_match(keys, SECRET_A, NULL), "alice");
+    ck_assert_str_eq(mx_api_keys_match(keys, SECRET_B, NULL), "bob");
     const char *wrong[] = {"",
                            "alice",
                            "alice:" SECRET_A,
@@ -33,9 +43,9 @@ START_TEST(each_secret_matches_its_own_id_and_nothing_else_matches) {
                            "Aaaaaaaaaaaaaaaa1",
                            SECRET_B " "};
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++)
-        ck_assert_msg(mx_api_keys_match(keys, wrong[i]) == NULL, "\"%s\" matched", wrong[i]);
-    ck_assert_ptr_null(mx_api_keys_match(keys, NULL));
-    ck_assert_ptr_null(mx_api_keys_match(NULL, SECRET_A));
+        ck_assert_msg(mx_api_keys_match(keys, wrong[i], NULL) == NULL, "\"%s\" matched", wrong[i]);
+    ck_assert_ptr_null(mx_api_keys_match(keys, NULL, NULL));
+    ck_assert_ptr_null(mx_api_keys_match(NULL, SECRET_A, NULL));
     mx_api_keys_free(keys);
 }
 END_TEST
@@ -45,7 +55,7 @@ START_TEST(keys_may_be_split_by_lines_with_blanks_and_comments) {
         parse_ok("# the teller, and ops: both\n  teller:" SECRET_A "  \r\n\n\tops.team-1:" SECRET_B
                  "\n# retired, gone:" SECRET_A "x\n");
     ck_assert_uint_eq(mx_api_keys_count(keys), 2);
-    ck_assert_str_eq(mx_api_keys_match(keys, SECRET_B), "ops.team-1");
+    ck_assert_str_eq(mx_api_keys_match(keys, SECRET_B, NULL), "ops.team-1");
     mx_api_keys_free(keys);
 }
 END_TEST
@@ -58,12 +68,8 @@ START_TEST(malformed_keys_are_refused_without_quoting_the_secret) {
                          /* "#" starts a comment only at the start of a line */
                          "alice:" SECRET_A ",#bob:" SECRET_B};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct mx_api_keys *keys = (struct mx_api_keys *)1;
-        char error[256] = "";
-        ck_assert_msg(mx_api_keys_parse(bad[i], &keys, error, sizeof error) == MX_INVALID_REQUEST,
-                      "\"%s\" accepted", bad[i]);
-        ck_assert_ptr_null(keys);
-        ck_assert_msg(error[0] != '\0', "no reason for \"%s\"", bad[i]);
+        char error[256];
+        assert_refused(bad[i], error, sizeof error);
         ck_assert_msg(strstr(error, "aaaaaaaa") == NULL && strstr(error, "bbbbbbbb") == NULL,
                       "the reason quotes a secret: %s", error);
     }
@@ -76,7 +82,7 @@ START_TEST(secrets_of_the_length_limits_are_accepted_and_one_beyond_is_not) {
     secret[MX_API_KEY_SECRET_MAX] = '\0';
     snprintf(text, sizeof text, "max:%s", secret);
     struct mx_api_keys *keys = parse_ok(text);
-    ck_assert_str_eq(mx_api_keys_match(keys, secret), "max");
+    ck_assert_str_eq(mx_api_keys_match(keys, secret, NULL), "max");
     mx_api_keys_free(keys);
     secret[MX_API_KEY_SECRET_MAX] = 's';
     secret[MX_API_KEY_SECRET_MAX + 1] = '\0';
@@ -86,13 +92,74 @@ START_TEST(secrets_of_the_length_limits_are_accepted_and_one_beyond_is_not) {
     secret[MX_API_KEY_SECRET_MIN] = '\0';
     snprintf(text, sizeof text, "min:%s", secret);
     keys = parse_ok(text);
-    ck_assert_str_eq(mx_api_keys_match(keys, secret), "min");
+    ck_assert_str_eq(mx_api_keys_match(keys, secret, NULL), "min");
     /* A presented secret longer than any key never matches, however it starts. */
     char longer[MX_API_KEY_SECRET_MAX * 2];
     memset(longer, 's', sizeof longer - 1);
     longer[sizeof longer - 1] = '\0';
-    ck_assert_ptr_null(mx_api_keys_match(keys, longer));
+    ck_assert_ptr_null(mx_api_keys_match(keys, longer, NULL));
     mx_api_keys_free(keys);
+}
+END_TEST
+
+START_TEST(a_key_without_a_scope_may_use_any_method_and_a_read_key_only_get_and_head) {
+    struct mx_api_keys *keys =
+        parse_ok("alice:" SECRET_A ",bob:" SECRET_B ":read\ncarol:cccccccccccccccc3:all");
+    ck_assert_uint_eq(mx_api_keys_count(keys), 3);
+    const struct mx_api_scope *scope = NULL;
+    ck_assert_str_eq(mx_api_keys_match(keys, SECRET_A, &scope), "alice");
+    ck_assert_ptr_eq(scope, mx_api_scope_find("all", 3));
+    ck_assert_str_eq(mx_api_keys_match(keys, "cccccccccccccccc3", &scope), "carol");
+    ck_assert_ptr_eq(scope, mx_api_scope_find("all", 3));
+    ck_assert_str_eq(mx_api_keys_match(keys, SECRET_B, &scope), "bob");
+    ck_assert_ptr_eq(scope, mx_api_scope_find("read", 4));
+    ck_assert_ptr_null(mx_api_keys_match(keys, SECRET_B ":read", &scope));
+    ck_assert_ptr_null(scope);
+
+    const struct mx_api_scope *all = mx_api_scope_find("all", 3);
+    const struct mx_api_scope *read = mx_api_scope_find("read", 4);
+    const char *methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        ck_assert_msg(mx_api_scope_allows(all, methods[i]), "all refuses %s", methods[i]);
+        ck_assert_msg(mx_api_scope_allows(read, methods[i]) == (i < 2), "read: %s %s", methods[i],
+                      i < 2 ? "refused" : "allowed");
+    }
+    /* Methods are case-sensitive; no prefix or blend of GET and HEAD passes. */
+    const char *not_read[] = {"get", "GE", "GETS", "HEA", "GET HEAD", "", " "};
+    for (size_t i = 0; i < sizeof not_read / sizeof not_read[0]; i++)
+        ck_assert_msg(!mx_api_scope_allows(read, not_read[i]), "read allows \"%s\"", not_read[i]);
+    ck_assert_str_eq(read->refusal, "this API key's scope is read: it may only GET and HEAD");
+    mx_api_keys_free(keys);
+}
+END_TEST
+
+START_TEST(an_unknown_scope_is_refused_naming_the_id_and_the_scopes_but_not_the_scope) {
+    const char *bad[] = {"alice:" SECRET_A ":write",
+                         "alice:" SECRET_A ":",
+                         "alice:" SECRET_A ":READ",
+                         "alice:" SECRET_A ":read:all",
+                         "alice:" SECRET_A ":re ad",
+                         "alice:" SECRET_A ":alll",
+                         "bob:" SECRET_B ",alice:" SECRET_A ":wrote"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char error[256];
+        assert_refused(bad[i], error, sizeof error);
+        ck_assert_str_eq(error, "API key \"alice\" has an unknown scope: it must be all or read");
+    }
+    ck_assert_ptr_null(mx_api_scope_find("", 0));
+    ck_assert_ptr_null(mx_api_scope_find("rea", 3));
+    ck_assert_ptr_nonnull(mx_api_scope_find("reader", 4));
+}
+END_TEST
+
+START_TEST(scope_names_make_one_sentence_and_a_short_buffer_stays_terminated) {
+    char names[64];
+    mx_api_scope_names(names, sizeof names);
+    ck_assert_str_eq(names, "all or read");
+    char short_names[6];
+    memset(short_names, 'x', sizeof short_names);
+    mx_api_scope_names(short_names, sizeof short_names);
+    ck_assert_str_eq(short_names, "all o");
 }
 END_TEST
 
@@ -103,6 +170,9 @@ int main(void) {
     tcase_add_test(tc, keys_may_be_split_by_lines_with_blanks_and_comments);
     tcase_add_test(tc, malformed_keys_are_refused_without_quoting_the_secret);
     tcase_add_test(tc, secrets_of_the_length_limits_are_accepted_and_one_beyond_is_not);
+    tcase_add_test(tc, a_key_without_a_scope_may_use_any_method_and_a_read_key_only_get_and_head);
+    tcase_add_test(tc, an_unknown_scope_is_refused_naming_the_id_and_the_scopes_but_not_the_scope);
+    tcase_add_test(tc, scope_names_make_one_sentence_and_a_short_buffer_stays_terminated);
     suite_add_tcase(s, tc);
     return mx_unit_run(s);
 }

@@ -19,6 +19,7 @@ static const struct {
     [MX_INVALID_SUM] = {400, "invalid_sum"},
     [MX_INVALID_REQUEST] = {400, "invalid_request"},
     [MX_UNAUTHORIZED] = {401, "unauthorized"},
+    [MX_FORBIDDEN] = {403, "forbidden"},
     [MX_ACCOUNT_NOT_FOUND] = {404, "account_not_found"},
     [MX_TRANSFER_NOT_FOUND] = {404, "transfer_not_found"},
     [MX_NOT_FOUND] = {404, "not_found"},
