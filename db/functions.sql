@@ -62,12 +62,16 @@ $$;
 -- Moves p_amount from one account to another, all or nothing. Both rows are locked in id order,
 -- so transfers crossing in opposite directions queue behind each other instead of deadlocking.
 -- Refusals are outcomes, not errors: o_outcome is 'ok', 'account_not_found',
--- 'insufficient_funds' or 'balance_limit_exceeded', and only 'ok' changes anything.
+-- 'insufficient_funds' or 'balance_limit_exceeded', and only 'ok' changes anything. A row held
+-- elsewhere is waited for at most 5 s, as a batch waits: then the call fails with 55P03 and
+-- changes nothing.
 CREATE OR REPLACE FUNCTION transfer_funds(p_from text, p_to text, p_amount bigint,
                                           OUT o_outcome text, OUT o_transfer_id bigint,
                                           OUT o_from_balance bigint, OUT o_to_balance bigint,
                                           OUT o_created_at timestamptz)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET lock_timeout = '5s'
+AS $$
 DECLARE
     locked accounts%ROWTYPE;
     from_row accounts%ROWTYPE;

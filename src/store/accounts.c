@@ -92,6 +92,9 @@ mx_status mx_store_move_alone(const char *number, mx_move_kind kind, int64_t sum
     const char *params[2] = {number, delta};
     PGresult *result = NULL;
     mx_status status = mx_conn_exec(MX_STMT_MOVE, params, &result);
+    /* A keyed request's transaction bounds its lock waits (idempotency.c): nothing changed. */
+    if (status != MX_OK && mx_conn_lock_wait_ran_out())
+        return MX_UNAVAILABLE;
     if (status != MX_OK)
         return status;
     if (PQntuples(result) != 1) {

@@ -44,6 +44,13 @@ mx_status mx_store_idempotent_begin(const char *client, const char *key, const c
         status = read_outcome(result, fingerprint, stored);
     }
     PQclear(result);
+    /* The effect waits for a row held elsewhere a bounded time: then it fails (55P03), and the
+     * request is a 503 that changed nothing. */
+    if (status == MX_OK && !*found) {
+        PGresult *bounded = NULL;
+        status = mx_conn_exec(MX_STMT_KEYED_LOCK_TIMEOUT, NULL, &bounded);
+        PQclear(bounded);
+    }
     /* Only a new key keeps the transaction: its request is about to make the effect. */
     if (status != MX_OK || *found)
         mx_conn_rollback();

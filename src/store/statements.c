@@ -211,6 +211,12 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                            " ORDER BY e.id DESC LIMIT u.wanted) e ON true"
                                            " ORDER BY u.ord, e.id DESC",
          3, history_batch_types, 1},
+    /* A keyed request's bound on a lock wait, for the rest of its transaction (idempotency.c). It
+     * holds its key meanwhile, so it waits longer than a retry with that key waits for the key
+     * (idempotency_claim, 5 s): the retry is told 409 idempotency_key_in_use, the first is still
+     * running. (Longer than a request waits for a worker, 10 s, too.) */
+    [MX_STMT_KEYED_LOCK_TIMEOUT] = {"keyed_lock_timeout", "SET LOCAL lock_timeout = '12s'", 0, NULL,
+                                    0},
 };
 
 /* One snapshot for all of the audit, so a movement committing meanwhile cannot look like a fault;

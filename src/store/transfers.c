@@ -29,6 +29,9 @@ mx_status mx_store_transfer(const char *from, const char *to, int64_t amount_cen
     const char *params[3] = {from, to, amount};
     PGresult *result = NULL;
     mx_status status = mx_conn_exec(MX_STMT_TRANSFER, params, &result);
+    /* transfer_funds gave up waiting for a row held elsewhere: nothing changed, try again. */
+    if (status != MX_OK && mx_conn_lock_wait_ran_out())
+        return MX_UNAVAILABLE;
     if (status != MX_OK)
         return status;
     status = PQntuples(result) == 1 ? outcome_status(PQgetvalue(result, 0, 0)) : MX_INTERNAL;

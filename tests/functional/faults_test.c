@@ -21,124 +21,19 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "load.h"
 
 /* ---- operations and what their clients were told -------------------------------------------- */
 
-enum op_kind { OP_DEPOSIT, OP_WITHDRAW, OP_TRANSFER };
-
-struct op {
-    enum op_kind kind;
-    int64_t sum;    /* unique in the test: names the op's journal entries */
-    int account;    /* the account moved, or a transfer's "from" */
-    int to;         /* a transfer's "to" */
-    char key[48];   /* Idempotency-Key, "" for none */
-    long first;     /* the status of the first answer (0: no answer, a transport error) */
-    long final;     /* the status of the definitive answer, 0 if none */
-    int replayed;   /* the definitive answer carried Idempotent-Replayed: true */
-    int attempts;   /* requests sent for it */
-    int seen;       /* journal entries (or transfers) found for it */
-    int after_kill; /* was retried after a transport error (the server was gone) */
-    int unknown;    /* answers 503 outcome_unknown: the one that may have committed */
-};
-
-/* A client thread's list of operations; grows as it goes. */
-struct op_list {
-    struct op *ops;
-    int count;
-    int cap;
-};
-
-static struct op *op_add(struct op_list *list) {
-    if (list->count == list->cap) {
-        int cap = list->cap == 0 ? 1024 : list->cap * 2;
-        struct op *bigger = realloc(list->ops, (size_t)cap * sizeof *bigger);
-        if (bigger == NULL)
-            return NULL;
-        list->ops = bigger;
-        list->cap = cap;
-    }
-    struct op *op = &list->ops[list->count++];
-    memset(op, 0, sizeof *op);
-    return op;
-}
-
-static const char *code_of(const struct ft_response *r) {
-    const char *code = json_string_value(json_object_get(r->json, "code"));
-    return code != NULL ? code : "";
-}
-
-static int is_replayed(const struct ft_response *r) {
-    char value[16];
-    return ft_header(r, "Idempotent-Replayed", value, sizeof value) != NULL &&
-           strcmp(value, "true") == 0;
-}
-
-/* Sends op to base_url, with its key if it has one. NULL only when out of memory. */
-static struct ft_response *send_op(CURL *curl, const char *base_url,
-                                   char (*accounts)[FT_ACCOUNT_SIZE], struct op *op) {
-    char path[256], body[256], key_header[80];
-    const char *headers[2] = {NULL, NULL};
-    if (op->key[0] != '\0') {
-        snprintf(key_header, sizeof key_header, "Idempotency-Key: %s", op->key);
-        headers[0] = key_header;
-    }
-    op->attempts++;
-    if (op->kind == OP_TRANSFER) {
-        snprintf(body, sizeof body, "{\"from\": \"%s\", \"to\": \"%s\", \"sum\": %" PRId64 "}",
-                 accounts[op->account], accounts[op->to], op->sum);
-        return ft_http_on_with_headers(curl, base_url, "POST", "/api/transfers", body, strlen(body),
-                                       headers);
-    }
-    snprintf(path, sizeof path, "/api/accounts/%s/%s?sum=%" PRId64, accounts[op->account],
-             op->kind == OP_DEPOSIT ? "deposit" : "withdraw", op->sum);
-    return ft_http_on_with_headers(curl, base_url, "PUT", path, NULL, 0, headers);
-}
-
-/* The answer is a success of op: 200 (201 for a transfer) with the account's JSON. */
-static int is_success(const struct ft_response *r, const struct op *op,
-                      char (*accounts)[FT_ACCOUNT_SIZE]) {
-    if (op->kind == OP_TRANSFER)
-        return r->status == 201 && json_is_integer(json_object_get(r->json, "id")) &&
-               json_integer_value(json_object_get(r->json, "sum")) == op->sum;
-    const char *number = json_string_value(json_object_get(r->json, "account_number"));
-    return r->status == 200 && json_is_integer(json_object_get(r->json, "balance")) &&
-           number != NULL && strcmp(number, accounts[op->account]) == 0;
-}
-
-/* A 503 with this code and a Retry-After header. */
-static int is_503(const struct ft_response *r, const char *code) {
-    char retry_after[32];
-    return r->status == 503 && strcmp(code_of(r), code) == 0 &&
-           ft_header(r, "Retry-After", retry_after, sizeof retry_after) != NULL &&
-           retry_after[0] != '\0';
-}
-
 /* api.md's 503: the database cannot be reached, and nothing was changed. */
 static int is_unavailable(const struct ft_response *r) {
-    return is_503(r, "unavailable");
+    return ft_is_503(r, "unavailable");
 }
 
 /* The connection broke after the operation was sent and before its outcome was known: it may
  * have happened. The only 503 after which the money may have moved. */
 static int is_outcome_unknown(const struct ft_response *r) {
-    return is_503(r, "outcome_unknown");
-}
-
-/* Keeps the first few unexpected answers of a thread, for the failure message. */
-struct failures {
-    int count;
-    char text[1200];
-};
-
-static void note_failure(struct failures *f, const struct op *op, const struct ft_response *r,
-                         const char *why) {
-    if (f->count++ >= 3)
-        return;
-    size_t used = strlen(f->text);
-    snprintf(f->text + used, sizeof f->text - used,
-             "\n  %s: op sum %" PRId64 " key '%s': %s -> %ld %s%.200s", why, op->sum, op->key,
-             r != NULL ? r->what : "?", r != NULL ? r->status : -1, r != NULL ? r->curl_error : "",
-             r != NULL ? r->body : "(out of memory)");
+    return ft_is_503(r, "outcome_unknown");
 }
 
 /* ---- the journal, read back --------------------------------------------------------------- */
@@ -186,31 +81,31 @@ struct pg_client {
     struct pg_load *load;
     int index;
     int keyed;
-    struct op_list list;
+    struct ft_op_list list;
     atomic_int unavailable; /* 503s answered while the database was down or coming back */
     atomic_int ok_after;    /* successes of requests sent after it was back */
     int refused;
-    struct failures failures;
+    struct ft_failures failures;
 };
 
 /* One request for op; returns 1 when the answer is definitive (success or refusal). */
-static int pg_attempt(struct pg_client *c, CURL *curl, struct op *op) {
+static int pg_attempt(struct pg_client *c, CURL *curl, struct ft_op *op) {
     struct pg_load *load = c->load;
     int phase = atomic_load(&load->phase);
-    struct ft_response *r = send_op(curl, load->base_url, load->accounts, op);
+    struct ft_response *r = ft_op_send(curl, load->base_url, load->accounts, op);
     int definitive = 1;
     if (r == NULL) {
-        note_failure(&c->failures, op, NULL, "out of memory");
-    } else if (is_success(r, op, load->accounts)) {
+        ft_note_failure(&c->failures, op, NULL, "out of memory");
+    } else if (ft_op_succeeded(r, op, load->accounts)) {
         op->final = r->status;
-        op->replayed = is_replayed(r);
+        op->replayed = ft_is_replayed(r);
         atomic_fetch_add(&load->ok, 1);
         if (phase == PG_BACK)
             atomic_fetch_add(&c->ok_after, 1);
-    } else if (r->status == 409 && op->kind == OP_WITHDRAW &&
-               strcmp(code_of(r), "insufficient_funds") == 0) {
+    } else if (r->status == 409 && op->kind == FT_OP_WITHDRAW &&
+               strcmp(ft_code(r), "insufficient_funds") == 0) {
         op->final = r->status;
-        op->replayed = is_replayed(r);
+        op->replayed = ft_is_replayed(r);
         c->refused++;
     } else if (is_unavailable(r) || is_outcome_unknown(r)) {
         definitive = 0;
@@ -218,13 +113,13 @@ static int pg_attempt(struct pg_client *c, CURL *curl, struct op *op) {
         if (phase != PG_UP)
             atomic_fetch_add(&c->unavailable, 1);
     } else if (r->status == 409 && op->key[0] != '\0' &&
-               strcmp(code_of(r), "idempotency_key_in_use") == 0) {
+               strcmp(ft_code(r), "idempotency_key_in_use") == 0) {
         definitive = 0; /* the same key still running: try again */
     } else {
-        note_failure(&c->failures, op, r,
-                     r->status == 0 ? "a transport error (mondux never stops in this test)"
-                                    : "an answer other than 200, 409 or a 503 unavailable or "
-                                      "outcome_unknown with Retry-After");
+        ft_note_failure(&c->failures, op, r,
+                        r->status == 0 ? "a transport error (mondux never stops in this test)"
+                                       : "an answer other than 200, 409 or a 503 unavailable or "
+                                         "outcome_unknown with Retry-After");
     }
     if (op->first == 0 && op->attempts == 1)
         op->first = r != NULL ? r->status : 0;
@@ -242,13 +137,13 @@ static void *pg_client_run(void *arg) {
     }
     double deadline = ft_now() + 50 * ft_timeout_scale();
     for (int i = 0; i < PG_OPS_MAX && !atomic_load(&c->load->stop) && c->failures.count == 0; i++) {
-        struct op *op = op_add(&c->list);
+        struct ft_op *op = ft_op_add(&c->list);
         if (op == NULL) {
             c->failures.count++;
             snprintf(c->failures.text, sizeof c->failures.text, "out of memory");
             break;
         }
-        op->kind = i % 4 == 3 ? OP_WITHDRAW : OP_DEPOSIT;
+        op->kind = i % 4 == 3 ? FT_OP_WITHDRAW : FT_OP_DEPOSIT;
         op->sum = 1 + (int64_t)c->index * PG_OPS_MAX + i;
         op->account = c->keyed ? (c->index + i) % PG_KEYED
                                : PG_KEYED + (c->index + i) % (PG_ACCOUNTS - PG_KEYED);
@@ -259,7 +154,7 @@ static void *pg_client_run(void *arg) {
          * goes on with its next operation. */
         while (!pg_attempt(c, curl, op) && c->keyed && c->failures.count == 0) {
             if (ft_now() > deadline) {
-                note_failure(&c->failures, op, NULL, "no definitive answer before the deadline");
+                ft_note_failure(&c->failures, op, NULL, "no definitive answer before the deadline");
                 break;
             }
             ft_pause_ms(PG_503_PAUSE_MS);
@@ -306,7 +201,7 @@ static int every_client_served_again(struct pg_client *clients) {
 }
 
 /* The op a journal amount names, or NULL. */
-static struct op *pg_op_of(struct pg_client *clients, int64_t amount) {
+static struct ft_op *pg_op_of(struct pg_client *clients, int64_t amount) {
     int64_t sum = amount < 0 ? -amount : amount;
     int64_t t = (sum - 1) / PG_OPS_MAX, i = (sum - 1) % PG_OPS_MAX;
     if (sum < 1 || t >= PG_THREADS || i >= clients[t].list.count)
@@ -361,7 +256,7 @@ START_TEST(postgres_restarted_under_deposit_load_gives_only_503s_and_loses_no_ac
                       c->failures.count, c->failures.text);
         refused += c->refused;
         for (int i = 0; i < c->list.count; i++) {
-            struct op *op = &c->list.ops[i];
+            struct ft_op *op = &c->list.ops[i];
             ops++;
             unavailable += op->first == 503;
             if (c->keyed && op->final != 0)
@@ -369,7 +264,7 @@ START_TEST(postgres_restarted_under_deposit_load_gives_only_503s_and_loses_no_ac
             if (op->final == 200) {
                 successes++;
                 keyed_successes += c->keyed;
-                expected[op->account] += op->kind == OP_DEPOSIT ? op->sum : -op->sum;
+                expected[op->account] += op->kind == FT_OP_DEPOSIT ? op->sum : -op->sum;
             }
             /* A keyed op answered 503 whose retry was a replay had committed: only an
              * outcome_unknown may have said so, never an unavailable ("nothing was changed"). */
@@ -400,10 +295,10 @@ START_TEST(postgres_restarted_under_deposit_load_gives_only_503s_and_loses_no_ac
                                        1, params);
         for (int row = 0; row < PQntuples(rows); row++) {
             int64_t amount = strtoll(PQgetvalue(rows, row, 0), NULL, 10);
-            struct op *op = pg_op_of(clients, amount);
+            struct ft_op *op = pg_op_of(clients, amount);
             ck_assert_msg(op != NULL, "an entry of %" PRId64 " on %s that no client sent", amount,
                           load.accounts[a]);
-            ck_assert_msg(op->account == a && (amount > 0) == (op->kind == OP_DEPOSIT),
+            ck_assert_msg(op->account == a && (amount > 0) == (op->kind == FT_OP_DEPOSIT),
                           "the entry of %" PRId64 " is on the wrong account or the wrong way",
                           amount);
             op->seen++;
@@ -413,23 +308,23 @@ START_TEST(postgres_restarted_under_deposit_load_gives_only_503s_and_loses_no_ac
             ck_assert_msg(op->key[0] == '\0' && op->first == 503 && op->final == 0,
                           "the %s of %" PRId64 " (key '%s') is in the journal, but its client was "
                           "told %ld first and %ld last after %d attempts",
-                          op->kind == OP_DEPOSIT ? "deposit" : "withdrawal", op->sum, op->key,
+                          op->kind == FT_OP_DEPOSIT ? "deposit" : "withdrawal", op->sum, op->key,
                           op->first, op->final, op->attempts);
             ck_assert_msg(op->unknown > 0,
                           "the %s of %" PRId64 " without a key committed, but its client was told "
                           "503 unavailable: \"nothing was changed\"",
-                          op->kind == OP_DEPOSIT ? "deposit" : "withdrawal", op->sum);
+                          op->kind == FT_OP_DEPOSIT ? "deposit" : "withdrawal", op->sum);
             if (unkeyed_in_doubt++ == 0 && keyed_in_doubt == 0)
                 snprintf(in_doubt_example, sizeof in_doubt_example,
                          "the %s of %" PRId64 " without a key",
-                         op->kind == OP_DEPOSIT ? "deposit" : "withdrawal", op->sum);
-            expected[op->account] += op->kind == OP_DEPOSIT ? op->sum : -op->sum;
+                         op->kind == FT_OP_DEPOSIT ? "deposit" : "withdrawal", op->sum);
+            expected[op->account] += op->kind == FT_OP_DEPOSIT ? op->sum : -op->sum;
         }
         PQclear(rows);
     }
     for (int t = 0; t < PG_THREADS; t++) {
         for (int i = 0; i < clients[t].list.count; i++) {
-            struct op *op = &clients[t].list.ops[i];
+            struct ft_op *op = &clients[t].list.ops[i];
             ck_assert_msg(op->final != 200 || op->seen == 1,
                           "the acknowledged op of %" PRId64 " (key '%s') is not in the journal",
                           op->sum, op->key);
@@ -497,17 +392,17 @@ struct kill_load {
 struct kill_client {
     struct kill_load *load;
     int index;
-    struct op ops[KILL_OPS];
-    struct failures failures;
+    struct ft_op ops[KILL_OPS];
+    struct ft_failures failures;
 };
 
 /* Op i of client t, and what it intends. */
-static void kill_plan(struct op *op, int t, int i) {
+static void kill_plan(struct ft_op *op, int t, int i) {
     memset(op, 0, sizeof *op);
     op->sum = 1 + t * KILL_OPS + i;
     op->account = (t + i) % KILL_ACCOUNTS;
     op->to = (t + i + 1) % KILL_ACCOUNTS;
-    op->kind = i % 3 == 2 ? OP_TRANSFER : OP_DEPOSIT;
+    op->kind = i % 3 == 2 ? FT_OP_TRANSFER : FT_OP_DEPOSIT;
     snprintf(op->key, sizeof op->key, "kill-%d-%d", t, i);
 }
 
@@ -518,7 +413,7 @@ static void *kill_client_run(void *arg) {
     double deadline = ft_now() + 50 * ft_timeout_scale();
     char base_url[64];
     for (int i = 0; curl != NULL && i < KILL_OPS && c->failures.count == 0; i++) {
-        struct op *op = &c->ops[i];
+        struct ft_op *op = &c->ops[i];
         /* Every operation is sent again, with its key, until it gets a definitive answer. */
         while (op->final == 0 && c->failures.count == 0) {
             pthread_mutex_lock(&load->lock);
@@ -526,14 +421,14 @@ static void *kill_client_run(void *arg) {
             int generation = load->generation;
             pthread_mutex_unlock(&load->lock);
 
-            struct ft_response *r = send_op(curl, base_url, load->accounts, op);
+            struct ft_response *r = ft_op_send(curl, base_url, load->accounts, op);
             if (op->attempts == 1)
                 op->first = r != NULL ? r->status : 0;
             if (r == NULL) {
-                note_failure(&c->failures, op, r, "out of memory");
-            } else if (is_success(r, op, load->accounts)) {
+                ft_note_failure(&c->failures, op, r, "out of memory");
+            } else if (ft_op_succeeded(r, op, load->accounts)) {
                 op->final = r->status;
-                op->replayed = is_replayed(r);
+                op->replayed = ft_is_replayed(r);
                 atomic_fetch_add(&load->ok, 1);
             } else if (r->status == 0) {
                 /* The server is gone: wait for its successor (or a moment) and send again. */
@@ -551,23 +446,23 @@ static void *kill_client_run(void *arg) {
                     continue;
                 pthread_mutex_unlock(&load->lock);
             } else if (is_unavailable(r) || is_outcome_unknown(r) ||
-                       (r->status == 409 && strcmp(code_of(r), "idempotency_key_in_use") == 0)) {
+                       (r->status == 409 && strcmp(ft_code(r), "idempotency_key_in_use") == 0)) {
                 ft_pause_ms(20); /* the old server's transaction may still hold the key */
             } else {
-                note_failure(&c->failures, op, r, "neither a success nor a reason to retry");
+                ft_note_failure(&c->failures, op, r, "neither a success nor a reason to retry");
             }
             ft_response_free(r);
             if (op->final == 0 && ft_now() > deadline)
-                note_failure(&c->failures, op, NULL, "no definitive answer before the deadline");
+                ft_note_failure(&c->failures, op, NULL, "no definitive answer before the deadline");
         }
     }
     if (curl == NULL)
-        note_failure(&c->failures, &c->ops[0], NULL, "curl_easy_init failed");
+        ft_note_failure(&c->failures, &c->ops[0], NULL, "curl_easy_init failed");
     curl_easy_cleanup(curl);
     return NULL;
 }
 
-static struct op *kill_op_of(struct kill_client *clients, int64_t sum) {
+static struct ft_op *kill_op_of(struct kill_client *clients, int64_t sum) {
     int64_t t = (sum - 1) / KILL_OPS, i = (sum - 1) % KILL_OPS;
     if (sum < 1 || t >= KILL_THREADS)
         return NULL;
@@ -633,12 +528,12 @@ START_TEST(
         ck_assert_msg(clients[t].failures.count == 0, "client %d: %d unexpected outcomes:%s", t,
                       clients[t].failures.count, clients[t].failures.text);
         for (int i = 0; i < KILL_OPS; i++) {
-            struct op *op = &clients[t].ops[i];
+            struct ft_op *op = &clients[t].ops[i];
             ck_assert_msg(op->final != 0, "op %s has no definitive answer", op->key);
             retried += op->after_kill;
             replayed_after_retry += op->after_kill && op->replayed;
-            expected[op->account] -= op->kind == OP_TRANSFER ? op->sum : -op->sum;
-            if (op->kind == OP_TRANSFER)
+            expected[op->account] -= op->kind == FT_OP_TRANSFER ? op->sum : -op->sum;
+            if (op->kind == FT_OP_TRANSFER)
                 expected[op->to] += op->sum;
         }
     }
@@ -664,11 +559,11 @@ START_TEST(
     for (int row = 0; row < PQntuples(rows); row++) {
         int64_t sum = strtoll(PQgetvalue(rows, row, 0), NULL, 10);
         const char *where = PQgetvalue(rows, row, 1);
-        struct op *op = kill_op_of(clients, sum);
+        struct ft_op *op = kill_op_of(clients, sum);
         ck_assert_msg(op != NULL, "a movement of %" PRId64 " (%s) that no client asked for", sum,
                       where);
         char want[2 * FT_ACCOUNT_SIZE + 2];
-        if (op->kind == OP_TRANSFER)
+        if (op->kind == FT_OP_TRANSFER)
             snprintf(want, sizeof want, "%s>%s", load.accounts[op->account], load.accounts[op->to]);
         else
             snprintf(want, sizeof want, "%s", load.accounts[op->account]);
@@ -686,7 +581,7 @@ START_TEST(
     int keys = PQntuples(rows);
     for (int row = 0; row < keys; row++) {
         int64_t sum = strtoll(PQgetvalue(rows, row, 1), NULL, 10);
-        struct op *op = kill_op_of(clients, sum);
+        struct ft_op *op = kill_op_of(clients, sum);
         ck_assert_msg(op != NULL && strcmp(op->key, PQgetvalue(rows, row, 0)) == 0,
                       "key '%s' is stored with a movement of %" PRId64 " that is not its own",
                       PQgetvalue(rows, row, 0), sum);
@@ -722,27 +617,6 @@ END_TEST
  * thus makes, on demand, a commit that happened and whose answer the service never gets. */
 #define NO_STANDBY_WAIT_S 10.0
 
-struct cut_call {
-    const char *base_url, *method, *path, *body, *key;
-    struct ft_response *response; /* new; NULL when out of memory */
-    atomic_int done;
-};
-
-static void *cut_call_run(void *arg) {
-    struct cut_call *call = arg;
-    char line[80];
-    snprintf(line, sizeof line, "Idempotency-Key: %s", call->key);
-    const char *headers[] = {line, NULL};
-    CURL *curl = curl_easy_init();
-    if (curl != NULL)
-        call->response =
-            ft_http_on_with_headers(curl, call->base_url, call->method, call->path, call->body,
-                                    call->body != NULL ? strlen(call->body) : 0, headers);
-    curl_easy_cleanup(curl);
-    atomic_store(&call->done, 1);
-    return NULL;
-}
-
 static void reload_configuration(const char *sql) {
     ft_sql_admin_exec(sql, (const char *)NULL);
     ft_sql_admin_exec("SELECT pg_reload_conf()", (const char *)NULL);
@@ -753,12 +627,10 @@ static void reload_configuration(const char *sql) {
  * force: it committed the ordinary way). Either way asserts a first answer of status. */
 static int send_with_its_commit_cut(const char *db, const char *method, const char *path,
                                     const char *body, const char *key, long status) {
-    struct cut_call call = {ft_default_server()->base_url, method, path, body, key, NULL, 0};
-    pthread_t thread;
-    ck_assert_int_eq(pthread_create(&thread, NULL, cut_call_run, &call), 0);
+    struct ft_call *call = ft_call_start(method, path, body, key);
     double deadline = ft_now() + NO_STANDBY_WAIT_S * ft_timeout_scale();
     int64_t waiting = 0;
-    while (!atomic_load(&call.done) &&
+    while (!ft_call_done(call) &&
            (waiting = ft_sql_admin_int64("SELECT coalesce(max(pid), 0) FROM pg_stat_activity "
                                          "WHERE datname = $1 AND wait_event = 'SyncRep'",
                                          db, (const char *)NULL)) == 0 &&
@@ -769,18 +641,14 @@ static int send_with_its_commit_cut(const char *db, const char *method, const ch
         snprintf(pid, sizeof pid, "%" PRId64, waiting);
         ft_sql_admin_exec("SELECT pg_terminate_backend($1::int)", pid, (const char *)NULL);
     }
-    pthread_join(thread, NULL);
-    ck_assert_msg(call.response != NULL, "%s %s: out of memory", method, path);
-    ft_assert_status(call.response, status);
-    ft_assert_not_replayed(call.response);
+    struct ft_response *first = ft_call_finish(call);
+    ft_assert_status(first, status);
+    ft_assert_not_replayed(first);
     /* Committed: its retry is the replay. */
-    char line[80];
-    snprintf(line, sizeof line, "Idempotency-Key: %s", key);
-    const char *headers[] = {line, NULL};
-    struct ft_response *retry = ft_http_with_headers(method, path, body, headers);
-    ft_assert_replay_of(call.response, retry);
+    struct ft_response *retry = ft_http_keyed(method, path, body, key);
+    ft_assert_replay_of(first, retry);
     ft_response_free(retry);
-    ft_response_free(call.response);
+    ft_response_free(first);
     return waiting != 0;
 }
 

@@ -7,7 +7,9 @@
 #include <glob.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1057,6 +1059,97 @@ const char *ft_header(const struct ft_response *response, const char *name, char
         line = *end != '\0' ? end + 2 : end;
     }
     return NULL;
+}
+
+const char *ft_code(const struct ft_response *response) {
+    const char *code = json_string_value(json_object_get(response->json, "code"));
+    return code != NULL ? code : "";
+}
+
+int ft_is_replayed(const struct ft_response *response) {
+    char value[16];
+    return ft_header(response, "Idempotent-Replayed", value, sizeof value) != NULL &&
+           strcmp(value, "true") == 0;
+}
+
+int ft_is_503(const struct ft_response *response, const char *code) {
+    char retry_after[32];
+    return response->status == 503 && strcmp(ft_code(response), code) == 0 &&
+           ft_header(response, "Retry-After", retry_after, sizeof retry_after) != NULL &&
+           retry_after[0] != '\0';
+}
+
+/* ---- a request on a thread of its own ------------------------------------------------------ */
+
+struct ft_call {
+    pthread_t thread;
+    char base_url[64];
+    char *method, *path, *body, *key_line;
+    struct ft_response *response;
+    atomic_int done;
+};
+
+static void *call_run(void *arg) {
+    struct ft_call *call = arg;
+    const char *headers[] = {call->key_line, NULL};
+    CURL *curl = curl_easy_init();
+    if (curl != NULL)
+        call->response =
+            ft_http_on_with_headers(curl, call->base_url, call->method, call->path, call->body,
+                                    call->body != NULL ? strlen(call->body) : 0, headers);
+    curl_easy_cleanup(curl);
+    atomic_store(&call->done, 1);
+    return NULL;
+}
+
+struct ft_call *ft_call_start(const char *method, const char *path, const char *body,
+                              const char *key) {
+    if (default_server == NULL)
+        harness_fail("no default server for %s %s", method, path);
+    struct ft_call *call = calloc(1, sizeof *call);
+    if (call == NULL)
+        harness_fail("out of memory");
+    snprintf(call->base_url, sizeof call->base_url, "%s", default_server->base_url);
+    call->method = strdup(method);
+    call->path = strdup(path);
+    call->body = body != NULL ? strdup(body) : NULL;
+    if (key != NULL) {
+        size_t size = strlen("Idempotency-Key: ") + strlen(key) + 1;
+        call->key_line = malloc(size);
+        if (call->key_line != NULL)
+            snprintf(call->key_line, size, "Idempotency-Key: %s", key);
+    }
+    if (call->method == NULL || call->path == NULL || (body != NULL && call->body == NULL) ||
+        (key != NULL && call->key_line == NULL))
+        harness_fail("out of memory");
+    atomic_init(&call->done, 0);
+    if (pthread_create(&call->thread, NULL, call_run, call) != 0)
+        harness_fail("cannot start a thread for %s %s", method, path);
+    return call;
+}
+
+int ft_call_done(const struct ft_call *call) {
+    return atomic_load(&call->done);
+}
+
+int ft_call_await(const struct ft_call *call, double timeout_s) {
+    double deadline = ft_now() + timeout_s * ft_timeout_scale();
+    while (!ft_call_done(call) && ft_now() < deadline)
+        ft_pause_ms(10);
+    return ft_call_done(call);
+}
+
+struct ft_response *ft_call_finish(struct ft_call *call) {
+    pthread_join(call->thread, NULL);
+    struct ft_response *response = call->response;
+    free(call->method);
+    free(call->path);
+    free(call->body);
+    free(call->key_line);
+    free(call);
+    if (response == NULL)
+        harness_fail("out of memory (or curl_easy_init failed)");
+    return response;
 }
 
 /* ---- assertions ---------------------------------------------------------------------------- */

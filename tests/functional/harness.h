@@ -218,6 +218,36 @@ void ft_response_free(struct ft_response *response);
 /* The value of a response header (case-insensitive name), copied into out; NULL when absent. */
 const char *ft_header(const struct ft_response *response, const char *name, char *out, size_t size);
 
+/* The "code" of an error body (borrowed), "" when there is none. Thread-safe. */
+const char *ft_code(const struct ft_response *response);
+
+/* 1 when the response carries "Idempotent-Replayed: true". Thread-safe. */
+int ft_is_replayed(const struct ft_response *response);
+
+/* 1 when the response is api.md's 503 with this code ("unavailable", "outcome_unknown") and a
+ * non-empty Retry-After header. Thread-safe. */
+int ft_is_503(const struct ft_response *response, const char *code);
+
+/* ---- a request on a thread of its own ------------------------------------------------------ */
+
+struct ft_call; /* opaque */
+
+/* Sends method path body (with "Idempotency-Key: key" unless key is NULL) to the default server
+ * from a new thread, so that the test can act while the request waits (hold a lock, signal the
+ * server). Everything is copied. Asserting. */
+struct ft_call *ft_call_start(const char *method, const char *path, const char *body,
+                              const char *key);
+
+/* 1 once the call has its answer (or a transport error). */
+int ft_call_done(const struct ft_call *call);
+
+/* Waits (bounded by timeout_s, times ft_timeout_scale) for the answer; 1 when it came. */
+int ft_call_await(const struct ft_call *call, double timeout_s);
+
+/* Waits for the thread (without a bound: release whatever the request waits for first), frees
+ * call, and returns its response (new). Asserting. */
+struct ft_response *ft_call_finish(struct ft_call *call);
+
 /* ---- assertions on responses ------------------------------------------------------------- */
 
 /* Asserts the status code. */
