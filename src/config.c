@@ -221,7 +221,6 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     config->http.request_timeout = (unsigned)n[N_REQUEST_TIMEOUT];
     config->http.api_keys = config->api_keys;
     config->db_wait_seconds = (unsigned)n[N_DB_WAIT];
-    config->db.pool_size = 1; /* the one connection of migrations and commands */
     config->db_connections = (unsigned)n[N_DB_CONNECTIONS];
     config->idempotency_ttl_seconds = (unsigned)n[N_IDEMPOTENCY_TTL];
     config->idempotency_sweep_seconds = (unsigned)n[N_IDEMPOTENCY_SWEEP];

@@ -17,11 +17,9 @@ void mx_metrics_request(const char *route, const char *method, unsigned http_sta
 void mx_metrics_set_in_flight_source(unsigned (*read)(void));
 
 typedef enum mx_metrics_db_event {
-    MX_METRICS_DB_UNAVAILABLE,  /* a statement or connect failed for a passing reason (503) */
-    MX_METRICS_DB_ERROR,        /* any other failure (500) */
-    MX_METRICS_DB_CONNECT,      /* a connection was (re)opened */
-    MX_METRICS_DB_POOL_WAIT,    /* a request waited for a pooled connection, and got one */
-    MX_METRICS_DB_POOL_TIMEOUT, /* ... and gave up (503) */
+    MX_METRICS_DB_UNAVAILABLE, /* a statement or connect failed for a passing reason (503) */
+    MX_METRICS_DB_ERROR,       /* any other failure (500) */
+    MX_METRICS_DB_CONNECT,     /* a connection was (re)opened */
     MX_METRICS_DB_EVENT_COUNT
 } mx_metrics_db_event;
 
@@ -36,10 +34,6 @@ typedef enum mx_metrics_money_kind {
 
 /* A connection to PostgreSQL opened (change +1) or closed (-1). */
 void mx_metrics_db_connection(int change);
-
-/* The connection pool's slots now: size in all, free_slots of them held by no thread. Called by
- * the pool whenever either changes. */
-void mx_metrics_db_pool(unsigned size, unsigned free_slots);
 
 /* Money that moved for good (committed), in cents (positive). */
 void mx_metrics_money(mx_metrics_money_kind kind, int64_t cents);

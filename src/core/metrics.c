@@ -25,8 +25,8 @@ static const uint64_t bucket_us[] = {500,   1000,   2500,   5000,   10000,   250
                                      50000, 100000, 250000, 500000, 1000000, 2500000};
 #define BUCKET_COUNT (sizeof bucket_us / sizeof bucket_us[0])
 
-static const char *const db_event_names[MX_METRICS_DB_EVENT_COUNT] = {
-    "unavailable", "error", "connect", "pool_wait", "pool_timeout"};
+static const char *const db_event_names[MX_METRICS_DB_EVENT_COUNT] = {"unavailable", "error",
+                                                                      "connect"};
 static const char *const money_kind_names[MX_METRICS_MONEY_KIND_COUNT] = {"deposit", "withdrawal",
                                                                           "transfer"};
 
@@ -43,7 +43,6 @@ static atomic_uint_fast64_t batched_operations[MX_METRICS_BATCH_KIND_COUNT];
 static const char *const batch_kind_names[MX_METRICS_BATCH_KIND_COUNT] = {"moves", "reads"};
 static unsigned (*_Atomic in_flight_source)(void);
 static atomic_int_fast64_t db_connections_open;
-static atomic_uint pool_size, pool_free;
 
 static size_t route_slot(const char *route) {
     if (route == NULL)
@@ -99,11 +98,6 @@ void mx_metrics_db(mx_metrics_db_event event) {
 
 void mx_metrics_db_connection(int change) {
     atomic_fetch_add_explicit(&db_connections_open, change, memory_order_relaxed);
-}
-
-void mx_metrics_db_pool(unsigned size, unsigned free_slots) {
-    atomic_store_explicit(&pool_size, size, memory_order_relaxed);
-    atomic_store_explicit(&pool_free, free_slots, memory_order_relaxed);
 }
 
 void mx_metrics_money(mx_metrics_money_kind kind, int64_t cents) {
@@ -251,20 +245,10 @@ static void render_process(struct text *text, const struct mx_metrics_process *p
 static void render_db_connections(struct text *text) {
     int64_t open = (int64_t)atomic_load_explicit(&db_connections_open, memory_order_relaxed);
     append(text,
-           "# HELP mondux_db_connections_open Connections to PostgreSQL open now, pooled or a "
-           "batch worker's own.\n# TYPE mondux_db_connections_open gauge\n"
+           "# HELP mondux_db_connections_open Connections to PostgreSQL open now (at most "
+           "MX_DB_CONNECTIONS).\n# TYPE mondux_db_connections_open gauge\n"
            "mondux_db_connections_open %lld\n",
            (long long)(open > 0 ? open : 0));
-    unsigned size = atomic_load_explicit(&pool_size, memory_order_relaxed);
-    unsigned free_slots = atomic_load_explicit(&pool_free, memory_order_relaxed);
-    if (free_slots > size)
-        free_slots = size; /* read between the two stores of a change */
-    append(text,
-           "# HELP mondux_db_pool_slots Slots of the database connection pool "
-           "(MX_DB_CONNECTIONS), by whether a thread holds one for a statement or transaction "
-           "now.\n# TYPE mondux_db_pool_slots gauge\nmondux_db_pool_slots{state=\"in_use\"} %u\n"
-           "mondux_db_pool_slots{state=\"free\"} %u\n",
-           size - free_slots, free_slots);
 }
 
 char *mx_metrics_render(const struct mx_metrics_process *process, size_t *size) {

@@ -67,23 +67,6 @@ static void conn_start(void *arg);
 
 /* ---- outcomes ------------------------------------------------------------------------------ */
 
-enum db_outcome db_classify(PGconn *pg, const PGresult *result) {
-    ExecStatusType status = result != NULL ? PQresultStatus(result) : PGRES_FATAL_ERROR;
-    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)
-        return DB_OK;
-    const char *state = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
-    if (PQstatus(pg) == CONNECTION_BAD || state == NULL)
-        return DB_GONE;
-    /* 40001 serialization failure, 40P01 deadlock, 55P03 a lock wait that ran out. */
-    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
-        return DB_SOFT;
-    /* Class 08 (connection), 57P01-03 (shutdown, crash, starting up), 53 (out of resources). */
-    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
-        strncmp(state, "53", 2) == 0)
-        return DB_GONE;
-    return DB_HARD;
-}
-
 static int lock_wait_ran_out(const PGresult *result) {
     const char *state = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
     return state != NULL && strcmp(state, "55P03") == 0;

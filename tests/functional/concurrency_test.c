@@ -399,70 +399,6 @@ START_TEST(a_batch_stuck_on_a_row_lock_refuses_only_the_held_account_after_a_bou
 }
 END_TEST
 
-/* Group commit sends many requests' deposits and withdrawals as one move_batch call. Called
- * directly here, so that one batch is sure to hold every case at once: accounts that appear once
- * (set-based), one that appears three times (its operations in arrival order, each guarded by the
- * balance the one before left), an unknown number twice, a refusal by the floor, by the overdraft
- * and by the ceiling. Each operation gets the answer it would have got alone. */
-START_TEST(one_batch_gives_each_operation_the_answer_it_would_get_alone) {
-    char a[FT_ACCOUNT_SIZE], b[FT_ACCOUNT_SIZE], c[FT_ACCOUNT_SIZE], d[FT_ACCOUNT_SIZE],
-        e[FT_ACCOUNT_SIZE], unknown[FT_ACCOUNT_SIZE];
-    ft_create_account(a);
-    ft_move(a, "deposit", 1000);
-    ft_create_account(b);
-    ft_move(b, "deposit", 100);
-    ft_create_account(c);
-    ft_move(c, "deposit", 10);
-    ft_create_account(d);
-    ft_move(d, "deposit", FT_MAX_SAFE_CENTS - 5000); /* 6000 more would pass the ceiling */
-    ft_create_account_with_overdraft(e, 100);
-    ft_mistype(a, unknown);
-    char numbers[9 * FT_ACCOUNT_SIZE + 3];
-    snprintf(numbers, sizeof numbers, "{%s,%s,%s,%s,%s,%s,%s,%s,%s}", a, b, unknown, b, c, b,
-             unknown, d, e);
-    const char *deltas = "{500,-80,1,-50,-11,5,2,6000,-60}";
-
-    ft_sql_exec("CREATE TEMP TABLE batch_answer AS"
-                " SELECT * FROM move_batch($1::text[], $2::bigint[])",
-                numbers, deltas, (const char *)NULL);
-    ck_assert_str_eq(ft_sql_text("SELECT string_agg(format('%s:%s:%s:%s', o_ord, o_found::int,"
-                                 " o_moved::int, coalesce(o_balance::text, '-')), ' '"
-                                 " ORDER BY o_ord) FROM batch_answer",
-                                 (const char *)NULL),
-                     "1:1:1:1500 2:1:1:20 3:0:0:- 4:1:0:- 5:1:0:- 6:1:1:25 7:0:0:- 8:1:0:- "
-                     "9:1:1:-60");
-    /* Every move has its own journal entry, with its amount and the balance it left. */
-    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM batch_answer r JOIN entries j"
-                                  " ON j.id = r.o_entry_id AND j.balance_after_cents = r.o_balance"
-                                  " AND j.amount_cents = ($1::bigint[])[r.o_ord]",
-                                  deltas, (const char *)NULL),
-                     4);
-    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM batch_answer"
-                                  " WHERE o_moved <> (o_entry_id IS NOT NULL)",
-                                  (const char *)NULL),
-                     0);
-    ck_assert_str_eq(ft_sql_text("SELECT string_agg(j.amount_cents || '>' ||"
-                                 " j.balance_after_cents, ',' ORDER BY j.id)"
-                                 " FROM entries j JOIN accounts x ON x.id = j.account_id"
-                                 " WHERE x.account_number = $1",
-                                 b, (const char *)NULL),
-                     "100>100,-80>20,5>25");
-    ft_sql_exec("DROP TABLE batch_answer", (const char *)NULL);
-    /* Whatever the input, every operation gets its row: a NULL number is unknown. */
-    ck_assert_str_eq(ft_sql_text("SELECT string_agg(format('%s:%s:%s', o_ord, o_found::int,"
-                                 " o_moved::int), ' ' ORDER BY o_ord)"
-                                 " FROM move_batch(ARRAY[NULL, $1], '{5,-2000}')",
-                                 a, (const char *)NULL),
-                     "1:0:0 2:1:0");
-    ck_assert_int_eq(ft_balance(a), 1500);
-    ck_assert_int_eq(ft_balance(c), 10);
-    ck_assert_int_eq(ft_balance(d), FT_MAX_SAFE_CENTS - 5000);
-    ck_assert_int_eq(ft_balance(e), -60);
-    ft_assert_ledger_invariants();
-}
-END_TEST
-
-/* Last on purpose: after its own mixed workload, it checks every account the suite made. */
 START_TEST(every_balance_equals_the_sum_of_its_journal) {
     enum { ACCOUNTS = 4, PER_THREAD = 20 };
     char numbers[ACCOUNTS][FT_ACCOUNT_SIZE];
@@ -524,7 +460,6 @@ int main(void) {
     FT_ADD_TEST(s, many_concurrent_clients_share_the_configured_database_connections);
     FT_ADD_TEST(s, a_request_waiting_for_a_lock_holds_up_no_other_request);
     FT_ADD_TEST(s, a_batch_stuck_on_a_row_lock_refuses_only_the_held_account_after_a_bounded_wait);
-    FT_ADD_TEST(s, one_batch_gives_each_operation_the_answer_it_would_get_alone);
     FT_ADD_TEST(s, every_balance_equals_the_sum_of_its_journal);
     return ft_main(s, 1, FT_DATABASE_URL_URI, NULL);
 }

@@ -109,10 +109,10 @@ START_TEST(a_database_made_before_the_baseline_keeps_its_accounts_and_is_recorde
     ft_transfer(a, b, 334);
     ck_assert_int_eq(ft_balance(a), 1000);
     ck_assert_int_eq(ft_balance(b), 334);
-    /* The old functions, which took the ceiling from the caller, are gone. */
+    /* The old functions are gone: the batch ones apply_batch replaced, and those that took the
+     * ceiling from the caller. */
     ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM pg_proc WHERE proname IN"
-                                  " ('move_batch', 'move_batch_in_order', 'transfer_funds')"
-                                  " AND pronargs <> 2 AND proname <> 'transfer_funds'"
+                                  " ('move_batch', 'move_batch_in_order', 'idempotency_claim')"
                                   " OR proname = 'transfer_funds' AND pronargs <> 3",
                                   (const char *)NULL),
                      0);

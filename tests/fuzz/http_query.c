@@ -71,7 +71,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     struct mx_store_params params = {
         .keywords = {"host", "dbname", "user", "connect_timeout", NULL},
         .values = {"/nonexistent/mondux-fuzz", "mondux", "mondux", "1", NULL},
-        .pool_size = 1,
     };
     FUZZ_CHECK(mx_store_init(&params) == MX_OK, "store configured");
     /* The defaults of src/config.c; no API keys, so /api is open. */
