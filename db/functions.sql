@@ -153,6 +153,7 @@ DECLARE
     acc_balance bigint[];
     acc_limit bigint[];
     acc_dirty boolean[];
+    wanted text[];
     busy text[] := '{}';
     op_from integer[];
     op_to integer[];
@@ -228,27 +229,23 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- 2. The accounts the rest need, locked in id order.
+    -- 2. The accounts the rest need, locked in id order: waiting for each (at most the lock
+    --    timeout), or, sent again, taking only those no other session holds.
+    SELECT coalesce(array_agg(DISTINCT w.number), '{}') INTO wanted
+    FROM unnest(p_kinds, p_accounts, p_others, outcome) AS u(kind, account, other, decided),
+         LATERAL (VALUES (u.account), (u.other)) AS w(number)
+    WHERE u.kind <> 'create' AND u.decided IS NULL AND w.number IS NOT NULL;
     IF p_skip_locked THEN
         SELECT array_agg(l.id ORDER BY l.id), array_agg(l.account_number ORDER BY l.id),
                array_agg(l.balance_cents ORDER BY l.id),
                array_agg(l.overdraft_limit_cents ORDER BY l.id)
         INTO acc_id, acc_number, acc_balance, acc_limit
         FROM (SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents
-              FROM accounts x
-              WHERE x.account_number IN (
-                  SELECT w.number FROM unnest(p_kinds, p_accounts, p_others, outcome)
-                      AS u(kind, account, other, decided),
-                      LATERAL (VALUES (u.account), (u.other)) AS w(number)
-                  WHERE u.kind <> 'create' AND u.decided IS NULL)
+              FROM accounts x WHERE x.account_number = ANY (wanted)
               ORDER BY x.id FOR NO KEY UPDATE SKIP LOCKED) l;
         -- Those that exist but were not locked are held elsewhere.
         SELECT coalesce(array_agg(x.account_number), '{}') INTO busy FROM accounts x
-        WHERE x.account_number IN (
-            SELECT w.number FROM unnest(p_kinds, p_accounts, p_others, outcome)
-                AS u(kind, account, other, decided),
-                LATERAL (VALUES (u.account), (u.other)) AS w(number)
-            WHERE u.kind <> 'create' AND u.decided IS NULL)
+        WHERE x.account_number = ANY (wanted)
           AND x.account_number <> ALL (coalesce(acc_number, '{}'));
     ELSE
         SELECT array_agg(l.id ORDER BY l.id), array_agg(l.account_number ORDER BY l.id),
@@ -256,12 +253,7 @@ BEGIN
                array_agg(l.overdraft_limit_cents ORDER BY l.id)
         INTO acc_id, acc_number, acc_balance, acc_limit
         FROM (SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents
-              FROM accounts x
-              WHERE x.account_number IN (
-                  SELECT w.number FROM unnest(p_kinds, p_accounts, p_others, outcome)
-                      AS u(kind, account, other, decided),
-                      LATERAL (VALUES (u.account), (u.other)) AS w(number)
-                  WHERE u.kind <> 'create' AND u.decided IS NULL)
+              FROM accounts x WHERE x.account_number = ANY (wanted)
               ORDER BY x.id FOR NO KEY UPDATE) l;
     END IF;
     acc_dirty := array_fill(false, ARRAY[coalesce(cardinality(acc_id), 0)]);
