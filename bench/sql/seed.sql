@@ -18,7 +18,7 @@ created AS (
 INSERT INTO entries (account_id, kind, amount_cents, balance_after_cents)
 SELECT id, 'deposit', balance_cents, balance_cents FROM created ORDER BY id;
 -- The numbers are valid for the service (16 digits, mod 97 = 1) and the first is the one that
--- bench/wrk/hot.lua and bench/pgbench/hot.sql hit.
+-- bench/wrk/hot.lua and the hot workload of bench/pgbench/move.sql (span 1) hit.
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM accounts WHERE account_number !~ '^[0-9]{16}$'

@@ -1,5 +1,5 @@
 -- hot: every deposit on ONE account (account 1): the row lock serialises them.
--- PUT /api/accounts/{n}/deposit?sum=1..1000 → 200. SQL: move (bench/pgbench/hot.sql).
+-- PUT /api/accounts/{n}/deposit?sum=1..1000 → 200. SQL: move (bench/pgbench/move.sql, span 1).
 local mx = require("common")
 local hot
 function request()

@@ -1,5 +1,5 @@
 -- mix: 90 % balance reads, 10 % deposits (each drawn per request, like pgbench's
--- `-f balance.sql@9 -f deposit.sql@1`), uniformly random accounts.
+-- `-f balance.sql@9 -f move.sql@1`), uniformly random accounts.
 local mx = require("common")
 function request()
    local account = mx.random_account()

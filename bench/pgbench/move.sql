@@ -1,17 +1,20 @@
--- hot: deposits all on ONE account (account 1) — the prepared statement "move"
--- (MX_STMT_MOVE in src/store/statements.c), one round trip, autocommit; the row lock serialises.
--- Parameters as the service binds them: $1 account number (text), $2 the signed change (int8,
--- here +sum).
+-- move: one deposit or withdrawal as a correct client sends it — ONE statement, autocommit: the
+-- guarded UPDATE, its journal INSERT, and, when nothing moved, whether the account exists. The
+-- same text as the threaded service's prepared statement "move" (src/store/statements.c).
+-- $1 the account number (text), $2 the signed change (int8). Used by the deposit, withdraw, hot
+-- and mix workloads, which bench/run tells apart with -D:
+--   sign  1 (deposit) or -1 (withdraw);  most  the largest sum (1000 or 100);
+--   span  the accounts drawn from: all of them, or 1 (hot: every deposit on account 1).
 --
 -- How this copy differs, and why (see bench/README.md):
 --  * pgbench gives every :variable occurrence its own $n and declares no types, so each one carries
 --    the cast to the type the service declares (text/int8): the parse tree and plans are the same.
 --  * The account number comes from the formula of bench/wrk/common.lua (no lookup): pgbench sends
 --    it as a literal parameter, as the service does. -D accounts/base/stride come from bench/run.
-\set i 1
+\set i random(1, :span)
 \set x :base + :i * :stride
 \set account :x * 100 + 98 - (:x % 97) * 100 % 97
-\set delta random(1, 1000)
+\set delta :sign * random(1, :most)
 WITH moved AS (
   UPDATE accounts SET balance_cents = balance_cents + :delta::int8
   WHERE account_number = :account::text
