@@ -1,4 +1,4 @@
-/* Faults under load (issue 6, "Faults"): PostgreSQL restarted while clients move money, and
+/* Faults under load: PostgreSQL restarted while clients move money, and
  * mondux killed with SIGKILL while clients move money with Idempotency-Keys. With its own private
  * PostgreSQL cluster (scripts/lib/pg-cluster, as in outage_test.c), so stopping it disturbs no
  * other suite.
