@@ -74,13 +74,17 @@ enum db_outcome db_classify(PGconn *pg, const PGresult *result) {
     return DB_HARD;
 }
 
-mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const char *what) {
+void mx_conn_say_failure(PGconn *conn, const PGresult *result, const char *what) {
     const char *sqlstate = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
     const char *message = result != NULL ? PQresultErrorMessage(result)
                                          : (conn != NULL ? PQerrorMessage(conn) : "no connection");
-    int passing = db_classify(conn, result) == DB_GONE;
-    mx_metrics_db(passing ? MX_METRICS_DB_UNAVAILABLE : MX_METRICS_DB_ERROR);
     mx_log(MX_LOG_ERROR, "database %s failed (%s): %s", what,
            sqlstate != NULL ? sqlstate : "no sqlstate", message);
+}
+
+mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const char *what) {
+    int passing = db_classify(conn, result) == DB_GONE;
+    mx_metrics_db(passing ? MX_METRICS_DB_UNAVAILABLE : MX_METRICS_DB_ERROR);
+    mx_conn_say_failure(conn, result, what);
     return passing ? MX_UNAVAILABLE : MX_INTERNAL;
 }

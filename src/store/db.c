@@ -72,13 +72,6 @@ static int lock_wait_ran_out(const PGresult *result) {
     return state != NULL && strcmp(state, "55P03") == 0;
 }
 
-static void say_failure(const char *what, PGconn *pg, const PGresult *result) {
-    const char *state = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
-    const char *message = result != NULL ? PQresultErrorMessage(result) : PQerrorMessage(pg);
-    mx_log(MX_LOG_ERROR, "database %s failed (%s): %s", what, state != NULL ? state : "no sqlstate",
-           message);
-}
-
 /* ---- operations ---------------------------------------------------------------------------- */
 
 static void batch_push(struct db_batch *batch, struct mx_db_op *op) {
@@ -180,7 +173,7 @@ static void unwatch(struct db_conn *c) {
 static void conn_fail(struct db_conn *c, const char *what, const PGresult *result) {
     struct mx_db *db = c->db;
     if (c->pg != NULL)
-        say_failure(what, c->pg, result);
+        mx_conn_say_failure(c->pg, result, what);
     mx_metrics_db(MX_METRICS_DB_UNAVAILABLE);
     unwatch(c);
     if (c->pg != NULL) {
@@ -344,13 +337,13 @@ static int batch_answered(struct mx_db *db, struct db_conn *c, struct db_batch *
             if (send_again(db, batch, batch->skip_locked || lock_wait_ran_out(result)))
                 return 0;
         }
-        say_failure("batch", c->pg, result);
+        mx_conn_say_failure(c->pg, result, "batch");
         break;
     case DB_GONE:
         orphan_batch(db, batch);
         return -1;
     case DB_HARD:
-        say_failure("batch", c->pg, result);
+        mx_conn_say_failure(c->pg, result, "batch");
         mx_metrics_db(MX_METRICS_DB_ERROR);
         if (batch->count > 1) {
             split(db, batch);

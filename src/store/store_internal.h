@@ -61,6 +61,9 @@ PGconn *mx_conn_open(void);
 /* The same without waiting: PQconnectStartParams, for PQconnectPoll on an event loop. */
 PGconn *mx_conn_start(void);
 
+/* Logs what failed (the SQLSTATE and the server's message), which the client never sees. */
+void mx_conn_say_failure(PGconn *conn, const PGresult *result, const char *what);
+
 /* Maps a failed result (or NULL) on conn to a status (db_classify's GONE is MX_UNAVAILABLE,
  * anything else MX_INTERNAL), logging what the client will not see. */
 mx_status mx_conn_failure_status(PGconn *conn, const PGresult *result, const char *what);
