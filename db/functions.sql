@@ -7,6 +7,16 @@
 -- the tables they use do not exist yet.
 
 -- ---- retired signatures ---------------------------------------------------------------------------
+-- apply_batch's result gained o_status, and CREATE OR REPLACE cannot change a result type.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_proc WHERE proname = 'apply_batch'
+               AND NOT 'o_status' = ANY (proargnames)) THEN
+        DROP FUNCTION apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
+                                  bigint[], boolean);
+    END IF;
+END
+$$;
 DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
                                     boolean);
 -- The ceiling used to travel from C as an argument; it is cents_ceiling() now.
@@ -106,6 +116,8 @@ $$;
 --   transfer           from p_accounts[i] to p_others[i], p_amounts[i]
 --   create             the new number p_accounts[i] (drawn by the caller), p_amounts[i] its
 --                      overdraft limit
+--   freeze, unfreeze,  the status of account p_accounts[i]: each change is a journal entry of
+--   close              amount 0; close only from a balance of 0
 -- and, when p_keys[i] is not NULL, the Idempotency-Key of client p_clients[i] for the request
 -- p_fingerprints[i], in the caller's attempt p_attempts[i]: its claim, its effect and its stored
 -- outcome are written here, together.
@@ -119,21 +131,24 @@ $$;
 -- p_skip_locked, it waits for none: the operations whose key or account another session holds get
 -- 'key_in_use' or 'busy' and change nothing, and the rest happen.
 --
--- One row per operation. o_outcome: ok, insufficient_funds, balance_limit_exceeded,
--- account_not_found, key_reused (the key belongs to another request), key_in_use, busy,
--- number_taken (create: draw another number; nothing was stored). o_replayed: the key had
+-- One row per operation. o_outcome: ok, unchanged (freeze or unfreeze of an account already in
+-- that status), insufficient_funds, balance_limit_exceeded, account_not_found, account_frozen,
+-- account_closed (no money moves in or out; nothing changes a closed account), account_not_empty
+-- (close of an account whose balance is not 0), key_reused (the key belongs to another request),
+-- key_in_use, busy, number_taken (create: draw another number; nothing was stored). o_replayed: the key had
 -- been used for this very request, and the row is its stored outcome; o_own: stored by the
 -- attempt p_attempts[i] names (the caller's own, whose answer was lost). Then o_number is the
 -- account's number (a create's), o_balance the balance after (a transfer's from side),
--- o_other_balance a transfer's to side, o_overdraft a create's limit, o_id the entry, transfer or
--- account made, o_created_at a transfer's or a create's time.
+-- o_other_balance a transfer's to side, o_overdraft a create's or a status change's limit, o_id the entry,
+-- transfer or account made, o_created_at a transfer's time or the account's (create, status
+-- change), o_status the account's status after a create or a status change.
 CREATE OR REPLACE FUNCTION apply_batch(p_kinds text[], p_accounts text[], p_others text[],
                                        p_amounts bigint[], p_clients text[], p_keys text[],
                                        p_fingerprints text[], p_attempts bigint[],
                                        p_skip_locked boolean)
 RETURNS TABLE (o_ord integer, o_outcome text, o_replayed boolean, o_own boolean, o_number text,
                o_balance bigint, o_other_balance bigint, o_overdraft bigint, o_id bigint,
-               o_created_at timestamptz)
+               o_created_at timestamptz, o_status text)
 LANGUAGE plpgsql
 SET lock_timeout = '5s'
 AS $$
@@ -147,11 +162,14 @@ DECLARE
     overdraft bigint[];
     made bigint[];
     made_at timestamptz[];
+    status text[];
     -- The batch's accounts, locked, by a dense index 1..m; op_from/op_to: each operation's.
     acc_id bigint[];
     acc_number text[];
     acc_balance bigint[];
     acc_limit bigint[];
+    acc_status text[];
+    acc_created timestamptz[];
     acc_dirty boolean[];
     wanted text[];
     busy text[] := '{}';
@@ -180,7 +198,7 @@ BEGIN
     -- 0. The usual batch: moves only, no key, no account twice. Every operation then depends on
     --    its own accounts alone, so one set-based statement decides and writes them all, at a
     --    fraction of the cost of the steps below. Locks are taken in the same order (id).
-    IF NOT p_skip_locked AND array_position(p_kinds, 'create') IS NULL
+    IF NOT p_skip_locked AND p_kinds <@ '{deposit,withdraw,transfer}'::text[]
        AND cardinality(array_remove(p_keys, NULL)) = 0
        AND (SELECT count(*) = count(DISTINCT x) FROM unnest(p_accounts || p_others) AS x
             WHERE x IS NOT NULL) THEN
@@ -197,7 +215,7 @@ BEGIN
             FROM unnest(p_kinds, p_accounts, p_others, p_amounts)
                 WITH ORDINALITY AS u(kind, account, other, amount, ord)),
         locked AS (
-            SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents
+            SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents, x.status
             FROM accounts x WHERE x.account_number = ANY (p_accounts || p_others)),
         decided AS (
             SELECT op.*, f.id AS from_id, t.id AS to_id,
@@ -206,6 +224,8 @@ BEGIN
                    t.balance_cents + op.amount AS to_after,
                    CASE WHEN f.id IS NULL OR (op.kind = 'transfer' AND t.id IS NULL)
                             THEN 'account_not_found'
+                        WHEN 'closed' IN (f.status, t.status) THEN 'account_closed'
+                        WHEN 'frozen' IN (f.status, t.status) THEN 'account_frozen'
                         WHEN op.kind = 'deposit'
                             THEN CASE WHEN balance_allowed(f.balance_cents + op.amount,
                                                            f.overdraft_limit_cents)
@@ -252,7 +272,7 @@ BEGIN
         SELECT d.ord, d.outcome, false, false, d.account,
                CASE WHEN d.outcome = 'ok' THEN d.from_after END,
                CASE WHEN d.outcome = 'ok' AND d.kind = 'transfer' THEN d.to_after END,
-               NULL::bigint, coalesce(s.id, j.id), s.created_at
+               NULL::bigint, coalesce(s.id, j.id), s.created_at, NULL::text
         FROM decided d
         LEFT JOIN sent s ON s.from_account_id = d.from_id AND d.outcome = 'ok'
         LEFT JOIN journal j ON j.account_id = d.from_id AND d.outcome = 'ok'
@@ -269,6 +289,7 @@ BEGIN
     overdraft := array_fill(NULL::bigint, ARRAY[n]);
     made := array_fill(NULL::bigint, ARRAY[n]);
     made_at := array_fill(NULL::timestamptz, ARRAY[n]);
+    status := array_fill(NULL::text, ARRAY[n]);
     replay_of := array_fill(NULL::integer, ARRAY[n]);
     own := array_fill(false, ARRAY[n]);
 
@@ -293,13 +314,18 @@ BEGIN
                s.attempt IS NOT NULL AND s.attempt = p_attempts[u.ord] AS own,
                coalesce(s.outcome, CASE WHEN s.http_status < 300 THEN 'ok'
                                         ELSE s.body::jsonb ->> 'code' END) AS stored,
-               coalesce(ea.account_number, ca.account_number) AS number,
+               coalesce(ea.account_number, ca.account_number, sa.account_number) AS number,
                coalesce(e.balance_after_cents, t_out.balance_after_cents,
-                        CASE WHEN ca.id IS NOT NULL THEN 0 END) AS balance,
-               t_in.balance_after_cents AS other_balance, ca.overdraft_limit_cents AS overdraft,
+                        CASE WHEN ca.id IS NOT NULL THEN 0 END, sa.balance_cents) AS balance,
+               t_in.balance_after_cents AS other_balance,
+               coalesce(ca.overdraft_limit_cents, sa.overdraft_limit_cents) AS overdraft,
                coalesce(s.entry_id, s.transfer_id, s.account_id) AS made,
-               coalesce(t.created_at, ca.created_at) AS created_at
-        FROM unnest(p_clients, p_keys, p_fingerprints) WITH ORDINALITY AS u(c, kk, f, ord)
+               coalesce(t.created_at, ca.created_at, sa.created_at) AS created_at,
+               CASE u.kind WHEN 'create' THEN 'active' WHEN 'freeze' THEN 'frozen'
+                           WHEN 'unfreeze' THEN 'active' WHEN 'close' THEN 'closed' END
+                   AS status
+        FROM unnest(p_clients, p_keys, p_fingerprints, p_kinds, p_accounts)
+            WITH ORDINALITY AS u(c, kk, f, kind, account, ord)
         JOIN idempotency_keys s ON s.client = u.c AND s.key = u.kk
         LEFT JOIN entries e ON e.id = s.entry_id
         LEFT JOIN accounts ea ON ea.id = e.account_id
@@ -307,6 +333,9 @@ BEGIN
         LEFT JOIN entries t_out ON t_out.transfer_id = t.id AND t_out.kind = 'transfer_out'
         LEFT JOIN entries t_in ON t_in.transfer_id = t.id AND t_in.kind = 'transfer_in'
         LEFT JOIN accounts ca ON ca.id = s.account_id
+        -- A status change answers with its account: its balance then, the rest as it is now.
+        LEFT JOIN accounts sa ON u.kind IN ('freeze', 'unfreeze', 'close')
+                             AND sa.account_number = u.account
     LOOP
         CONTINUE WHEN outcome[row.ord] IS NOT NULL;
         IF NOT row.same THEN
@@ -321,6 +350,7 @@ BEGIN
             overdraft[row.ord] := row.overdraft;
             made[row.ord] := row.made;
             made_at[row.ord] := row.created_at;
+            status[row.ord] := row.status;
         END IF;
     END LOOP;
 
@@ -333,9 +363,11 @@ BEGIN
     IF p_skip_locked THEN
         SELECT array_agg(l.id ORDER BY l.id), array_agg(l.account_number ORDER BY l.id),
                array_agg(l.balance_cents ORDER BY l.id),
-               array_agg(l.overdraft_limit_cents ORDER BY l.id)
-        INTO acc_id, acc_number, acc_balance, acc_limit
-        FROM (SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents
+               array_agg(l.overdraft_limit_cents ORDER BY l.id),
+               array_agg(l.status ORDER BY l.id), array_agg(l.created_at ORDER BY l.id)
+        INTO acc_id, acc_number, acc_balance, acc_limit, acc_status, acc_created
+        FROM (SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents,
+                     x.status, x.created_at
               FROM accounts x WHERE x.account_number = ANY (wanted)
               ORDER BY x.id FOR NO KEY UPDATE SKIP LOCKED) l;
         -- Those that exist but were not locked are held elsewhere.
@@ -345,9 +377,11 @@ BEGIN
     ELSE
         SELECT array_agg(l.id ORDER BY l.id), array_agg(l.account_number ORDER BY l.id),
                array_agg(l.balance_cents ORDER BY l.id),
-               array_agg(l.overdraft_limit_cents ORDER BY l.id)
-        INTO acc_id, acc_number, acc_balance, acc_limit
-        FROM (SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents
+               array_agg(l.overdraft_limit_cents ORDER BY l.id),
+               array_agg(l.status ORDER BY l.id), array_agg(l.created_at ORDER BY l.id)
+        INTO acc_id, acc_number, acc_balance, acc_limit, acc_status, acc_created
+        FROM (SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents,
+                     x.status, x.created_at
               FROM accounts x WHERE x.account_number = ANY (wanted)
               ORDER BY x.id FOR NO KEY UPDATE) l;
     END IF;
@@ -381,6 +415,40 @@ BEGIN
         IF a IS NULL OR (p_kinds[i] = 'transfer' AND b IS NULL) THEN
             outcome[i] := CASE WHEN p_accounts[i] = ANY (busy) OR p_others[i] = ANY (busy)
                                THEN 'busy' ELSE 'account_not_found' END;
+            CONTINUE;
+        END IF;
+        IF p_kinds[i] IN ('freeze', 'unfreeze', 'close') THEN
+            IF acc_status[a] = 'closed' THEN
+                outcome[i] := 'account_closed';
+            ELSIF p_kinds[i] = 'close' AND acc_balance[a] <> 0 THEN
+                outcome[i] := 'account_not_empty';
+            ELSIF acc_status[a] = (CASE p_kinds[i] WHEN 'freeze' THEN 'frozen'
+                                                   WHEN 'unfreeze' THEN 'active' END) THEN
+                outcome[i] := 'unchanged';
+            ELSE
+                acc_status[a] := CASE p_kinds[i] WHEN 'freeze' THEN 'frozen'
+                                                 WHEN 'unfreeze' THEN 'active' ELSE 'closed' END;
+                acc_dirty[a] := true;
+                outcome[i] := 'ok';
+                entry_account := entry_account || acc_id[a];
+                entry_amount := entry_amount || 0::bigint;
+                entry_after := entry_after || acc_balance[a];
+                entry_of := entry_of || i;
+            END IF;
+            number[i] := acc_number[a];
+            balance[i] := acc_balance[a];
+            overdraft[i] := acc_limit[a];
+            made_at[i] := acc_created[a];
+            status[i] := acc_status[a];
+            CONTINUE;
+        END IF;
+        -- Money moves only between active accounts.
+        IF acc_status[a] = 'closed' OR (p_kinds[i] = 'transfer' AND acc_status[b] = 'closed') THEN
+            outcome[i] := 'account_closed';
+            CONTINUE;
+        END IF;
+        IF acc_status[a] = 'frozen' OR (p_kinds[i] = 'transfer' AND acc_status[b] = 'frozen') THEN
+            outcome[i] := 'account_frozen';
             CONTINUE;
         END IF;
         IF p_kinds[i] = 'transfer' THEN
@@ -423,8 +491,8 @@ BEGIN
     -- 4. What moved: each account's row once, then the transfers and the journal, their ids
     --    drawn in ord order so that, for each account, id order is the order the entries
     --    happened in (the history's keyset pagination relies on it).
-    UPDATE accounts x SET balance_cents = v.balance
-    FROM unnest(acc_id, acc_balance, acc_dirty) AS v(id, balance, dirty)
+    UPDATE accounts x SET balance_cents = v.balance, status = v.status
+    FROM unnest(acc_id, acc_balance, acc_status, acc_dirty) AS v(id, balance, status, dirty)
     WHERE x.id = v.id AND v.dirty;
     IF cardinality(transfer_of) > 0 THEN
         FOR row IN
@@ -456,6 +524,7 @@ BEGIN
                                      transfer_id)
                 OVERRIDING SYSTEM VALUE
                 SELECT d.id, e.account, CASE
+                           WHEN p_kinds[e.op] IN ('freeze', 'unfreeze', 'close') THEN p_kinds[e.op]
                            WHEN p_kinds[e.op] = 'transfer' AND e.amount < 0 THEN 'transfer_out'
                            WHEN p_kinds[e.op] = 'transfer' THEN 'transfer_in'
                            WHEN e.amount > 0 THEN 'deposit' ELSE 'withdrawal' END,
@@ -498,6 +567,7 @@ BEGIN
             overdraft[row.ord] := row.overdraft_limit_cents;
             made[row.ord] := row.id;
             made_at[row.ord] := row.created_at;
+            status[row.ord] := 'active';
         END IF;
     END LOOP;
 
@@ -506,8 +576,9 @@ BEGIN
     FOR i IN 1 .. n LOOP
         CONTINUE WHEN replay_of[i] IS NULL;
         k := replay_of[i];
-        IF outcome[k] IN ('ok', 'insufficient_funds', 'balance_limit_exceeded',
-                          'account_not_found') THEN
+        IF outcome[k] IN ('ok', 'unchanged', 'insufficient_funds', 'balance_limit_exceeded',
+                          'account_not_found', 'account_frozen', 'account_closed',
+                          'account_not_empty') THEN
             outcome[i] := outcome[k];
             replayed[i] := true;
             number[i] := number[k];
@@ -516,6 +587,7 @@ BEGIN
             overdraft[i] := overdraft[k];
             made[i] := made[k];
             made_at[i] := made_at[k];
+            status[i] := status[k];
         ELSE
             outcome[i] := 'key_in_use';
         END IF;
@@ -528,22 +600,23 @@ BEGIN
                                   transfer_id, attempt)
     SELECT u.c, u.kk, u.f, outcome[u.ord],
            CASE WHEN u.kind = 'create' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
-           CASE WHEN u.kind IN ('deposit', 'withdraw') AND outcome[u.ord] = 'ok'
-                THEN made[u.ord] END,
+           CASE WHEN u.kind IN ('deposit', 'withdraw', 'freeze', 'unfreeze', 'close')
+                     AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
            CASE WHEN u.kind = 'transfer' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
            p_attempts[u.ord]
     FROM unnest(p_kinds, p_clients, p_keys, p_fingerprints)
         WITH ORDINALITY AS u(kind, c, kk, f, ord)
     WHERE u.kk IS NOT NULL AND NOT replayed[u.ord]
-      AND outcome[u.ord] IN ('ok', 'insufficient_funds', 'balance_limit_exceeded',
-                             'account_not_found')
+      AND outcome[u.ord] IN ('ok', 'unchanged', 'insufficient_funds', 'balance_limit_exceeded',
+                             'account_not_found', 'account_frozen', 'account_closed',
+                             'account_not_empty')
       AND array_position(seen_key, u.c || '/' || u.kk) IS NOT NULL
       AND seen_ord[array_position(seen_key, u.c || '/' || u.kk)] = u.ord;
 
     RETURN QUERY
     SELECT g::integer, outcome[g], replayed[g], own[g], coalesce(number[g], p_accounts[g]),
            balance[g],
-           other_balance[g], overdraft[g], made[g], made_at[g]
+           other_balance[g], overdraft[g], made[g], made_at[g], status[g]
     FROM generate_series(1, n) AS g;
 END
 $$;

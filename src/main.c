@@ -19,7 +19,9 @@ static void print_help(FILE *out) {
           "                       exit 1 if not, else a one-line summary\n"
           "  gen-key ID [SCOPE]   print a new API key ID:SECRET[:SCOPE] (a random secret)\n"
           "                       for MX_API_KEYS or MX_API_KEYS_FILE; SCOPE is all (the\n"
-          "                       default: all of /api) or read (only GET and HEAD)\n"
+          "                       default) or admin: all of /api; teller: every GET,\n"
+          "                       new accounts, deposits, withdrawals and transfers;\n"
+          "                       read: only GET and HEAD\n"
           "\n"
           "Configuration comes from the environment (empty means unset):\n"
           "\n",

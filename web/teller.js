@@ -294,6 +294,8 @@ function markValid(field) {
 // Which field a refused request is about, by its code.
 const FIELD_OF_CODE = new Map([
   ['account_not_found', page.account],
+  ['account_frozen', page.account],
+  ['account_closed', page.account],
   ['invalid_sum', page.amount],
   ['insufficient_funds', page.amount],
   ['balance_limit_exceeded', page.amount],
@@ -363,6 +365,9 @@ const ENTRY_NAMES = {
   withdrawal: 'Withdrawal',
   transfer_in: 'Transfer from ',
   transfer_out: 'Transfer to ',
+  freeze: 'Account frozen',
+  unfreeze: 'Account unfrozen',
+  close: 'Account closed',
 };
 
 function historyRow(entry) {

@@ -9,6 +9,6 @@
 \set account :x * 100 + 98 - (:x % 97) * 100 % 97
 \set overdraft 0
 SELECT o_ord, o_outcome, o_replayed, o_number, o_balance, o_other_balance, o_overdraft, o_id,
- to_char(o_created_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS"Z"')
+ to_char(o_created_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS"Z"'), o_status
  FROM apply_batch('{create}'::text[], ARRAY[:account::text], '{NULL}'::text[],
  ARRAY[:overdraft::int8], '{NULL}'::text[], '{NULL}'::text[], '{NULL}'::text[], '{NULL}'::int8[], false);

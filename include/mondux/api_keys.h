@@ -2,7 +2,7 @@
  * key is "<id>:<secret>" or "<id>:<secret>:<scope>": the client sends only the secret
  * (Authorization: Bearer <secret>); the id names the client in logs and scopes its
  * Idempotency-Keys, so the secret itself is never logged or stored; the scope (all when none is
- * written) says which methods the key may use under /api. Thread-safe once parsed. */
+ * written) says which routes under /api the key may use. Thread-safe once parsed. */
 #ifndef MONDUX_API_KEYS_H
 #define MONDUX_API_KEYS_H
 
@@ -17,20 +17,25 @@
 
 struct mx_api_keys;
 
+/* What a route under /api needs, each level including the ones before it: reading, moving money
+ * (deposits, withdrawals, transfers, new accounts), and changing what an account is (freeze,
+ * unfreeze, close). The route table (src/http/router.c) gives each route its level. */
+enum mx_access { MX_ACCESS_READ, MX_ACCESS_TELLER, MX_ACCESS_ADMIN };
+
 /* What a key may do under /api: one row of the scope table (api_keys.c). */
 struct mx_api_scope {
-    const char *name;    /* as written after the secret, e.g. "read" */
-    const char *methods; /* the methods it may use, space-separated ("GET HEAD"); NULL: any */
-    const char *refusal; /* the 403 sentence for any other method */
+    const char *name;      /* as written after the secret, e.g. "read" */
+    enum mx_access access; /* the highest level it grants */
+    const char *refusal;   /* the 403 sentence for a route above it */
 };
 
 /* The scope named by the length bytes at name (borrowed, static), or NULL when there is none. */
 const struct mx_api_scope *mx_api_scope_find(const char *name, size_t length);
 
-/* 1 when scope lets a key use method under /api. */
-int mx_api_scope_allows(const struct mx_api_scope *scope, const char *method);
+/* 1 when scope lets a key use a route that needs access. */
+int mx_api_scope_allows(const struct mx_api_scope *scope, enum mx_access access);
 
-/* The scopes' names for a sentence, "all or read", into out (always terminated). */
+/* The scopes' names for a sentence, "all, read, teller or admin", into out (always terminated). */
 void mx_api_scope_names(char *out, size_t size);
 
 /* Parses keys separated by commas or line breaks ("#" starts a comment line; blanks around each

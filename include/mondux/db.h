@@ -16,11 +16,15 @@
 #include "mondux/store.h"
 
 enum mx_db_kind {
-    /* Moves: one apply_batch call for all of them. */
+    /* Moves (and the status changes below): one apply_batch call for all of them. */
     MX_DB_DEPOSIT,
     MX_DB_WITHDRAW,
     MX_DB_TRANSFER,
     MX_DB_CREATE,
+    /* The account's status: freeze, unfreeze, close. */
+    MX_DB_FREEZE,
+    MX_DB_UNFREEZE,
+    MX_DB_CLOSE,
     /* Reads: one statement per kind for all of them. */
     MX_DB_READ_ACCOUNT,
     MX_DB_READ_TRANSFER,

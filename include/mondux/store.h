@@ -28,6 +28,7 @@ struct mx_account {
     int64_t balance_cents; /* may be negative, down to -overdraft_limit_cents */
     int64_t overdraft_limit_cents;
     char created_at[MX_TIMESTAMP_SIZE];
+    char status[8]; /* "active", "frozen" or "closed"; "" where the answer does not show it */
 };
 
 struct mx_transfer {
@@ -43,7 +44,8 @@ struct mx_transfer {
 /* One journal entry, as the history shows it. */
 struct mx_entry {
     int64_t id;
-    char kind[16];        /* "deposit", "withdrawal", "transfer_in" or "transfer_out" */
+    char kind[16];        /* "deposit", "withdrawal", "transfer_in", "transfer_out"; or "freeze",
+                             "unfreeze", "close" (amount 0: the account's status changed) */
     int64_t amount_cents; /* signed: + into the account, - out of it */
     int64_t balance_after_cents;
     char created_at[MX_TIMESTAMP_SIZE];

@@ -7,7 +7,8 @@
 #include "mondux/api.h"
 #include "mondux/store.h"
 
-/* New reference: {"account_number", "balance", "created_at"}, or NULL when out of memory. */
+/* New reference: {"account_number", "balance", "overdraft_limit", "status", "created_at"}, or NULL
+ * when out of memory. */
 json_t *mx_api_account_json(const struct mx_account *account);
 
 /* The answer of a deposit, a withdrawal or a balance read, as a later's finish: 200

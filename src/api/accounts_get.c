@@ -5,9 +5,11 @@
 #include "render.h"
 
 json_t *mx_api_account_json(const struct mx_account *account) {
-    return json_pack("{s:s, s:I, s:I, s:s}", "account_number", account->number, "balance",
+    return json_pack("{s:s, s:I, s:I, s:s, s:s}", "account_number", account->number, "balance",
                      (json_int_t)account->balance_cents, "overdraft_limit",
-                     (json_int_t)account->overdraft_limit_cents, "created_at", account->created_at);
+                     (json_int_t)account->overdraft_limit_cents, "status",
+                     account->status[0] != '\0' ? account->status : "active", "created_at",
+                     account->created_at);
 }
 
 static void render_account(struct mx_later *later, struct mx_response *response) {

@@ -46,16 +46,9 @@ static void move_request(const struct mx_request *request, struct mx_response *r
         mx_api_render_refusal(&why, response);
         return;
     }
-    int valid = mx_acct_is_valid(request->account_number);
-    /* A malformed number is no account, and that needs no database -- unless a key must remember
-     * the answer, like any other 404 account_not_found: then the batch looks up "", no one's. */
-    if (!valid && key == NULL) {
-        mx_api_error(MX_ACCOUNT_NOT_FOUND, response);
+    struct mx_db_op *op = mx_api_account_op(request, key, kind, response);
+    if (op == NULL)
         return;
-    }
-    struct mx_db_op *op = &request->later->op;
-    op->kind = kind;
-    snprintf(op->account, sizeof op->account, "%s", valid ? request->account_number : "");
     op->amount = sum_cents;
     char canonical[48];
     snprintf(canonical, sizeof canonical, "sum=%" PRId64, sum_cents);

@@ -28,6 +28,21 @@ mx_status mx_api_idempotency_key(const struct mx_request *request, const char **
     return MX_OK;
 }
 
+struct mx_db_op *mx_api_account_op(const struct mx_request *request, const char *key,
+                                   enum mx_db_kind kind, struct mx_response *response) {
+    int valid = mx_acct_is_valid(request->account_number);
+    /* A malformed number is no account, and that needs no database -- unless a key must remember
+     * the answer, like any other 404 account_not_found: then the batch looks up "", no one's. */
+    if (!valid && key == NULL) {
+        mx_api_error(MX_ACCOUNT_NOT_FOUND, response);
+        return NULL;
+    }
+    struct mx_db_op *op = &request->later->op;
+    op->kind = kind;
+    snprintf(op->account, sizeof op->account, "%s", valid ? request->account_number : "");
+    return op;
+}
+
 void mx_api_keyed(const struct mx_request *request, const char *key, const char *canonical_input) {
     struct mx_later *later = request->later;
     later->op.key = key;

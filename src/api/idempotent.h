@@ -11,6 +11,12 @@
 mx_status mx_api_idempotency_key(const struct mx_request *request, const char **key,
                                  struct mx_api_refusal *why);
 
+/* The operation kind on the account of the request's path, or NULL when the number is malformed
+ * and there is no key: then response is already the 404. With a key a malformed number still
+ * goes to the database (as no one's number), so that the 404 is remembered like any answer. */
+struct mx_db_op *mx_api_account_op(const struct mx_request *request, const char *key,
+                                   enum mx_db_kind kind, struct mx_response *response);
+
 /* The key (NULL: none) goes with request->later->op, with the request's fingerprint: the
  * method, the route, the {n} of the path and canonical_input, which spells the parsed input the
  * same way for every request that means the same thing (e.g. "sum=500"). The database claims the

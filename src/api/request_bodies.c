@@ -23,6 +23,9 @@ static const char *const transfer_members[] = {"from", "to", "sum", NULL};
 static const struct body_kind transfer_kind = {transfer_members, "\"from\", \"to\" and \"sum\"",
                                                MX_API_TRANSFER_BODY_EXAMPLE};
 
+static const char *const no_members[] = {NULL};
+static const struct body_kind empty_kind = {no_members, "no field", MX_API_EMPTY_BODY_EXAMPLE};
+
 static const char *const move_members[] = {"sum", NULL};
 static const struct body_kind move_kind = {move_members, "\"sum\"", MX_API_MOVE_BODY_EXAMPLE};
 
@@ -188,6 +191,15 @@ mx_status mx_api_read_transfer_body(const char *text, size_t size, struct mx_tra
         copy_account(from, out->from, sizeof out->from);
         copy_account(to, out->to, sizeof out->to);
     }
+    json_decref(body);
+    return status;
+}
+
+mx_status mx_api_read_empty_body(const char *text, size_t size, struct mx_api_refusal *why) {
+    if (size == 0)
+        return MX_OK;
+    json_t *body = NULL;
+    mx_status status = read_object(text, size, &empty_kind, &body, why);
     json_decref(body);
     return status;
 }

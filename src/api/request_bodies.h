@@ -18,7 +18,8 @@
 #define MX_API_ACCOUNT_BODY_EXAMPLE "{\"overdraft_limit\": 50000}, or no body"
 #define MX_API_TRANSFER_BODY_EXAMPLE                                                               \
     "{\"from\": \"<account>\", \"to\": \"<account>\", \"sum\": 500}"
-#define MX_API_MOVE_BODY_EXAMPLE "{\"sum\": 500}, or no body and ?sum=500 in the query"
+#define MX_API_MOVE_BODY_EXAMPLE  "{\"sum\": 500}, or no body and ?sum=500 in the query"
+#define MX_API_EMPTY_BODY_EXAMPLE "no body, or {}"
 
 /* Whether request's body may be read as JSON: MX_OK when it has none, or its Content-Type is
  * absent or one application/json (with any parameters); else MX_INVALID_REQUEST naming the header,
@@ -44,6 +45,10 @@ struct mx_transfer_order {
  * MX_INVALID_REQUEST when from and to are the same string. MX_OK fills *out. */
 mx_status mx_api_read_transfer_body(const char *body, size_t size, struct mx_transfer_order *out,
                                     struct mx_api_refusal *why);
+
+/* A request that takes no input (freeze, unfreeze, close): empty or {}. MX_OK, or
+ * MX_INVALID_REQUEST naming the first member it has. */
+mx_status mx_api_read_empty_body(const char *body, size_t size, struct mx_api_refusal *why);
 
 /* PUT|POST .../deposit and .../withdraw, whose sum may come in the body instead of the query:
  * empty, {} or {"sum": ...}. *has_sum is 1 when the body has a "sum" member (also when it is

@@ -7,8 +7,12 @@
 
 /* Every scope, the default first; a new one is a row here (and its name in the docs). */
 static const struct mx_api_scope scopes[] = {
-    {"all", NULL, NULL},
-    {"read", "GET HEAD", "this API key's scope is read: it may only GET and HEAD"},
+    {"all", MX_ACCESS_ADMIN, NULL},
+    {"read", MX_ACCESS_READ, "this API key's scope is read: it may only GET and HEAD"},
+    {"teller", MX_ACCESS_TELLER,
+     "this API key's scope is teller: it may read and move money, but not freeze, unfreeze or "
+     "close an account"},
+    {"admin", MX_ACCESS_ADMIN, NULL},
 };
 
 #define SCOPES_COUNT (sizeof scopes / sizeof scopes[0])
@@ -52,17 +56,8 @@ const struct mx_api_scope *mx_api_scope_find(const char *name, size_t length) {
     return NULL;
 }
 
-int mx_api_scope_allows(const struct mx_api_scope *scope, const char *method) {
-    if (scope->methods == NULL)
-        return 1;
-    size_t length = strlen(method);
-    for (const char *p = scope->methods; *p != '\0'; p += strspn(p, " ")) {
-        size_t word = strcspn(p, " ");
-        if (word == length && memcmp(p, method, length) == 0)
-            return 1;
-        p += word;
-    }
-    return 0;
+int mx_api_scope_allows(const struct mx_api_scope *scope, enum mx_access access) {
+    return access <= scope->access;
 }
 
 void mx_api_scope_names(char *out, size_t size) {

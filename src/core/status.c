@@ -19,6 +19,14 @@ static const struct mx_status_info status_table[MX_STATUS_COUNT] = {
                                "insufficient funds"},
     [MX_BALANCE_LIMIT_EXCEEDED] = {MX_BALANCE_LIMIT_EXCEEDED, 409, "balance_limit_exceeded",
                                    "balance would exceed the limit of 9007199254740991 cents"},
+    [MX_ACCOUNT_FROZEN] = {MX_ACCOUNT_FROZEN, 409, "account_frozen",
+                           "the account is frozen: no money moves in or out of it until it is "
+                           "unfrozen"},
+    [MX_ACCOUNT_CLOSED] = {MX_ACCOUNT_CLOSED, 409, "account_closed",
+                           "the account is closed: nothing moves in or out of it, and it stays "
+                           "closed"},
+    [MX_ACCOUNT_NOT_EMPTY] = {MX_ACCOUNT_NOT_EMPTY, 409, "account_not_empty",
+                              "only an account with a balance of exactly 0 can be closed"},
     [MX_IDEMPOTENCY_KEY_IN_USE] = {MX_IDEMPOTENCY_KEY_IN_USE, 409, "idempotency_key_in_use",
                                    "a request with this idempotency key is still in progress, "
                                    "try again"},

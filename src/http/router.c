@@ -7,27 +7,35 @@ struct route {
     const char *method;
     const char *pattern; /* "{n}" stands for one non-empty path segment */
     mx_handler handler;
+    enum mx_access access; /* what an API key's scope must grant, under /api */
 };
 
+#define READ   MX_ACCESS_READ
+#define TELLER MX_ACCESS_TELLER
+#define ADMIN  MX_ACCESS_ADMIN
+
 static const struct route routes[] = {
-    {"POST", "/api/accounts", mx_api_create_account},
-    {"POST", "/api/accounts/create", mx_api_create_account_original},
-    {"GET", "/api/accounts/{n}", mx_api_get_account},
-    {"GET", "/api/accounts/{n}/balance", mx_api_get_balance},
-    {"PUT", "/api/accounts/{n}/deposit", mx_api_deposit},
-    {"POST", "/api/accounts/{n}/deposit", mx_api_deposit},
-    {"PUT", "/api/accounts/{n}/withdraw", mx_api_withdraw},
-    {"POST", "/api/accounts/{n}/withdraw", mx_api_withdraw},
-    {"GET", "/api/accounts/{n}/transactions", mx_api_get_transactions},
-    {"POST", "/api/transfers", mx_api_create_transfer},
-    {"GET", "/api/transfers/{n}", mx_api_get_transfer},
-    {"GET", "/healthz", mx_api_healthz},
-    {"GET", "/readyz", mx_api_readyz},
-    {"GET", "/metrics", mx_api_metrics},
-    {"GET", "/openapi.yaml", mx_api_openapi},
-    {"GET", "/", mx_api_web_file},
-    {"GET", "/teller.css", mx_api_web_file},
-    {"GET", "/teller.js", mx_api_web_file},
+    {"POST", "/api/accounts", mx_api_create_account, TELLER},
+    {"POST", "/api/accounts/create", mx_api_create_account_original, TELLER},
+    {"GET", "/api/accounts/{n}", mx_api_get_account, READ},
+    {"GET", "/api/accounts/{n}/balance", mx_api_get_balance, READ},
+    {"PUT", "/api/accounts/{n}/deposit", mx_api_deposit, TELLER},
+    {"POST", "/api/accounts/{n}/deposit", mx_api_deposit, TELLER},
+    {"PUT", "/api/accounts/{n}/withdraw", mx_api_withdraw, TELLER},
+    {"POST", "/api/accounts/{n}/withdraw", mx_api_withdraw, TELLER},
+    {"GET", "/api/accounts/{n}/transactions", mx_api_get_transactions, READ},
+    {"POST", "/api/accounts/{n}/freeze", mx_api_freeze_account, ADMIN},
+    {"POST", "/api/accounts/{n}/unfreeze", mx_api_unfreeze_account, ADMIN},
+    {"POST", "/api/accounts/{n}/close", mx_api_close_account, ADMIN},
+    {"POST", "/api/transfers", mx_api_create_transfer, TELLER},
+    {"GET", "/api/transfers/{n}", mx_api_get_transfer, READ},
+    {"GET", "/healthz", mx_api_healthz, READ},
+    {"GET", "/readyz", mx_api_readyz, READ},
+    {"GET", "/metrics", mx_api_metrics, READ},
+    {"GET", "/openapi.yaml", mx_api_openapi, READ},
+    {"GET", "/", mx_api_web_file, READ},
+    {"GET", "/teller.css", mx_api_web_file, READ},
+    {"GET", "/teller.js", mx_api_web_file, READ},
 };
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
 
@@ -89,6 +97,7 @@ void mx_route(const char *method, const char *path, struct mx_route_match *match
     }
 
     match->handler = NULL;
+    match->access = MX_ACCESS_READ;
     match->pattern = pattern;
     match->allow[0] = '\0';
     if (pattern == NULL) {
@@ -100,6 +109,7 @@ void mx_route(const char *method, const char *path, struct mx_route_match *match
             continue;
         if (method_matches(routes[i].method, method)) {
             match->handler = routes[i].handler;
+            match->access = routes[i].access;
             match->status = MX_OK;
             return;
         }

@@ -439,10 +439,11 @@ static int is_api_path(const char *path) {
 }
 
 /* With API keys configured, every /api request must carry exactly one
- * "Authorization: Bearer <secret>" of a known key whose scope allows the method. MX_OK and the
+ * "Authorization: Bearer <secret>" of a known key whose scope allows the route. MX_OK and the
  * key's id in ctx->client; MX_UNAUTHORIZED; or MX_FORBIDDEN with the scope's sentence (the id
  * still in ctx->client, for the log). The secret itself is never copied or logged. */
-static struct head_refusal authenticate(struct request_ctx *ctx, const struct head_scan *head) {
+static struct head_refusal authenticate(struct request_ctx *ctx, const char *url,
+                                        const struct head_scan *head) {
     struct head_refusal refusal = {MX_UNAUTHORIZED, NULL, NULL};
     const struct mx_api_keys *keys = ctx->server->config.api_keys;
     if (keys == NULL || !is_api_path(ctx->path))
@@ -458,7 +459,15 @@ static struct head_refusal authenticate(struct request_ctx *ctx, const struct he
     if (id == NULL)
         return refusal;
     ctx->client = id;
-    if (!mx_api_scope_allows(scope, ctx->method))
+    /* The route's level against the key's scope. Without a route (404, 405) the method says it:
+     * a read key is refused anything but GET and HEAD before its input is looked at. */
+    struct mx_route_match match;
+    mx_route(ctx->method, url, &match); /* the whole path: ctx->path is cut for the log */
+    enum mx_access needs = match.status == MX_OK ? match.access
+                           : strcmp(ctx->method, "GET") == 0 || strcmp(ctx->method, "HEAD") == 0
+                               ? MX_ACCESS_READ
+                               : MX_ACCESS_TELLER;
+    if (!mx_api_scope_allows(scope, needs))
         return (struct head_refusal){MX_FORBIDDEN, NULL, scope->refusal};
     return (struct head_refusal){MX_OK, NULL, NULL};
 }
@@ -581,7 +590,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
             ctx->close_connection = refused.status != MX_OK;
         }
         if (refused.status == MX_OK)
-            refused = authenticate(ctx, &head);
+            refused = authenticate(ctx, url, &head);
         if (refused.status == MX_OK && declared_too_large(&head, server->config.body_limit))
             refused.status = MX_PAYLOAD_TOO_LARGE;
         if (refused.status != MX_OK) {

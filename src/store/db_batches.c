@@ -117,6 +117,12 @@ static const char *move_kind_name(enum mx_db_kind kind) {
         return "withdraw";
     case MX_DB_TRANSFER:
         return "transfer";
+    case MX_DB_FREEZE:
+        return "freeze";
+    case MX_DB_UNFREEZE:
+        return "unfreeze";
+    case MX_DB_CLOSE:
+        return "close";
     default:
         return "create";
     }
@@ -225,7 +231,11 @@ static mx_status move_status(const char *outcome) {
         mx_status status;
     } outcomes[] = {
         {"ok", MX_OK},
+        {"unchanged", MX_OK}, /* freeze or unfreeze of an account already so */
         {"insufficient_funds", MX_INSUFFICIENT_FUNDS},
+        {"account_frozen", MX_ACCOUNT_FROZEN},
+        {"account_closed", MX_ACCOUNT_CLOSED},
+        {"account_not_empty", MX_ACCOUNT_NOT_EMPTY},
         {"balance_limit_exceeded", MX_BALANCE_LIMIT_EXCEEDED},
         {"account_not_found", MX_ACCOUNT_NOT_FOUND},
         {"key_reused", MX_IDEMPOTENCY_KEY_REUSED},
@@ -248,7 +258,7 @@ static void count_money(const struct mx_db_op *op) {
 }
 
 /* o_ord, o_outcome, o_replayed, o_own, o_number, o_balance, o_other_balance, o_overdraft, o_id,
- * o_created_at: one row per operation. */
+ * o_created_at, o_status: one row per operation. */
 static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
     const char *outcome = PQgetvalue(result, row, 1);
     if (op->kind == MX_DB_CREATE && strcmp(outcome, "number_taken") == 0) {
@@ -279,6 +289,7 @@ static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
             a->balance_cents = mx_pg_int64(result, row, 5);
             a->overdraft_limit_cents = mx_pg_int64(result, row, 7);
             mx_pg_text(a->created_at, sizeof a->created_at, result, row, 9);
+            mx_pg_text(a->status, sizeof a->status, result, row, 10);
         }
         if (!op->replayed)
             count_money(op);
@@ -288,7 +299,7 @@ static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
     op->status = status;
 }
 
-/* u.ord, balance, overdraft limit, created_at; NULLs for an unknown number. */
+/* u.ord, balance, overdraft limit, created_at, status; NULLs for an unknown number. */
 static void read_account(struct mx_db_op *op, const PGresult *result, int row) {
     if (PQgetisnull(result, row, 1)) {
         op->status = MX_ACCOUNT_NOT_FOUND;
@@ -299,6 +310,7 @@ static void read_account(struct mx_db_op *op, const PGresult *result, int row) {
     a->balance_cents = mx_pg_int64(result, row, 1);
     a->overdraft_limit_cents = mx_pg_int64(result, row, 2);
     mx_pg_text(a->created_at, sizeof a->created_at, result, row, 3);
+    mx_pg_text(a->status, sizeof a->status, result, row, 4);
     op->status = MX_OK;
 }
 

@@ -40,7 +40,7 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
     [MX_STMT_READ_BATCH] =
         {"read_batch",
          "SELECT u.ord, a.balance_cents, a.overdraft_limit_cents, " UTC_TIMESTAMP(
-             "a.created_at") " FROM unnest($1) WITH ORDINALITY AS u(number, ord)"
+             "a.created_at") ", a.status FROM unnest($1) WITH ORDINALITY AS u(number, ord)"
                              " LEFT JOIN accounts a ON a.account_number = u.number",
          1, read_batch_types},
     [MX_STMT_PING] = {"ping", "SELECT 1", 0, NULL},
@@ -50,7 +50,8 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
     [MX_STMT_APPLY_BATCH] =
         {"apply_batch",
          "SELECT o_ord, o_outcome, o_replayed, o_own, o_number, o_balance, o_other_balance,"
-         " o_overdraft, o_id, " UTC_TIMESTAMP("o_created_at") " FROM apply_batch($1, $2, $3, $4,"
+         " o_overdraft, o_id, " UTC_TIMESTAMP("o_created_at") ", o_status"
+                                                              " FROM apply_batch($1, $2, $3, $4,"
                                                               " $5, $6, $7, $8, $9)",
          9, apply_batch_types},
     /* Many requests' transfer reads at once: $1 ids; no row for an unknown id. */

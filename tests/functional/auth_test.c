@@ -1,10 +1,10 @@
 /* API keys (MX_API_KEYS, MX_API_KEYS_FILE): with keys configured, every request under /api needs
  * exactly one "Authorization: Bearer <secret>" of a known key, else 401 unauthorized with
  * WWW-Authenticate, before anything else happens; /healthz, /readyz, /metrics and the page stay
- * open; a key of scope read may only GET and HEAD there, anything else is 403 forbidden before
- * anything happens; Idempotency-Keys are scoped per key; secrets never reach a log; a bad
- * configuration exits 2 without showing a secret; without keys the server says so once at
- * start-up. The suite's server has the three keys below. */
+ * open; a key of scope read may only GET and HEAD there, one of scope teller may not change an
+ * account's status, anything else is 403 forbidden before anything happens; Idempotency-Keys are
+ * scoped per key; secrets never reach a log; a bad configuration exits 2 without showing a secret;
+ * without keys the server says so once at start-up. The suite's server has the five keys below. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +16,17 @@
 #define TELLER_SECRET "Tq7-vLx2Rm9zKw4bNp3s"
 #define OPS_SECRET    "Zr8!Hc5~Yd1qWf6eGj0u"
 #define AUDIT_SECRET  "Au5=Kd2jPq8xVt3mWc7r"
+#define CLERK_SECRET  "Ck3+Rw8nLb5vQz1hTy6d"
+#define BOSS_SECRET   "Bs9_Mf4kXp2cWn7gJr5t"
 #define API_KEYS                                                                                   \
-    "MX_API_KEYS=teller:" TELLER_SECRET ",ops:" OPS_SECRET ":all,audit:" AUDIT_SECRET ":read"
+    "MX_API_KEYS=teller:" TELLER_SECRET ",ops:" OPS_SECRET ":all,audit:" AUDIT_SECRET              \
+    ":read,clerk:" CLERK_SECRET ":teller,boss:" BOSS_SECRET ":admin"
 #define READ_REFUSAL "this API key's scope is read: it may only GET and HEAD"
-#define BEARER(s)    "Authorization: Bearer " s
-#define NO_KEY       NULL
+#define TELLER_REFUSAL                                                                             \
+    "this API key's scope is teller: it may read and move money, but not freeze, unfreeze or "     \
+    "close an account"
+#define BEARER(s) "Authorization: Bearer " s
+#define NO_KEY    NULL
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -415,6 +421,67 @@ START_TEST(a_read_key_may_get_and_head_and_anything_else_is_403_and_changes_noth
 }
 END_TEST
 
+/* An account's status is the admin's: a teller key reads, opens accounts and moves money, and its
+ * freeze, unfreeze or close is 403 before anything happens; admin and all keys may. */
+START_TEST(a_teller_key_moves_money_but_only_an_admin_key_changes_an_accounts_status) {
+    char a[FT_ACCOUNT_SIZE], b[FT_ACCOUNT_SIZE], path[256], body[256];
+    two_accounts_one_holding_700(a, b);
+    struct ft_response *r = NULL;
+
+    r = request_as(BEARER(CLERK_SECRET), "POST", "/api/accounts", "{}", NULL);
+    ft_assert_status(r, 201);
+    ft_response_free(r);
+    snprintf(path, sizeof path, "/api/accounts/%s/withdraw?sum=100", a);
+    r = request_as(BEARER(CLERK_SECRET), "PUT", path, NULL, NULL);
+    ft_assert_status(r, 200);
+    ck_assert_int_eq(ft_json_int(r, "balance"), 600);
+    ft_response_free(r);
+    snprintf(body, sizeof body, "{\"from\": \"%s\", \"to\": \"%s\", \"sum\": 100}", a, b);
+    r = request_as(BEARER(CLERK_SECRET), "POST", "/api/transfers", body, NULL);
+    ft_assert_status(r, 201);
+    ft_response_free(r);
+    snprintf(path, sizeof path, "/api/accounts/%s", a);
+    r = request_as(BEARER(CLERK_SECRET), "GET", path, NULL, NULL);
+    ft_assert_status(r, 200);
+    ck_assert_str_eq(ft_json_str(r, "status"), "active");
+    ft_response_free(r);
+
+    struct ft_snapshot before = ft_snapshot(a);
+    struct done_rows rows_before = done_rows();
+    const char *changes[] = {"freeze", "unfreeze", "close"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "/api/accounts/%s/%s", a, changes[i]);
+        r = request_as(BEARER(CLERK_SECRET), "POST", path, NULL, "Idempotency-Key: clerk-403");
+        ft_assert_error(r, 403, "forbidden", TELLER_REFUSAL);
+        ft_response_free(r);
+        r = request_as(BEARER(AUDIT_SECRET), "POST", path, NULL, NULL);
+        ft_assert_error(r, 403, "forbidden", READ_REFUSAL);
+        ft_response_free(r);
+    }
+    ft_assert_unchanged(&before, a);
+    assert_no_rows_added(&rows_before);
+    ck_assert_str_eq(
+        ft_sql_text("SELECT status FROM accounts WHERE account_number = $1", a, (const char *)NULL),
+        "active");
+
+    /* admin, all, and a key with no scope written: each may. */
+    const char *may[] = {BEARER(BOSS_SECRET), BEARER(OPS_SECRET), BEARER(TELLER_SECRET)};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "/api/accounts/%s/%s", a, i % 2 == 0 ? "freeze" : "unfreeze");
+        r = request_as(may[i], "POST", path, NULL, NULL);
+        ft_assert_status(r, 200);
+        ck_assert_str_eq(ft_json_str(r, "status"), i % 2 == 0 ? "frozen" : "active");
+        ft_response_free(r);
+    }
+    /* The teller key may read the frozen account, and its deposit meets the freeze, not a 403. */
+    snprintf(path, sizeof path, "/api/accounts/%s/deposit?sum=5", a);
+    r = request_as(BEARER(CLERK_SECRET), "PUT", path, NULL, NULL);
+    ft_assert_error(r, 409, "account_frozen", NULL);
+    ft_response_free(r);
+    ft_assert_ledger_invariants();
+}
+END_TEST
+
 START_TEST(idempotency_keys_are_scoped_per_api_key) {
     const char *key = "Idempotency-Key: shared-by-two-clients";
     /* The same key creating an account for each client: two accounts, neither a replay. */
@@ -636,7 +703,8 @@ START_TEST(an_unknown_scope_exits_2_with_one_line_naming_the_key_and_the_scopes_
         ck_assert_msg(status == 2 && count_lines(err) == 1, "%s: exit %d; stderr: '%s'",
                       cases[i].env, status, err);
         snprintf(id, sizeof id, "API key \"%s\" has an unknown scope", cases[i].id);
-        ck_assert_msg(strstr(err, id) != NULL && strstr(err, "it must be all or read") != NULL,
+        ck_assert_msg(strstr(err, id) != NULL &&
+                          strstr(err, "it must be all, read, teller or admin") != NULL,
                       "%s: stderr does not name the key and the scopes: '%s'", cases[i].env, err);
         /* The rest of the entry is not quoted: it may be the tail of a secret with a colon. */
         ck_assert_msg(cases[i].scope == NULL || strstr(err, cases[i].scope) == NULL,
@@ -782,6 +850,7 @@ int main(void) {
     FT_ADD_TEST(s, health_readiness_metrics_and_the_page_need_no_key);
     FT_ADD_TEST(s, a_refused_request_changes_nothing);
     FT_ADD_TEST(s, a_read_key_may_get_and_head_and_anything_else_is_403_and_changes_nothing);
+    FT_ADD_TEST(s, a_teller_key_moves_money_but_only_an_admin_key_changes_an_accounts_status);
     FT_ADD_TEST(s, idempotency_keys_are_scoped_per_api_key);
     FT_ADD_TEST(s, access_log_names_the_client_and_no_secret_reaches_the_logs);
     FT_ADD_TEST(s, invalid_api_key_configuration_exits_2_with_one_line_that_shows_no_secret);

@@ -327,7 +327,7 @@ START_TEST(gen_key_refuses_an_id_mx_api_keys_would_refuse_and_a_scope_it_would) 
         char *out = NULL, *err = NULL;
         int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 20);
         ck_assert_msg(status == 2 && out[0] == '\0' && count_lines(err) == 1 &&
-                          strstr(err, "SCOPE must be all or read") != NULL,
+                          strstr(err, "SCOPE must be all, read, teller or admin") != NULL,
                       "gen-key teller '%s': exit %d, stdout '%s', stderr '%s'", scopes[i], status,
                       out, err);
         free(out);

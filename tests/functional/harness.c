@@ -1372,7 +1372,19 @@ static const struct {
      "(kind = 'deposit' AND amount_cents > 0 AND transfer_id IS NULL) OR "
      "(kind = 'withdrawal' AND amount_cents < 0 AND transfer_id IS NULL) OR "
      "(kind = 'transfer_in' AND amount_cents > 0 AND transfer_id IS NOT NULL) OR "
-     "(kind = 'transfer_out' AND amount_cents < 0 AND transfer_id IS NOT NULL))"},
+     "(kind = 'transfer_out' AND amount_cents < 0 AND transfer_id IS NOT NULL) OR "
+     "(kind IN ('freeze', 'unfreeze', 'close') AND amount_cents = 0 AND transfer_id IS NULL))"},
+    {"a closed account is empty, and its close is its last entry",
+     "SELECT a.account_number || ': ' || a.status || ', balance ' || a.balance_cents || "
+     "', last entry ' || coalesce(l.kind, 'none') FROM accounts a LEFT JOIN LATERAL (SELECT "
+     "kind FROM entries e WHERE e.account_id = a.id ORDER BY e.id DESC LIMIT 1) l ON true "
+     "WHERE a.status = 'closed' AND (a.balance_cents <> 0 OR l.kind IS DISTINCT FROM 'close')"},
+    {"an account's status is what its last status entry made it",
+     "SELECT a.account_number || ': ' || a.status || ' after ' || coalesce(l.kind, 'none') "
+     "FROM accounts a LEFT JOIN LATERAL (SELECT kind FROM entries e WHERE e.account_id = a.id "
+     "AND e.kind IN ('freeze', 'unfreeze', 'close') ORDER BY e.id DESC LIMIT 1) l ON true "
+     "WHERE a.status <> CASE l.kind WHEN 'freeze' THEN 'frozen' WHEN 'close' THEN 'closed' "
+     "ELSE 'active' END"},
     {"every transfer has exactly its two legs",
      "SELECT 'transfer ' || t.id || ' of ' || t.amount_cents || ': ' || count(e.id) || "
      "' legs summing to ' || coalesce(sum(e.amount_cents), 0) FROM transfers t LEFT JOIN entries "
@@ -1384,13 +1396,14 @@ static const struct {
     {"the transfer legs sum to zero",
      "SELECT 'all legs sum to ' || sum(amount_cents) FROM entries WHERE transfer_id IS NOT NULL "
      "HAVING sum(amount_cents) <> 0"},
-    {"a stored outcome is a success with one effect or a 404/409 refusal with none",
+    {"a stored outcome is a success with one effect, or no change or a 404/409 refusal with none",
      "SELECT 'key ' || quote_literal(key) || ': ' || coalesce(outcome, 'status ' || "
      "coalesce(http_status::text, 'NULL')) || ', effects ' || "
      "num_nonnulls(account_id, entry_id, transfer_id) || ', body ' || coalesce(body, 'NULL') "
      "FROM idempotency_keys WHERE NOT coalesce("
      "(outcome = 'ok' AND num_nonnulls(account_id, entry_id, transfer_id) = 1) "
-     "OR (outcome IN ('account_not_found', 'insufficient_funds', 'balance_limit_exceeded') AND "
+     "OR (outcome IN ('unchanged', 'account_not_found', 'insufficient_funds', "
+     "'balance_limit_exceeded', 'account_frozen', 'account_closed', 'account_not_empty') AND "
      "num_nonnulls(account_id, entry_id, transfer_id) = 0) "
      "OR (http_status BETWEEN 200 AND 299 AND num_nonnulls(account_id, entry_id, transfer_id) = 1) "
      "OR (http_status IN (404, 409) AND num_nonnulls(account_id, entry_id, transfer_id) = 0 AND "
@@ -1409,7 +1422,8 @@ static const struct {
      "SELECT 'key ' || quote_literal(k.key) || ': body ' || k.body || ' vs entry ' || e.id || "
      "' (' || e.kind || ' on ' || a.account_number || ', balance after ' || "
      "e.balance_after_cents || ')' FROM idempotency_keys k JOIN entries e ON e.id = k.entry_id "
-     "JOIN accounts a ON a.id = e.account_id WHERE e.kind NOT IN ('deposit', 'withdrawal') OR "
+     "JOIN accounts a ON a.id = e.account_id WHERE e.kind NOT IN ('deposit', 'withdrawal', "
+     "'freeze', 'unfreeze', 'close') OR "
      "(k.body IS NOT NULL AND (k.http_status <> 200 OR (k.body::jsonb ->> 'balance') IS DISTINCT "
      "FROM "
      "e.balance_after_cents::text OR (k.body::jsonb ->> 'account_number') IS DISTINCT FROM "

@@ -102,10 +102,11 @@ START_TEST(secrets_of_the_length_limits_are_accepted_and_one_beyond_is_not) {
 }
 END_TEST
 
-START_TEST(a_key_without_a_scope_may_use_any_method_and_a_read_key_only_get_and_head) {
+START_TEST(a_key_without_a_scope_may_do_everything_and_each_scope_only_its_own_level) {
     struct mx_api_keys *keys =
-        parse_ok("alice:" SECRET_A ",bob:" SECRET_B ":read\ncarol:cccccccccccccccc3:all");
-    ck_assert_uint_eq(mx_api_keys_count(keys), 3);
+        parse_ok("alice:" SECRET_A ",bob:" SECRET_B ":read\ncarol:cccccccccccccccc3:all,"
+                 "dave:dddddddddddddddd4:teller,erin:eeeeeeeeeeeeeeee5:admin");
+    ck_assert_uint_eq(mx_api_keys_count(keys), 5);
     const struct mx_api_scope *scope = NULL;
     ck_assert_str_eq(mx_api_keys_match(keys, SECRET_A, &scope), "alice");
     ck_assert_ptr_eq(scope, mx_api_scope_find("all", 3));
@@ -113,22 +114,29 @@ START_TEST(a_key_without_a_scope_may_use_any_method_and_a_read_key_only_get_and_
     ck_assert_ptr_eq(scope, mx_api_scope_find("all", 3));
     ck_assert_str_eq(mx_api_keys_match(keys, SECRET_B, &scope), "bob");
     ck_assert_ptr_eq(scope, mx_api_scope_find("read", 4));
+    ck_assert_str_eq(mx_api_keys_match(keys, "dddddddddddddddd4", &scope), "dave");
+    ck_assert_ptr_eq(scope, mx_api_scope_find("teller", 6));
+    ck_assert_str_eq(mx_api_keys_match(keys, "eeeeeeeeeeeeeeee5", &scope), "erin");
+    ck_assert_ptr_eq(scope, mx_api_scope_find("admin", 5));
     ck_assert_ptr_null(mx_api_keys_match(keys, SECRET_B ":read", &scope));
     ck_assert_ptr_null(scope);
 
-    const struct mx_api_scope *all = mx_api_scope_find("all", 3);
-    const struct mx_api_scope *read = mx_api_scope_find("read", 4);
-    const char *methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        ck_assert_msg(mx_api_scope_allows(all, methods[i]), "all refuses %s", methods[i]);
-        ck_assert_msg(mx_api_scope_allows(read, methods[i]) == (i < 2), "read: %s %s", methods[i],
-                      i < 2 ? "refused" : "allowed");
+    /* Each scope against each level: all and admin everything, teller all but admin, read only
+     * reading. */
+    const char *names[] = {"all", "admin", "teller", "read"};
+    const int allowed[][3] = {{1, 1, 1}, {1, 1, 1}, {1, 1, 0}, {1, 0, 0}};
+    const enum mx_access levels[] = {MX_ACCESS_READ, MX_ACCESS_TELLER, MX_ACCESS_ADMIN};
+    for (size_t i = 0; i < 4; i++) {
+        const struct mx_api_scope *s = mx_api_scope_find(names[i], strlen(names[i]));
+        ck_assert_ptr_nonnull(s);
+        for (size_t l = 0; l < 3; l++)
+            ck_assert_msg(mx_api_scope_allows(s, levels[l]) == allowed[i][l], "%s at level %zu",
+                          names[i], l);
     }
-    /* Methods are case-sensitive; no prefix or blend of GET and HEAD passes. */
-    const char *not_read[] = {"get", "GE", "GETS", "HEA", "GET HEAD", "", " "};
-    for (size_t i = 0; i < sizeof not_read / sizeof not_read[0]; i++)
-        ck_assert_msg(!mx_api_scope_allows(read, not_read[i]), "read allows \"%s\"", not_read[i]);
-    ck_assert_str_eq(read->refusal, "this API key's scope is read: it may only GET and HEAD");
+    ck_assert_ptr_null(mx_api_scope_find("Read", 4));
+    ck_assert_ptr_null(mx_api_scope_find("tell", 4));
+    ck_assert_str_eq(mx_api_scope_find("read", 4)->refusal,
+                     "this API key's scope is read: it may only GET and HEAD");
     mx_api_keys_free(keys);
 }
 END_TEST
@@ -144,7 +152,8 @@ START_TEST(an_unknown_scope_is_refused_naming_the_id_and_the_scopes_but_not_the_
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char error[256];
         assert_refused(bad[i], error, sizeof error);
-        ck_assert_str_eq(error, "API key \"alice\" has an unknown scope: it must be all or read");
+        ck_assert_str_eq(
+            error, "API key \"alice\" has an unknown scope: it must be all, read, teller or admin");
     }
     ck_assert_ptr_null(mx_api_scope_find("", 0));
     ck_assert_ptr_null(mx_api_scope_find("rea", 3));
@@ -155,11 +164,11 @@ END_TEST
 START_TEST(scope_names_make_one_sentence_and_a_short_buffer_stays_terminated) {
     char names[64];
     mx_api_scope_names(names, sizeof names);
-    ck_assert_str_eq(names, "all or read");
+    ck_assert_str_eq(names, "all, read, teller or admin");
     char short_names[6];
     memset(short_names, 'x', sizeof short_names);
     mx_api_scope_names(short_names, sizeof short_names);
-    ck_assert_str_eq(short_names, "all o");
+    ck_assert_str_eq(short_names, "all, ");
 }
 END_TEST
 
@@ -170,7 +179,7 @@ int main(void) {
     tcase_add_test(tc, keys_may_be_split_by_lines_with_blanks_and_comments);
     tcase_add_test(tc, malformed_keys_are_refused_without_quoting_the_secret);
     tcase_add_test(tc, secrets_of_the_length_limits_are_accepted_and_one_beyond_is_not);
-    tcase_add_test(tc, a_key_without_a_scope_may_use_any_method_and_a_read_key_only_get_and_head);
+    tcase_add_test(tc, a_key_without_a_scope_may_do_everything_and_each_scope_only_its_own_level);
     tcase_add_test(tc, an_unknown_scope_is_refused_naming_the_id_and_the_scopes_but_not_the_scope);
     tcase_add_test(tc, scope_names_make_one_sentence_and_a_short_buffer_stays_terminated);
     suite_add_tcase(s, tc);
