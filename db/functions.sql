@@ -7,16 +7,9 @@
 -- the tables they use do not exist yet.
 
 -- ---- retired signatures ---------------------------------------------------------------------------
--- apply_batch's result gained o_status, and CREATE OR REPLACE cannot change a result type.
-DO $$
-BEGIN
-    IF EXISTS (SELECT FROM pg_proc WHERE proname = 'apply_batch'
-               AND NOT 'o_status' = ANY (proargnames)) THEN
-        DROP FUNCTION apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
-                                  bigint[], boolean);
-    END IF;
-END
-$$;
+-- apply_batch before holds (p_holds, p_seconds) and its earlier shapes.
+DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
+                                    bigint[], boolean);
 DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
                                     boolean);
 -- The ceiling used to travel from C as an argument; it is cents_ceiling() now.
@@ -41,6 +34,16 @@ CREATE OR REPLACE FUNCTION balance_allowed(p_balance bigint, p_overdraft_limit b
     RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN p_balance BETWEEN -p_overdraft_limit AND cents_ceiling();
+
+-- What an account's pending holds keep back now: those that have not expired. The available
+-- balance is the balance minus this; expiry needs no sweep, it is this comparison with now()
+-- (the transaction's time).
+CREATE OR REPLACE FUNCTION held_cents(p_account_id bigint) RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT coalesce(sum(h.amount_cents), 0)::bigint FROM holds h
+    WHERE h.account_id = p_account_id AND h.status = 'pending' AND h.expires_at > now()
+$$;
 
 -- ---- the journal is append-only --------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION entries_are_append_only() RETURNS trigger
@@ -117,56 +120,73 @@ $$;
 --   create             the new number p_accounts[i] (drawn by the caller), p_amounts[i] its
 --                      overdraft limit
 --   freeze, unfreeze,  the status of account p_accounts[i]: each change is a journal entry of
---   close              amount 0; close only from a balance of 0
+--   close              amount 0; close only from a balance of 0 with no pending hold
+--   hold               on p_accounts[i], p_amounts[i] held for p_seconds[i] seconds
+--   capture            hold p_holds[i]: its account is debited p_amounts[i] (0: the whole sum held)
+--   void               hold p_holds[i], released
 -- and, when p_keys[i] is not NULL, the Idempotency-Key of client p_clients[i] for the request
 -- p_fingerprints[i], in the caller's attempt p_attempts[i]: its claim, its effect and its stored
 -- outcome are written here, together.
 --
--- The operations happen in ord order, each on the balances the ones before it left, but every
--- account's row is updated once and its journal entries are inserted together: a hot account
--- costs one row update per batch, not one per request. Locks are taken in one global order --
--- the batch's keys (advisory, by hash), then its accounts by id, as transfer_funds does -- so
--- concurrent batches queue behind each other and never deadlock. A lock held elsewhere is waited
--- for at most 5 s (lock_timeout: the call fails with 55P03 and changes nothing). Called again with
--- p_skip_locked, it waits for none: the operations whose key or account another session holds get
--- 'key_in_use' or 'busy' and change nothing, and the rest happen.
+-- The available balance is the balance minus the account's pending holds that have not expired
+-- (at the transaction's time); withdrawals, transfers out and new holds keep it at or above minus
+-- the overdraft limit. The operations happen in ord order, each on the balances the ones before
+-- it left, but every account's row is updated once and its journal entries are inserted
+-- together: a hot account costs one row update per batch, not one per request. Locks are taken
+-- in one global order -- the batch's keys (advisory, by hash), then its accounts by id, as
+-- transfer_funds does -- so concurrent batches queue behind each other and never deadlock; a hold
+-- changes only under its account's lock. A lock held elsewhere is waited for at most 5 s
+-- (lock_timeout: the call fails with 55P03 and changes nothing). Called again with p_skip_locked,
+-- it waits for none: the operations whose key or account another session holds get 'key_in_use'
+-- or 'busy' and change nothing, and the rest happen.
 --
 -- One row per operation. o_outcome: ok, unchanged (freeze or unfreeze of an account already in
 -- that status), insufficient_funds, balance_limit_exceeded, account_not_found, account_frozen,
 -- account_closed (no money moves in or out; nothing changes a closed account), account_not_empty
--- (close of an account whose balance is not 0), key_reused (the key belongs to another request),
--- key_in_use, busy, number_taken (create: draw another number; nothing was stored). o_replayed: the key had
--- been used for this very request, and the row is its stored outcome; o_own: stored by the
--- attempt p_attempts[i] names (the caller's own, whose answer was lost). Then o_number is the
--- account's number (a create's), o_balance the balance after (a transfer's from side),
--- o_other_balance a transfer's to side, o_overdraft a create's or a status change's limit, o_id the entry,
--- transfer or account made, o_created_at a transfer's time or the account's (create, status
--- change), o_status the account's status after a create or a status change.
+-- (close of an account whose balance is not 0 or that has a pending hold), hold_not_found,
+-- hold_not_pending (captured, voided or expired), capture_exceeds_hold (never stored for a key,
+-- like any 400), key_reused (the key belongs to another request), key_in_use, busy, number_taken
+-- (create: draw another number; nothing was stored). o_replayed: the key had been used for this
+-- very request, and the row is its stored outcome; o_own: stored by the attempt p_attempts[i]
+-- names (the caller's own, whose answer was lost). Then o_number is the account's number,
+-- o_balance the balance after (a transfer's from side), o_other_balance a transfer's to side,
+-- o_available the available balance after (not for transfers), o_overdraft the limit, o_id the
+-- entry, transfer, account or hold made or changed, o_created_at a transfer's, an account's or a
+-- hold's time, o_status the account's status (or the hold's: pending, captured, voided), and for
+-- a hold o_sum, o_captured and o_expires_at.
 CREATE OR REPLACE FUNCTION apply_batch(p_kinds text[], p_accounts text[], p_others text[],
-                                       p_amounts bigint[], p_clients text[], p_keys text[],
-                                       p_fingerprints text[], p_attempts bigint[],
-                                       p_skip_locked boolean)
+                                       p_amounts bigint[], p_holds bigint[], p_seconds integer[],
+                                       p_clients text[], p_keys text[], p_fingerprints text[],
+                                       p_attempts bigint[], p_skip_locked boolean)
 RETURNS TABLE (o_ord integer, o_outcome text, o_replayed boolean, o_own boolean, o_number text,
-               o_balance bigint, o_other_balance bigint, o_overdraft bigint, o_id bigint,
-               o_created_at timestamptz, o_status text)
+               o_balance bigint, o_other_balance bigint, o_available bigint, o_overdraft bigint,
+               o_id bigint, o_created_at timestamptz, o_status text, o_sum bigint,
+               o_captured bigint, o_expires_at timestamptz)
 LANGUAGE plpgsql
 SET lock_timeout = '5s'
 AS $$
 DECLARE
     n integer := coalesce(cardinality(p_kinds), 0);
+    -- Each operation's account: p_accounts, or for a capture or void its hold's.
+    account_of text[] := p_accounts;
     outcome text[];
     replayed boolean[];
     number text[];
     balance bigint[];
     other_balance bigint[];
+    available bigint[];
     overdraft bigint[];
     made bigint[];
     made_at timestamptz[];
-    status text[];
+    status_of text[];
+    sum_of bigint[];
+    captured_of bigint[];
+    expiry_of timestamptz[];
     -- The batch's accounts, locked, by a dense index 1..m; op_from/op_to: each operation's.
     acc_id bigint[];
     acc_number text[];
     acc_balance bigint[];
+    acc_held bigint[];
     acc_limit bigint[];
     acc_status text[];
     acc_created timestamptz[];
@@ -175,13 +195,25 @@ DECLARE
     busy text[] := '{}';
     op_from integer[];
     op_to integer[];
+    -- The batch's existing holds (captures, voids), read once their accounts are locked.
+    hold_id bigint[];
+    hold_amount bigint[];
+    hold_status text[];
+    hold_expires timestamptz[];
+    hold_created timestamptz[];
+    hold_captured bigint[];
+    hold_dirty boolean[];
+    op_hold integer[];
     -- What the batch writes, in ord order: entries (entry_of: the ord of the operation; a
-    -- transfer's two legs share it) and transfers.
+    -- transfer's two legs share it), transfers and new holds.
     entry_account bigint[] := '{}';
     entry_amount bigint[] := '{}';
     entry_after bigint[] := '{}';
+    entry_hold bigint[] := '{}';
     entry_of integer[] := '{}';
     transfer_of integer[] := '{}';
+    new_hold_of integer[] := '{}';
+    capture_entry bigint[];
     -- Keys seen earlier in this batch: client/key, and the ord of their first operation.
     seen_key text[] := '{}';
     seen_ord integer[] := '{}';
@@ -190,8 +222,10 @@ DECLARE
     i integer;
     a integer;
     b integer;
+    h integer;
     k integer;
     delta bigint;
+    take bigint;
     key_name text;
     row record;
 BEGIN
@@ -215,10 +249,11 @@ BEGIN
             FROM unnest(p_kinds, p_accounts, p_others, p_amounts)
                 WITH ORDINALITY AS u(kind, account, other, amount, ord)),
         locked AS (
-            SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents, x.status
+            SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents, x.status,
+                   held_cents(x.id) AS held
             FROM accounts x WHERE x.account_number = ANY (p_accounts || p_others)),
         decided AS (
-            SELECT op.*, f.id AS from_id, t.id AS to_id,
+            SELECT op.*, f.id AS from_id, t.id AS to_id, f.held AS from_held,
                    f.balance_cents + CASE WHEN op.kind = 'deposit' THEN op.amount
                                           ELSE -op.amount END AS from_after,
                    t.balance_cents + op.amount AS to_after,
@@ -230,7 +265,7 @@ BEGIN
                             THEN CASE WHEN balance_allowed(f.balance_cents + op.amount,
                                                            f.overdraft_limit_cents)
                                       THEN 'ok' ELSE 'balance_limit_exceeded' END
-                        WHEN NOT balance_allowed(f.balance_cents - op.amount,
+                        WHEN NOT balance_allowed(f.balance_cents - f.held - op.amount,
                                                  f.overdraft_limit_cents)
                             THEN 'insufficient_funds'
                         WHEN op.kind = 'transfer'
@@ -272,7 +307,10 @@ BEGIN
         SELECT d.ord, d.outcome, false, false, d.account,
                CASE WHEN d.outcome = 'ok' THEN d.from_after END,
                CASE WHEN d.outcome = 'ok' AND d.kind = 'transfer' THEN d.to_after END,
-               NULL::bigint, coalesce(s.id, j.id), s.created_at, NULL::text
+               CASE WHEN d.outcome = 'ok' AND d.kind <> 'transfer'
+                    THEN d.from_after - d.from_held END,
+               NULL::bigint, coalesce(s.id, j.id), s.created_at, NULL::text, NULL::bigint,
+               NULL::bigint, NULL::timestamptz
         FROM decided d
         LEFT JOIN sent s ON s.from_account_id = d.from_id AND d.outcome = 'ok'
         LEFT JOIN journal j ON j.account_id = d.from_id AND d.outcome = 'ok'
@@ -286,24 +324,29 @@ BEGIN
     number := array_fill(NULL::text, ARRAY[n]);
     balance := array_fill(NULL::bigint, ARRAY[n]);
     other_balance := array_fill(NULL::bigint, ARRAY[n]);
+    available := array_fill(NULL::bigint, ARRAY[n]);
     overdraft := array_fill(NULL::bigint, ARRAY[n]);
     made := array_fill(NULL::bigint, ARRAY[n]);
     made_at := array_fill(NULL::timestamptz, ARRAY[n]);
-    status := array_fill(NULL::text, ARRAY[n]);
+    status_of := array_fill(NULL::text, ARRAY[n]);
+    sum_of := array_fill(NULL::bigint, ARRAY[n]);
+    captured_of := array_fill(NULL::bigint, ARRAY[n]);
+    expiry_of := array_fill(NULL::timestamptz, ARRAY[n]);
     replay_of := array_fill(NULL::integer, ARRAY[n]);
     own := array_fill(false, ARRAY[n]);
+    capture_entry := array_fill(NULL::bigint, ARRAY[n]);
 
     -- 1. The keys: claimed in one order, then their stored outcomes read.
     FOR row IN
-        SELECT DISTINCT hashtextextended(c || '/' || kk, 0) AS h
+        SELECT DISTINCT hashtextextended(c || '/' || kk, 0) AS hk
         FROM unnest(p_clients, p_keys) AS t(c, kk) WHERE kk IS NOT NULL ORDER BY 1
     LOOP
         IF NOT p_skip_locked THEN
-            PERFORM pg_advisory_xact_lock(row.h);
-        ELSIF NOT pg_try_advisory_xact_lock(row.h) THEN
+            PERFORM pg_advisory_xact_lock(row.hk);
+        ELSIF NOT pg_try_advisory_xact_lock(row.hk) THEN
             FOR i IN 1 .. n LOOP
                 IF p_keys[i] IS NOT NULL
-                   AND hashtextextended(p_clients[i] || '/' || p_keys[i], 0) = row.h THEN
+                   AND hashtextextended(p_clients[i] || '/' || p_keys[i], 0) = row.hk THEN
                     outcome[i] := 'key_in_use';
                 END IF;
             END LOOP;
@@ -314,26 +357,37 @@ BEGIN
                s.attempt IS NOT NULL AND s.attempt = p_attempts[u.ord] AS own,
                coalesce(s.outcome, CASE WHEN s.http_status < 300 THEN 'ok'
                                         ELSE s.body::jsonb ->> 'code' END) AS stored,
-               coalesce(ea.account_number, ca.account_number, sa.account_number) AS number,
-               coalesce(e.balance_after_cents, t_out.balance_after_cents,
+               coalesce(ea.account_number, ca.account_number, ha.account_number,
+                        sa.account_number) AS number,
+               coalesce(s.balance_cents, e.balance_after_cents, t_out.balance_after_cents,
                         CASE WHEN ca.id IS NOT NULL THEN 0 END, sa.balance_cents) AS balance,
                t_in.balance_after_cents AS other_balance,
+               coalesce(s.available_cents, e.balance_after_cents,
+                        CASE WHEN ca.id IS NOT NULL THEN 0 END) AS available,
                coalesce(ca.overdraft_limit_cents, sa.overdraft_limit_cents) AS overdraft,
-               coalesce(s.entry_id, s.transfer_id, s.account_id) AS made,
-               coalesce(t.created_at, ca.created_at, sa.created_at) AS created_at,
+               coalesce(s.entry_id, s.transfer_id, s.account_id, s.hold_id,
+                        s.released_hold_id) AS made,
+               coalesce(t.created_at, ca.created_at, hs.created_at, sa.created_at) AS created_at,
                CASE u.kind WHEN 'create' THEN 'active' WHEN 'freeze' THEN 'frozen'
-                           WHEN 'unfreeze' THEN 'active' WHEN 'close' THEN 'closed' END
-                   AS status
+                           WHEN 'unfreeze' THEN 'active' WHEN 'close' THEN 'closed'
+                           WHEN 'hold' THEN 'pending' WHEN 'capture' THEN 'captured'
+                           WHEN 'void' THEN 'voided' END AS status,
+               hs.id AS hold, hs.amount_cents AS hold_sum,
+               CASE WHEN u.kind = 'capture' THEN hs.captured_cents ELSE 0 END AS captured,
+               hs.expires_at
         FROM unnest(p_clients, p_keys, p_fingerprints, p_kinds, p_accounts)
             WITH ORDINALITY AS u(c, kk, f, kind, account, ord)
         JOIN idempotency_keys s ON s.client = u.c AND s.key = u.kk
         LEFT JOIN entries e ON e.id = s.entry_id
-        LEFT JOIN accounts ea ON ea.id = e.account_id
+        LEFT JOIN accounts ea ON ea.id = e.account_id AND e.hold_id IS NULL
         LEFT JOIN transfers t ON t.id = s.transfer_id
         LEFT JOIN entries t_out ON t_out.transfer_id = t.id AND t_out.kind = 'transfer_out'
         LEFT JOIN entries t_in ON t_in.transfer_id = t.id AND t_in.kind = 'transfer_in'
         LEFT JOIN accounts ca ON ca.id = s.account_id
-        -- A status change answers with its account: its balance then, the rest as it is now.
+        -- A hold, a capture or a void answers with the hold as that request left it.
+        LEFT JOIN holds hs ON hs.id = coalesce(s.hold_id, s.released_hold_id, e.hold_id)
+        LEFT JOIN accounts ha ON ha.id = hs.account_id
+        -- A status change answers with its account: its balances then, the rest as it is now.
         LEFT JOIN accounts sa ON u.kind IN ('freeze', 'unfreeze', 'close')
                              AND sa.account_number = u.account
     LOOP
@@ -347,50 +401,70 @@ BEGIN
             number[row.ord] := row.number;
             balance[row.ord] := row.balance;
             other_balance[row.ord] := row.other_balance;
+            available[row.ord] := row.available;
             overdraft[row.ord] := row.overdraft;
-            made[row.ord] := row.made;
+            made[row.ord] := coalesce(row.hold, row.made);
             made_at[row.ord] := row.created_at;
-            status[row.ord] := row.status;
+            status_of[row.ord] := row.status;
+            sum_of[row.ord] := row.hold_sum;
+            captured_of[row.ord] := row.captured;
+            expiry_of[row.ord] := row.expires_at;
         END IF;
     END LOOP;
 
-    -- 2. The accounts the rest need, locked in id order: waiting for each (at most the lock
-    --    timeout), or, sent again, taking only those no other session holds.
+    -- 2. The accounts the rest need -- a capture's or a void's is its hold's -- locked in id
+    --    order: waiting for each (at most the lock timeout), or, sent again, taking only those no
+    --    other session holds.
+    FOR row IN
+        SELECT u.ord::integer AS ord, a.account_number
+        FROM unnest(p_kinds, p_holds) WITH ORDINALITY AS u(kind, hold, ord)
+        JOIN holds hh ON hh.id = u.hold JOIN accounts a ON a.id = hh.account_id
+        WHERE u.kind IN ('capture', 'void')
+    LOOP
+        account_of[row.ord] := row.account_number;
+    END LOOP;
     SELECT coalesce(array_agg(DISTINCT w.number), '{}') INTO wanted
-    FROM unnest(p_kinds, p_accounts, p_others, outcome) AS u(kind, account, other, decided),
+    FROM unnest(p_kinds, account_of, p_others, outcome) AS u(kind, account, other, decided),
          LATERAL (VALUES (u.account), (u.other)) AS w(number)
     WHERE u.kind <> 'create' AND u.decided IS NULL AND w.number IS NOT NULL;
     IF p_skip_locked THEN
-        SELECT array_agg(l.id ORDER BY l.id), array_agg(l.account_number ORDER BY l.id),
-               array_agg(l.balance_cents ORDER BY l.id),
-               array_agg(l.overdraft_limit_cents ORDER BY l.id),
-               array_agg(l.status ORDER BY l.id), array_agg(l.created_at ORDER BY l.id)
-        INTO acc_id, acc_number, acc_balance, acc_limit, acc_status, acc_created
-        FROM (SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents,
-                     x.status, x.created_at
-              FROM accounts x WHERE x.account_number = ANY (wanted)
+        SELECT array_agg(l.id ORDER BY l.id), array_agg(l.account_number ORDER BY l.id)
+        INTO acc_id, acc_number
+        FROM (SELECT x.id, x.account_number FROM accounts x WHERE x.account_number = ANY (wanted)
               ORDER BY x.id FOR NO KEY UPDATE SKIP LOCKED) l;
         -- Those that exist but were not locked are held elsewhere.
         SELECT coalesce(array_agg(x.account_number), '{}') INTO busy FROM accounts x
         WHERE x.account_number = ANY (wanted)
           AND x.account_number <> ALL (coalesce(acc_number, '{}'));
     ELSE
-        SELECT array_agg(l.id ORDER BY l.id), array_agg(l.account_number ORDER BY l.id),
-               array_agg(l.balance_cents ORDER BY l.id),
-               array_agg(l.overdraft_limit_cents ORDER BY l.id),
-               array_agg(l.status ORDER BY l.id), array_agg(l.created_at ORDER BY l.id)
-        INTO acc_id, acc_number, acc_balance, acc_limit, acc_status, acc_created
-        FROM (SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents,
-                     x.status, x.created_at
-              FROM accounts x WHERE x.account_number = ANY (wanted)
+        SELECT array_agg(l.id ORDER BY l.id), array_agg(l.account_number ORDER BY l.id)
+        INTO acc_id, acc_number
+        FROM (SELECT x.id, x.account_number FROM accounts x WHERE x.account_number = ANY (wanted)
               ORDER BY x.id FOR NO KEY UPDATE) l;
     END IF;
+    -- Read in a statement of its own, after the locks: the rows as they are now, and their
+    -- pending holds.
+    SELECT array_agg(x.balance_cents ORDER BY x.id), array_agg(x.overdraft_limit_cents ORDER BY x.id),
+           array_agg(x.status ORDER BY x.id), array_agg(x.created_at ORDER BY x.id),
+           array_agg(held_cents(x.id) ORDER BY x.id)
+    INTO acc_balance, acc_limit, acc_status, acc_created, acc_held
+    FROM accounts x WHERE x.id = ANY (coalesce(acc_id, '{}'));
     acc_dirty := array_fill(false, ARRAY[coalesce(cardinality(acc_id), 0)]);
     SELECT array_agg(fa.idx ORDER BY u.ord), array_agg(ta.idx ORDER BY u.ord)
     INTO op_from, op_to
-    FROM unnest(p_accounts, p_others) WITH ORDINALITY AS u(account, other, ord)
+    FROM unnest(account_of, p_others) WITH ORDINALITY AS u(account, other, ord)
     LEFT JOIN unnest(acc_number) WITH ORDINALITY AS fa(number, idx) ON fa.number = u.account
     LEFT JOIN unnest(acc_number) WITH ORDINALITY AS ta(number, idx) ON ta.number = u.other;
+    -- The holds of captures and voids, under their accounts' locks.
+    SELECT array_agg(hh.id ORDER BY hh.id), array_agg(hh.amount_cents ORDER BY hh.id),
+           array_agg(hh.status ORDER BY hh.id), array_agg(hh.expires_at ORDER BY hh.id),
+           array_agg(hh.created_at ORDER BY hh.id), array_agg(hh.captured_cents ORDER BY hh.id)
+    INTO hold_id, hold_amount, hold_status, hold_expires, hold_created, hold_captured
+    FROM holds hh WHERE hh.id = ANY (coalesce(p_holds, '{}'));
+    hold_dirty := array_fill(false, ARRAY[coalesce(cardinality(hold_id), 0)]);
+    SELECT array_agg(hx.idx ORDER BY u.ord) INTO op_hold
+    FROM unnest(p_holds) WITH ORDINALITY AS u(hold, ord)
+    LEFT JOIN unnest(hold_id) WITH ORDINALITY AS hx(id, idx) ON hx.id = u.hold;
 
     -- 3. Each operation in turn, on the balances so far.
     FOR i IN 1 .. n LOOP
@@ -412,15 +486,59 @@ BEGIN
         CONTINUE WHEN outcome[i] IS NOT NULL OR p_kinds[i] = 'create';
         a := op_from[i];
         b := op_to[i];
+        h := op_hold[i];
+        IF p_kinds[i] IN ('capture', 'void') AND h IS NULL THEN
+            outcome[i] := 'hold_not_found';
+            CONTINUE;
+        END IF;
         IF a IS NULL OR (p_kinds[i] = 'transfer' AND b IS NULL) THEN
-            outcome[i] := CASE WHEN p_accounts[i] = ANY (busy) OR p_others[i] = ANY (busy)
+            outcome[i] := CASE WHEN account_of[i] = ANY (busy) OR p_others[i] = ANY (busy)
                                THEN 'busy' ELSE 'account_not_found' END;
+            CONTINUE;
+        END IF;
+        IF p_kinds[i] IN ('capture', 'void') THEN
+            -- A hold made before a freeze is still captured or voided.
+            IF hold_status[h] <> 'pending' OR hold_expires[h] <= now() THEN
+                outcome[i] := 'hold_not_pending';
+            ELSE
+                take := CASE WHEN p_kinds[i] = 'void' THEN 0
+                             ELSE coalesce(nullif(p_amounts[i], 0), hold_amount[h]) END;
+                IF take > hold_amount[h] THEN
+                    outcome[i] := 'capture_exceeds_hold';
+                ELSIF NOT balance_allowed(acc_balance[a] - take, acc_limit[a]) THEN
+                    outcome[i] := 'insufficient_funds';
+                ELSE
+                    acc_held[a] := acc_held[a] - hold_amount[h];
+                    hold_status[h] := CASE WHEN take > 0 THEN 'captured' ELSE 'voided' END;
+                    hold_captured[h] := take;
+                    hold_dirty[h] := true;
+                    IF take > 0 THEN
+                        acc_balance[a] := acc_balance[a] - take;
+                        acc_dirty[a] := true;
+                        entry_account := entry_account || acc_id[a];
+                        entry_amount := entry_amount || -take;
+                        entry_after := entry_after || acc_balance[a];
+                        entry_hold := entry_hold || hold_id[h];
+                        entry_of := entry_of || i;
+                    END IF;
+                    outcome[i] := 'ok';
+                END IF;
+            END IF;
+            IF outcome[i] IN ('ok', 'hold_not_pending', 'capture_exceeds_hold') THEN
+                number[i] := acc_number[a];
+                made[i] := hold_id[h];
+                made_at[i] := hold_created[h];
+                sum_of[i] := hold_amount[h];
+                captured_of[i] := hold_captured[h];
+                status_of[i] := hold_status[h];
+                expiry_of[i] := hold_expires[h];
+            END IF;
             CONTINUE;
         END IF;
         IF p_kinds[i] IN ('freeze', 'unfreeze', 'close') THEN
             IF acc_status[a] = 'closed' THEN
                 outcome[i] := 'account_closed';
-            ELSIF p_kinds[i] = 'close' AND acc_balance[a] <> 0 THEN
+            ELSIF p_kinds[i] = 'close' AND (acc_balance[a] <> 0 OR acc_held[a] <> 0) THEN
                 outcome[i] := 'account_not_empty';
             ELSIF acc_status[a] = (CASE p_kinds[i] WHEN 'freeze' THEN 'frozen'
                                                    WHEN 'unfreeze' THEN 'active' END) THEN
@@ -433,16 +551,18 @@ BEGIN
                 entry_account := entry_account || acc_id[a];
                 entry_amount := entry_amount || 0::bigint;
                 entry_after := entry_after || acc_balance[a];
+                entry_hold := entry_hold || NULL::bigint;
                 entry_of := entry_of || i;
             END IF;
             number[i] := acc_number[a];
             balance[i] := acc_balance[a];
+            available[i] := acc_balance[a] - acc_held[a];
             overdraft[i] := acc_limit[a];
             made_at[i] := acc_created[a];
-            status[i] := acc_status[a];
+            status_of[i] := acc_status[a];
             CONTINUE;
         END IF;
-        -- Money moves only between active accounts.
+        -- Money moves, and holds are made, only on active accounts.
         IF acc_status[a] = 'closed' OR (p_kinds[i] = 'transfer' AND acc_status[b] = 'closed') THEN
             outcome[i] := 'account_closed';
             CONTINUE;
@@ -451,8 +571,22 @@ BEGIN
             outcome[i] := 'account_frozen';
             CONTINUE;
         END IF;
+        IF p_kinds[i] = 'hold' THEN
+            IF NOT balance_allowed(acc_balance[a] - acc_held[a] - p_amounts[i], acc_limit[a]) THEN
+                outcome[i] := 'insufficient_funds';
+            ELSE
+                acc_held[a] := acc_held[a] + p_amounts[i];
+                new_hold_of := new_hold_of || i;
+                outcome[i] := 'ok';
+                number[i] := acc_number[a];
+                sum_of[i] := p_amounts[i];
+                captured_of[i] := 0;
+                status_of[i] := 'pending';
+            END IF;
+            CONTINUE;
+        END IF;
         IF p_kinds[i] = 'transfer' THEN
-            IF NOT balance_allowed(acc_balance[a] - p_amounts[i], acc_limit[a]) THEN
+            IF NOT balance_allowed(acc_balance[a] - acc_held[a] - p_amounts[i], acc_limit[a]) THEN
                 outcome[i] := 'insufficient_funds';
             ELSIF NOT balance_allowed(acc_balance[b] + p_amounts[i], acc_limit[b]) THEN
                 outcome[i] := 'balance_limit_exceeded';
@@ -468,32 +602,64 @@ BEGIN
                 entry_account := entry_account || acc_id[a] || acc_id[b];
                 entry_amount := entry_amount || -p_amounts[i] || p_amounts[i];
                 entry_after := entry_after || acc_balance[a] || acc_balance[b];
+                entry_hold := entry_hold || NULL::bigint || NULL::bigint;
                 entry_of := entry_of || i || i;
             END IF;
             CONTINUE;
         END IF;
         delta := CASE WHEN p_kinds[i] = 'deposit' THEN p_amounts[i] ELSE -p_amounts[i] END;
-        IF NOT balance_allowed(acc_balance[a] + delta, acc_limit[a]) THEN
-            outcome[i] := CASE WHEN delta > 0 THEN 'balance_limit_exceeded'
-                               ELSE 'insufficient_funds' END;
+        IF delta > 0 AND NOT balance_allowed(acc_balance[a] + delta, acc_limit[a]) THEN
+            outcome[i] := 'balance_limit_exceeded';
+            CONTINUE;
+        END IF;
+        IF delta < 0 AND NOT balance_allowed(acc_balance[a] - acc_held[a] + delta, acc_limit[a]) THEN
+            outcome[i] := 'insufficient_funds';
             CONTINUE;
         END IF;
         acc_balance[a] := acc_balance[a] + delta;
         acc_dirty[a] := true;
         outcome[i] := 'ok';
         balance[i] := acc_balance[a];
+        available[i] := acc_balance[a] - acc_held[a];
         entry_account := entry_account || acc_id[a];
         entry_amount := entry_amount || delta;
         entry_after := entry_after || acc_balance[a];
+        entry_hold := entry_hold || NULL::bigint;
         entry_of := entry_of || i;
     END LOOP;
 
-    -- 4. What moved: each account's row once, then the transfers and the journal, their ids
-    --    drawn in ord order so that, for each account, id order is the order the entries
-    --    happened in (the history's keyset pagination relies on it).
+    -- 4. What moved: each account's row once, the holds, then the transfers and the journal,
+    --    their ids drawn in ord order so that, for each account, id order is the order the
+    --    entries happened in (the history's keyset pagination relies on it).
     UPDATE accounts x SET balance_cents = v.balance, status = v.status
     FROM unnest(acc_id, acc_balance, acc_status, acc_dirty) AS v(id, balance, status, dirty)
     WHERE x.id = v.id AND v.dirty;
+    UPDATE holds x SET status = v.status, captured_cents = v.captured,
+                       settled_at = clock_timestamp()
+    FROM unnest(hold_id, hold_status, hold_captured, hold_dirty) AS v(id, status, captured, dirty)
+    WHERE x.id = v.id AND v.dirty;
+    IF cardinality(new_hold_of) > 0 THEN
+        FOR row IN
+            WITH drawn AS (
+                SELECT t.ord, nextval(pg_get_serial_sequence('holds', 'id')) AS id
+                FROM unnest(new_hold_of) WITH ORDINALITY AS t(op, ord) ORDER BY t.ord),
+            written AS (
+                INSERT INTO holds (id, account_id, amount_cents, expires_at)
+                OVERRIDING SYSTEM VALUE
+                SELECT d.id, acc_id[op_from[t.op]], p_amounts[t.op],
+                       clock_timestamp() + make_interval(secs => p_seconds[t.op])
+                FROM unnest(new_hold_of) WITH ORDINALITY AS t(op, ord)
+                JOIN drawn d ON d.ord = t.ord
+                RETURNING id, created_at, expires_at)
+            SELECT t.op, w.id, w.created_at, w.expires_at
+            FROM unnest(new_hold_of) WITH ORDINALITY AS t(op, ord)
+            JOIN drawn d ON d.ord = t.ord JOIN written w ON w.id = d.id
+        LOOP
+            made[row.op] := row.id;
+            made_at[row.op] := row.created_at;
+            expiry_of[row.op] := row.expires_at;
+        END LOOP;
+    END IF;
     IF cardinality(transfer_of) > 0 THEN
         FOR row IN
             WITH drawn AS (
@@ -521,23 +687,27 @@ BEGIN
                 FROM unnest(entry_of) WITH ORDINALITY AS e(op, ord) ORDER BY e.ord),
             written AS (
                 INSERT INTO entries (id, account_id, kind, amount_cents, balance_after_cents,
-                                     transfer_id)
+                                     transfer_id, hold_id)
                 OVERRIDING SYSTEM VALUE
                 SELECT d.id, e.account, CASE
-                           WHEN p_kinds[e.op] IN ('freeze', 'unfreeze', 'close') THEN p_kinds[e.op]
+                           WHEN p_kinds[e.op] IN ('freeze', 'unfreeze', 'close', 'capture')
+                               THEN p_kinds[e.op]
                            WHEN p_kinds[e.op] = 'transfer' AND e.amount < 0 THEN 'transfer_out'
                            WHEN p_kinds[e.op] = 'transfer' THEN 'transfer_in'
                            WHEN e.amount > 0 THEN 'deposit' ELSE 'withdrawal' END,
                        e.amount, e.after,
-                       CASE WHEN p_kinds[e.op] = 'transfer' THEN made[e.op] END
-                FROM unnest(entry_of, entry_account, entry_amount, entry_after)
-                    WITH ORDINALITY AS e(op, account, amount, after, ord)
+                       CASE WHEN p_kinds[e.op] = 'transfer' THEN made[e.op] END, e.hold
+                FROM unnest(entry_of, entry_account, entry_amount, entry_after, entry_hold)
+                    WITH ORDINALITY AS e(op, account, amount, after, hold, ord)
                 JOIN drawn d ON d.ord = e.ord
                 RETURNING id)
             SELECT e.op, d.id FROM unnest(entry_of) WITH ORDINALITY AS e(op, ord)
             JOIN drawn d ON d.ord = e.ord JOIN written w ON w.id = d.id
         LOOP
-            IF p_kinds[row.op] <> 'transfer' THEN
+            -- A capture's answer is its hold; its key points at the entry (step 7).
+            IF p_kinds[row.op] = 'capture' THEN
+                capture_entry[row.op] := row.id;
+            ELSIF p_kinds[row.op] <> 'transfer' THEN
                 made[row.op] := row.id;
             END IF;
         END LOOP;
@@ -564,30 +734,35 @@ BEGIN
             outcome[row.ord] := 'ok';
             number[row.ord] := row.account_number;
             balance[row.ord] := 0;
+            available[row.ord] := 0;
             overdraft[row.ord] := row.overdraft_limit_cents;
             made[row.ord] := row.id;
             made_at[row.ord] := row.created_at;
-            status[row.ord] := 'active';
+            status_of[row.ord] := 'active';
         END IF;
     END LOOP;
 
     -- 6. A second request of this batch with a key of it has the first one's outcome -- unless
-    --    that one has none to give yet (busy, key_in_use, number_taken).
+    --    that one has none to give yet (busy, key_in_use, number_taken, capture_exceeds_hold).
     FOR i IN 1 .. n LOOP
         CONTINUE WHEN replay_of[i] IS NULL;
         k := replay_of[i];
         IF outcome[k] IN ('ok', 'unchanged', 'insufficient_funds', 'balance_limit_exceeded',
                           'account_not_found', 'account_frozen', 'account_closed',
-                          'account_not_empty') THEN
+                          'account_not_empty', 'hold_not_found', 'hold_not_pending') THEN
             outcome[i] := outcome[k];
             replayed[i] := true;
             number[i] := number[k];
             balance[i] := balance[k];
             other_balance[i] := other_balance[k];
+            available[i] := available[k];
             overdraft[i] := overdraft[k];
             made[i] := made[k];
             made_at[i] := made_at[k];
-            status[i] := status[k];
+            status_of[i] := status_of[k];
+            sum_of[i] := sum_of[k];
+            captured_of[i] := captured_of[k];
+            expiry_of[i] := expiry_of[k];
         ELSE
             outcome[i] := 'key_in_use';
         END IF;
@@ -595,28 +770,37 @@ BEGIN
 
     -- 7. The outcomes of keyed operations, in the same transaction as their effects, with the
     --    caller's token for this attempt: sent again after a lost answer, the caller learns that
-    --    the stored outcome is its own (o_own).
+    --    the stored outcome is its own (o_own). A capture's effect is its journal entry, a
+    --    void's the hold it released; an answer that shows an account's balances keeps them.
     INSERT INTO idempotency_keys (client, key, fingerprint, outcome, account_id, entry_id,
-                                  transfer_id, attempt)
+                                  transfer_id, hold_id, released_hold_id, balance_cents,
+                                  available_cents, attempt)
     SELECT u.c, u.kk, u.f, outcome[u.ord],
            CASE WHEN u.kind = 'create' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
-           CASE WHEN u.kind IN ('deposit', 'withdraw', 'freeze', 'unfreeze', 'close')
-                     AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
+           CASE WHEN outcome[u.ord] <> 'ok' THEN NULL
+                WHEN u.kind IN ('deposit', 'withdraw', 'freeze', 'unfreeze', 'close')
+                    THEN made[u.ord]
+                WHEN u.kind = 'capture' THEN capture_entry[u.ord] END,
            CASE WHEN u.kind = 'transfer' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
+           CASE WHEN u.kind = 'hold' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
+           CASE WHEN u.kind = 'void' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
+           CASE WHEN outcome[u.ord] IN ('ok', 'unchanged') THEN balance[u.ord] END,
+           CASE WHEN outcome[u.ord] IN ('ok', 'unchanged') THEN available[u.ord] END,
            p_attempts[u.ord]
     FROM unnest(p_kinds, p_clients, p_keys, p_fingerprints)
         WITH ORDINALITY AS u(kind, c, kk, f, ord)
     WHERE u.kk IS NOT NULL AND NOT replayed[u.ord]
       AND outcome[u.ord] IN ('ok', 'unchanged', 'insufficient_funds', 'balance_limit_exceeded',
                              'account_not_found', 'account_frozen', 'account_closed',
-                             'account_not_empty')
+                             'account_not_empty', 'hold_not_found', 'hold_not_pending')
       AND array_position(seen_key, u.c || '/' || u.kk) IS NOT NULL
       AND seen_ord[array_position(seen_key, u.c || '/' || u.kk)] = u.ord;
 
     RETURN QUERY
-    SELECT g::integer, outcome[g], replayed[g], own[g], coalesce(number[g], p_accounts[g]),
-           balance[g],
-           other_balance[g], overdraft[g], made[g], made_at[g], status[g]
+    SELECT g::integer, outcome[g], replayed[g], own[g], coalesce(number[g], account_of[g]),
+           balance[g], other_balance[g],
+           available[g], overdraft[g], made[g], made_at[g], status_of[g], sum_of[g],
+           captured_of[g], expiry_of[g]
     FROM generate_series(1, n) AS g;
 END
 $$;

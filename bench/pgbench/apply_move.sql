@@ -15,7 +15,8 @@
 \set x :base + :i * :stride
 \set account :x * 100 + 98 - (:x % 97) * 100 % 97
 \set amount random(1, :most)
-SELECT o_ord, o_outcome, o_replayed, o_number, o_balance, o_other_balance, o_overdraft, o_id,
+SELECT o_ord, o_outcome, o_replayed, o_number, o_balance, o_other_balance, o_available, o_overdraft, o_id,
  to_char(o_created_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS"Z"'), o_status
  FROM apply_batch(:kinds::text[], ARRAY[:account::text], '{NULL}'::text[],
- ARRAY[:amount::int8], '{NULL}'::text[], '{NULL}'::text[], '{NULL}'::text[], '{NULL}'::int8[], false);
+ ARRAY[:amount::int8], '{NULL}'::int8[], '{NULL}'::int4[], '{NULL}'::text[], '{NULL}'::text[],
+ '{NULL}'::text[], '{NULL}'::int8[], false);

@@ -32,7 +32,7 @@ struct mx_request {
     const char *path;   /* borrowed, decoded path */
     const char *route;  /* borrowed, the route table's pattern, e.g. "/api/accounts/{n}" */
     /* Borrowed, the {n} of the route ("" when the route has none): an account number, or a
-     * transfer id on /api/transfers/{n}. */
+     * transfer or hold id on /api/transfers/{n} and /api/holds/{n}. */
     const char *account_number;
     /* Borrowed, the id of the API key the request came with; "" when the service runs without
      * API keys. Idempotency-Keys belong to it. */
@@ -97,6 +97,11 @@ void mx_api_get_transactions(const struct mx_request *request, struct mx_respons
 void mx_api_freeze_account(const struct mx_request *request, struct mx_response *response);
 void mx_api_unfreeze_account(const struct mx_request *request, struct mx_response *response);
 void mx_api_close_account(const struct mx_request *request, struct mx_response *response);
+void mx_api_create_hold(const struct mx_request *request, struct mx_response *response);
+void mx_api_list_holds(const struct mx_request *request, struct mx_response *response);
+void mx_api_get_hold(const struct mx_request *request, struct mx_response *response);
+void mx_api_capture_hold(const struct mx_request *request, struct mx_response *response);
+void mx_api_void_hold(const struct mx_request *request, struct mx_response *response);
 void mx_api_create_transfer(const struct mx_request *request, struct mx_response *response);
 void mx_api_get_transfer(const struct mx_request *request, struct mx_response *response);
 void mx_api_healthz(const struct mx_request *request, struct mx_response *response);

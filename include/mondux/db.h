@@ -25,10 +25,17 @@ enum mx_db_kind {
     MX_DB_FREEZE,
     MX_DB_UNFREEZE,
     MX_DB_CLOSE,
+    /* Holds: a new one (account, amount, seconds), its capture (id, amount; 0: all of it) and
+     * its void (id). */
+    MX_DB_HOLD,
+    MX_DB_CAPTURE,
+    MX_DB_VOID,
     /* Reads: one statement per kind for all of them. */
     MX_DB_READ_ACCOUNT,
     MX_DB_READ_TRANSFER,
     MX_DB_HISTORY,
+    MX_DB_READ_HOLD,  /* id */
+    MX_DB_LIST_HOLDS, /* account, before_id, limit, status_filter */
     MX_DB_PING,
     /* The expired Idempotency-Keys: amount their age in seconds, limit rows at most. */
     MX_DB_SWEEP,
@@ -43,14 +50,19 @@ typedef void mx_db_done(struct mx_db_op *op);
 struct mx_db_op {
     enum mx_db_kind kind;
     /* In. account: the account of a move, a read or a history page, a transfer's from; other: a
-     * transfer's to. amount: a move's sum (>= 1), a create's overdraft limit. id: the transfer a
-     * read asks for. before_id (0: from the newest) and limit: a history page. */
+     * transfer's to. amount: a move's sum (>= 1), a create's overdraft limit, a hold's sum, a
+     * capture's (0: the whole sum held). id: the transfer or hold a read asks for, the hold a
+     * capture or void is about. before_id (0: from the newest) and limit: a history page or a
+     * page of holds; status_filter: the holds of that status only ("" for all). seconds: how
+     * long a new hold lasts. */
     char account[MX_ACCT_LENGTH + 1];
     char other[MX_ACCT_LENGTH + 1];
     int64_t amount;
     int64_t id;
     int64_t before_id;
     unsigned limit;
+    unsigned seconds;
+    char status_filter[12];
     /* An Idempotency-Key (NULL: none), of client (the API key's id, "" without keys), for the
      * request fingerprint; borrowed until done. */
     const char *client, *key, *fingerprint;
@@ -64,9 +76,11 @@ struct mx_db_op {
     int replayed;
     struct mx_account account_out;   /* a move's account and balance after; a create's or read's */
     struct mx_transfer transfer_out; /* a transfer's, or a read one */
+    struct mx_hold hold_out;         /* a hold made, captured, voided or read */
     struct mx_entry *entries;        /* a history page: new, malloc'd (free it), newest first */
-    unsigned entry_count;            /* a history page's entries; a sweep's keys deleted */
-    int has_more;                    /* older entries than the page exist */
+    struct mx_hold *holds;           /* a page of holds: the same */
+    unsigned entry_count;            /* a page's entries or holds; a sweep's keys deleted */
+    int has_more;                    /* older entries (holds) than the page exist */
 
     mx_db_done *done;
     void *arg; /* the caller's */

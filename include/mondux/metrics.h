@@ -29,6 +29,7 @@ typedef enum mx_metrics_money_kind {
     MX_METRICS_DEPOSIT,
     MX_METRICS_WITHDRAWAL,
     MX_METRICS_TRANSFER,
+    MX_METRICS_CAPTURE,
     MX_METRICS_MONEY_KIND_COUNT
 } mx_metrics_money_kind;
 

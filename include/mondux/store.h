@@ -29,6 +29,19 @@ struct mx_account {
     int64_t overdraft_limit_cents;
     char created_at[MX_TIMESTAMP_SIZE];
     char status[8]; /* "active", "frozen" or "closed"; "" where the answer does not show it */
+    /* The balance minus the pending holds that have not expired. */
+    int64_t available_cents;
+};
+
+/* A sum held on an account until it is captured, voided or expires. */
+struct mx_hold {
+    int64_t id;
+    char account[MX_ACCT_LENGTH + 1];
+    int64_t sum_cents;      /* held */
+    int64_t captured_cents; /* what the capture took; 0 unless captured */
+    char status[12];        /* "pending", "captured", "voided" or "expired" */
+    char expires_at[MX_TIMESTAMP_SIZE];
+    char created_at[MX_TIMESTAMP_SIZE];
 };
 
 struct mx_transfer {
@@ -44,12 +57,13 @@ struct mx_transfer {
 /* One journal entry, as the history shows it. */
 struct mx_entry {
     int64_t id;
-    char kind[16];        /* "deposit", "withdrawal", "transfer_in", "transfer_out"; or "freeze",
-                             "unfreeze", "close" (amount 0: the account's status changed) */
+    char kind[16];        /* "deposit", "withdrawal", "transfer_in", "transfer_out", "capture"; or
+                             "freeze", "unfreeze", "close" (amount 0: the account's status changed) */
     int64_t amount_cents; /* signed: + into the account, - out of it */
     int64_t balance_after_cents;
     char created_at[MX_TIMESTAMP_SIZE];
     int64_t transfer_id;                   /* 0 unless a transfer leg */
+    int64_t hold_id;                       /* 0 unless a capture */
     char counterparty[MX_ACCT_LENGTH + 1]; /* the other account of a transfer, else "" */
 };
 
@@ -66,8 +80,13 @@ mx_status mx_store_init(const struct mx_store_params *params);
  * connect, or told to stop) or MX_INTERNAL (a migration failed). */
 mx_status mx_store_migrate(unsigned wait_seconds, int (*stop_requested)(void));
 
-/* The largest page the history hands out. */
+/* The largest page the history (and the list of holds) hands out. */
 #define MX_HISTORY_MAX_LIMIT 100
+
+/* A hold's expires_in: 1 s to 30 days, a week when not given. */
+#define MX_HOLD_SECONDS_MIN     1
+#define MX_HOLD_SECONDS_MAX     2592000
+#define MX_HOLD_SECONDS_DEFAULT 604800
 
 /* Frees what mx_store_init kept. */
 void mx_store_shutdown(void);

@@ -4,26 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query.h"
 #include "render.h"
-
-#define DEFAULT_LIMIT 20
-
-/* An optional query parameter that, when given, is one canonical decimal in 1..max; meaning
- * (may be "") follows the rule in the sentence that refuses it. */
-static mx_status read_number(const struct mx_request *request, const char *name, uint64_t max,
-                             const char *meaning, uint64_t *out, struct mx_api_refusal *why) {
-    unsigned count = 0;
-    const char *text = request->query(request, name, &count);
-    if (count == 0)
-        return MX_OK;
-    if (count > 1)
-        return mx_api_refuse(why, MX_INVALID_REQUEST, name, "%s must be given once", name);
-    if (!mx_parse_decimal(text, max, out) || *out == 0)
-        return mx_api_refuse(why, MX_INVALID_REQUEST, name,
-                             "%s must be a whole number from 1 to %" PRIu64 "%s", name, max,
-                             meaning);
-    return MX_OK;
-}
 
 static json_t *entry_json(const struct mx_entry *entry) {
     json_t *json =
@@ -33,6 +15,11 @@ static json_t *entry_json(const struct mx_entry *entry) {
     if (json != NULL && entry->transfer_id != 0 &&
         (json_object_set_new(json, "transfer_id", json_integer(entry->transfer_id)) != 0 ||
          json_object_set_new(json, "counterparty", json_string(entry->counterparty)) != 0)) {
+        json_decref(json);
+        json = NULL;
+    }
+    if (json != NULL && entry->hold_id != 0 &&
+        json_object_set_new(json, "hold_id", json_integer(entry->hold_id)) != 0) {
         json_decref(json);
         json = NULL;
     }
@@ -71,24 +58,6 @@ static void render_page(struct mx_later *later, struct mx_response *response) {
 }
 
 void mx_api_get_transactions(const struct mx_request *request, struct mx_response *response) {
-    uint64_t limit = DEFAULT_LIMIT, before = 0;
-    struct mx_api_refusal why;
-    mx_status status = read_number(request, "limit", MX_HISTORY_MAX_LIMIT, "", &limit, &why);
-    if (status == MX_OK)
-        status = read_number(request, "before", (uint64_t)MX_ID_MAX,
-                             ": an entry id, as in \"next\"", &before, &why);
-    if (status != MX_OK) {
-        mx_api_render_refusal(&why, response);
-        return;
-    }
-    if (!mx_acct_is_valid(request->account_number)) {
-        mx_api_error(MX_ACCOUNT_NOT_FOUND, response);
-        return;
-    }
-    struct mx_db_op *op = &request->later->op;
-    op->kind = MX_DB_HISTORY;
-    snprintf(op->account, sizeof op->account, "%s", request->account_number);
-    op->before_id = (int64_t)before;
-    op->limit = (unsigned)limit;
-    mx_api_submit(request, response, render_page);
+    if (mx_api_page_op(request, MX_DB_HISTORY, "an entry", response) != NULL)
+        mx_api_submit(request, response, render_page);
 }

@@ -26,6 +26,14 @@ static const struct body_kind transfer_kind = {transfer_members, "\"from\", \"to
 static const char *const no_members[] = {NULL};
 static const struct body_kind empty_kind = {no_members, "no field", MX_API_EMPTY_BODY_EXAMPLE};
 
+static const char *const hold_members[] = {"sum", "expires_in", NULL};
+static const struct body_kind hold_kind = {hold_members, "\"sum\" and \"expires_in\"",
+                                           MX_API_HOLD_BODY_EXAMPLE};
+
+static const char *const capture_members[] = {"sum", NULL};
+static const struct body_kind capture_kind = {capture_members, "\"sum\"",
+                                              MX_API_CAPTURE_BODY_EXAMPLE};
+
 static const char *const move_members[] = {"sum", NULL};
 static const struct body_kind move_kind = {move_members, "\"sum\"", MX_API_MOVE_BODY_EXAMPLE};
 
@@ -200,6 +208,43 @@ mx_status mx_api_read_empty_body(const char *text, size_t size, struct mx_api_re
         return MX_OK;
     json_t *body = NULL;
     mx_status status = read_object(text, size, &empty_kind, &body, why);
+    json_decref(body);
+    return status;
+}
+
+mx_status mx_api_read_hold_body(const char *text, size_t size, int64_t *sum_cents,
+                                unsigned *seconds, struct mx_api_refusal *why) {
+    json_t *body = NULL;
+    int64_t expires_in = MX_HOLD_SECONDS_DEFAULT;
+    mx_status status = read_object(text, size, &hold_kind, &body, why);
+    if (status == MX_OK && !integer_member(body, "sum", 1, MX_MONEY_MAX_CENTS, sum_cents))
+        status = mx_api_refuse(why, MX_INVALID_SUM, "sum",
+                               "sum must be a whole number of cents from 1 to %" PRId64,
+                               (int64_t)MX_MONEY_MAX_CENTS);
+    else if (status == MX_OK && json_object_get(body, "expires_in") != NULL &&
+             !integer_member(body, "expires_in", MX_HOLD_SECONDS_MIN, MX_HOLD_SECONDS_MAX,
+                             &expires_in))
+        status = mx_api_refuse(why, MX_INVALID_REQUEST, "expires_in",
+                               "expires_in must be a whole number of seconds from %d to %d",
+                               MX_HOLD_SECONDS_MIN, MX_HOLD_SECONDS_MAX);
+    *seconds = (unsigned)expires_in;
+    json_decref(body);
+    return status;
+}
+
+mx_status mx_api_read_capture_body(const char *text, size_t size, int64_t *sum_cents,
+                                   struct mx_api_refusal *why) {
+    *sum_cents = 0;
+    if (size == 0)
+        return MX_OK;
+    json_t *body = NULL;
+    mx_status status = read_object(text, size, &capture_kind, &body, why);
+    if (status == MX_OK && json_object_get(body, "sum") != NULL &&
+        !integer_member(body, "sum", 1, MX_MONEY_MAX_CENTS, sum_cents))
+        status = mx_api_refuse(why, MX_INVALID_SUM, "sum",
+                               "sum must be a whole number of cents from 1 to %" PRId64
+                               ", at most the sum held",
+                               (int64_t)MX_MONEY_MAX_CENTS);
     json_decref(body);
     return status;
 }

@@ -11,6 +11,7 @@
 #include "mondux/account_number.h"
 #include "mondux/api.h"
 #include "mondux/status.h"
+#include "mondux/store.h"
 #include "refusal.h"
 
 /* Each body as an example, in the sentences that refuse one; a deposit's says where else the sum
@@ -18,8 +19,10 @@
 #define MX_API_ACCOUNT_BODY_EXAMPLE "{\"overdraft_limit\": 50000}, or no body"
 #define MX_API_TRANSFER_BODY_EXAMPLE                                                               \
     "{\"from\": \"<account>\", \"to\": \"<account>\", \"sum\": 500}"
-#define MX_API_MOVE_BODY_EXAMPLE  "{\"sum\": 500}, or no body and ?sum=500 in the query"
-#define MX_API_EMPTY_BODY_EXAMPLE "no body, or {}"
+#define MX_API_MOVE_BODY_EXAMPLE    "{\"sum\": 500}, or no body and ?sum=500 in the query"
+#define MX_API_EMPTY_BODY_EXAMPLE   "no body, or {}"
+#define MX_API_HOLD_BODY_EXAMPLE    "{\"sum\": 500, \"expires_in\": 3600}"
+#define MX_API_CAPTURE_BODY_EXAMPLE "{\"sum\": 500}, or no body for the whole sum held"
 
 /* Whether request's body may be read as JSON: MX_OK when it has none, or its Content-Type is
  * absent or one application/json (with any parameters); else MX_INVALID_REQUEST naming the header,
@@ -45,6 +48,16 @@ struct mx_transfer_order {
  * MX_INVALID_REQUEST when from and to are the same string. MX_OK fills *out. */
 mx_status mx_api_read_transfer_body(const char *body, size_t size, struct mx_transfer_order *out,
                                     struct mx_api_refusal *why);
+
+/* POST .../holds: {"sum": 1..MAX, "expires_in": MX_HOLD_SECONDS_MIN..MAX} (expires_in absent:
+ * MX_HOLD_SECONDS_DEFAULT). MX_OK, MX_INVALID_SUM for the sum, MX_INVALID_REQUEST otherwise. */
+mx_status mx_api_read_hold_body(const char *body, size_t size, int64_t *sum_cents,
+                                unsigned *seconds, struct mx_api_refusal *why);
+
+/* POST /api/holds/{id}/capture: empty, {} or {"sum": 1..MAX}; *sum_cents 0 when absent (the
+ * whole sum held). MX_OK, MX_INVALID_SUM or MX_INVALID_REQUEST. */
+mx_status mx_api_read_capture_body(const char *body, size_t size, int64_t *sum_cents,
+                                   struct mx_api_refusal *why);
 
 /* A request that takes no input (freeze, unfreeze, close): empty or {}. MX_OK, or
  * MX_INVALID_REQUEST naming the first member it has. */

@@ -28,7 +28,7 @@ static const uint64_t bucket_us[] = {500,   1000,   2500,   5000,   10000,   250
 static const char *const db_event_names[MX_METRICS_DB_EVENT_COUNT] = {"unavailable", "error",
                                                                       "connect"};
 static const char *const money_kind_names[MX_METRICS_MONEY_KIND_COUNT] = {"deposit", "withdrawal",
-                                                                          "transfer"};
+                                                                          "transfer", "capture"};
 
 /* Slot 0 is "no route"; slots 1.. are claimed by the first request of each route. */
 static _Atomic(const char *) route_names[MAX_ROUTES + 1];

@@ -27,6 +27,10 @@ static const struct mx_status_info status_table[MX_STATUS_COUNT] = {
                            "closed"},
     [MX_ACCOUNT_NOT_EMPTY] = {MX_ACCOUNT_NOT_EMPTY, 409, "account_not_empty",
                               "only an account with a balance of exactly 0 can be closed"},
+    [MX_HOLD_NOT_FOUND] = {MX_HOLD_NOT_FOUND, 404, "hold_not_found", "hold does not exist"},
+    [MX_HOLD_NOT_PENDING] = {MX_HOLD_NOT_PENDING, 409, "hold_not_pending",
+                             "the hold is no longer pending: it was captured, voided or has "
+                             "expired"},
     [MX_IDEMPOTENCY_KEY_IN_USE] = {MX_IDEMPOTENCY_KEY_IN_USE, 409, "idempotency_key_in_use",
                                    "a request with this idempotency key is still in progress, "
                                    "try again"},

@@ -104,6 +104,7 @@ void mx_db_submit(struct mx_db *db, struct mx_db_op *op) {
     op->status = MX_INTERNAL;
     op->replayed = 0;
     op->entries = NULL;
+    op->holds = NULL;
     op->entry_count = 0;
     op->has_more = 0;
     op->attempts = 0;

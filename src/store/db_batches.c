@@ -20,6 +20,10 @@ enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind) {
         return DB_BATCH_TRANSFERS;
     case MX_DB_HISTORY:
         return DB_BATCH_HISTORY;
+    case MX_DB_READ_HOLD:
+        return DB_BATCH_HOLDS;
+    case MX_DB_LIST_HOLDS:
+        return DB_BATCH_HOLD_PAGES;
     case MX_DB_PING:
         return DB_BATCH_PING;
     case MX_DB_SWEEP:
@@ -35,6 +39,8 @@ enum mx_stmt db_batch_statement(enum db_batch_kind kind) {
         [DB_BATCH_ACCOUNTS] = MX_STMT_READ_BATCH,
         [DB_BATCH_TRANSFERS] = MX_STMT_READ_TRANSFERS,
         [DB_BATCH_HISTORY] = MX_STMT_HISTORY_BATCH,
+        [DB_BATCH_HOLDS] = MX_STMT_READ_HOLDS,
+        [DB_BATCH_HOLD_PAGES] = MX_STMT_HOLDS_PAGE,
         [DB_BATCH_PING] = MX_STMT_PING,
         [DB_BATCH_SWEEP] = MX_STMT_IDEMPOTENCY_SWEEP,
     };
@@ -123,6 +129,12 @@ static const char *move_kind_name(enum mx_db_kind kind) {
         return "unfreeze";
     case MX_DB_CLOSE:
         return "close";
+    case MX_DB_HOLD:
+        return "hold";
+    case MX_DB_CAPTURE:
+        return "capture";
+    case MX_DB_VOID:
+        return "void";
     default:
         return "create";
     }
@@ -142,23 +154,28 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
         }
         return 1;
     }
-    enum { COLUMNS_MAX = 8 };
+    enum { COLUMNS_MAX = 10 };
     struct literal columns[COLUMNS_MAX];
     memset(columns, 0, sizeof columns);
     int n = 0;
     for (const struct mx_db_op *op = batch->first; op != NULL; op = op->next) {
         switch (batch->kind) {
-        case DB_BATCH_MOVES:
-            n = 8;
+        case DB_BATCH_MOVES: {
+            /* A capture or a void names its hold; the database knows its account. */
+            int on_hold = op->kind == MX_DB_CAPTURE || op->kind == MX_DB_VOID;
+            n = 10;
             put_text(&columns[0], move_kind_name(op->kind));
-            put_text(&columns[1], op->account);
+            put_text(&columns[1], on_hold ? NULL : op->account);
             put_text(&columns[2], op->kind == MX_DB_TRANSFER ? op->other : NULL);
             put_int(&columns[3], op->amount, 0);
-            put_text(&columns[4], op->key != NULL ? op->client : NULL);
-            put_text(&columns[5], op->key);
-            put_text(&columns[6], op->key != NULL ? op->fingerprint : NULL);
-            put_int(&columns[7], op->attempt_token, op->key == NULL);
+            put_int(&columns[4], op->id, !on_hold);
+            put_int(&columns[5], op->seconds, op->kind != MX_DB_HOLD);
+            put_text(&columns[6], op->key != NULL ? op->client : NULL);
+            put_text(&columns[7], op->key);
+            put_text(&columns[8], op->key != NULL ? op->fingerprint : NULL);
+            put_int(&columns[9], op->attempt_token, op->key == NULL);
             break;
+        }
         case DB_BATCH_ACCOUNTS:
             n = 1;
             put_text(&columns[0], op->account);
@@ -168,11 +185,18 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
             put_int(&columns[0], op->id, 0);
             break;
         case DB_BATCH_HISTORY:
-            n = 3;
+        case DB_BATCH_HOLD_PAGES:
+            n = batch->kind == DB_BATCH_HISTORY ? 3 : 4;
             put_text(&columns[0], op->account);
             put_int(&columns[1], op->before_id, op->before_id == 0);
             /* One more than the page: whether older entries exist. */
             put_int(&columns[2], (int64_t)op->limit + 1, 0);
+            if (n == 4)
+                put_text(&columns[3], op->status_filter[0] != '\0' ? op->status_filter : NULL);
+            break;
+        case DB_BATCH_HOLDS:
+            n = 1;
+            put_int(&columns[0], op->id, 0);
             break;
         default:
             break;
@@ -241,6 +265,9 @@ static mx_status move_status(const char *outcome) {
         {"key_reused", MX_IDEMPOTENCY_KEY_REUSED},
         {"key_in_use", MX_IDEMPOTENCY_KEY_IN_USE},
         {"busy", MX_UNAVAILABLE},
+        {"hold_not_found", MX_HOLD_NOT_FOUND},
+        {"hold_not_pending", MX_HOLD_NOT_PENDING},
+        {"capture_exceeds_hold", MX_INVALID_SUM},
     };
     for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
         if (strcmp(outcome, outcomes[i].word) == 0)
@@ -255,10 +282,29 @@ static void count_money(const struct mx_db_op *op) {
         mx_metrics_money(MX_METRICS_WITHDRAWAL, op->amount);
     else if (op->kind == MX_DB_TRANSFER)
         mx_metrics_money(MX_METRICS_TRANSFER, op->amount);
+    else if (op->kind == MX_DB_CAPTURE)
+        mx_metrics_money(MX_METRICS_CAPTURE, op->hold_out.captured_cents);
+}
+
+static int is_hold_kind(enum mx_db_kind kind) {
+    return kind == MX_DB_HOLD || kind == MX_DB_CAPTURE || kind == MX_DB_VOID;
+}
+
+/* A hold's columns, at the positions at[] names: id, account, sum, captured, status,
+ * expires_at, created_at -- where they come in the rows of apply_batch and read_holds. */
+static void read_hold_columns(struct mx_hold *h, const PGresult *result, int row, const int at[7]) {
+    if (at[0] >= 0) /* else the caller knows it */
+        h->id = mx_pg_int64(result, row, at[0]);
+    mx_pg_text(h->account, sizeof h->account, result, row, at[1]);
+    h->sum_cents = mx_pg_int64(result, row, at[2]);
+    h->captured_cents = mx_pg_int64(result, row, at[3]);
+    mx_pg_text(h->status, sizeof h->status, result, row, at[4]);
+    mx_pg_text(h->expires_at, sizeof h->expires_at, result, row, at[5]);
+    mx_pg_text(h->created_at, sizeof h->created_at, result, row, at[6]);
 }
 
 /* o_ord, o_outcome, o_replayed, o_own, o_number, o_balance, o_other_balance, o_overdraft, o_id,
- * o_created_at, o_status: one row per operation. */
+ * o_created_at, o_status, o_available, o_sum, o_captured, o_expires_at: one row per operation. */
 static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
     const char *outcome = PQgetvalue(result, row, 1);
     if (op->kind == MX_DB_CREATE && strcmp(outcome, "number_taken") == 0) {
@@ -273,7 +319,11 @@ static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
      * client's first answer, and its money moved now. */
     int own = is_true(result, row, 3);
     op->replayed = is_true(result, row, 2) && !own;
-    if (status == MX_OK) {
+    if (is_hold_kind(op->kind) && (status == MX_OK || status == MX_INVALID_SUM)) {
+        /* A capture over the sum held is refused with that sum, for the sentence. */
+        static const int columns[7] = {8, 4, 12, 13, 10, 14, 9};
+        read_hold_columns(&op->hold_out, result, row, columns);
+    } else if (status == MX_OK) {
         if (op->kind == MX_DB_TRANSFER) {
             struct mx_transfer *t = &op->transfer_out;
             t->id = mx_pg_int64(result, row, 8);
@@ -290,16 +340,17 @@ static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
             a->overdraft_limit_cents = mx_pg_int64(result, row, 7);
             mx_pg_text(a->created_at, sizeof a->created_at, result, row, 9);
             mx_pg_text(a->status, sizeof a->status, result, row, 10);
+            a->available_cents = mx_pg_int64(result, row, 11);
         }
-        if (!op->replayed)
-            count_money(op);
     }
+    if (status == MX_OK && !op->replayed)
+        count_money(op);
     if (own)
         mx_log(MX_LOG_WARN, "the connection broke during a commit that did happen");
     op->status = status;
 }
 
-/* u.ord, balance, overdraft limit, created_at, status; NULLs for an unknown number. */
+/* u.ord, balance, overdraft limit, created_at, status, available; NULLs for an unknown number. */
 static void read_account(struct mx_db_op *op, const PGresult *result, int row) {
     if (PQgetisnull(result, row, 1)) {
         op->status = MX_ACCOUNT_NOT_FOUND;
@@ -311,6 +362,7 @@ static void read_account(struct mx_db_op *op, const PGresult *result, int row) {
     a->overdraft_limit_cents = mx_pg_int64(result, row, 2);
     mx_pg_text(a->created_at, sizeof a->created_at, result, row, 3);
     mx_pg_text(a->status, sizeof a->status, result, row, 4);
+    a->available_cents = mx_pg_int64(result, row, 5);
     op->status = MX_OK;
 }
 
@@ -350,11 +402,47 @@ static int read_history_row(struct mx_db_op *op, const PGresult *result, int row
     mx_pg_text(e->created_at, sizeof e->created_at, result, row, 6);
     e->transfer_id = mx_pg_int64(result, row, 7);
     mx_pg_text(e->counterparty, sizeof e->counterparty, result, row, 8);
+    e->hold_id = mx_pg_int64(result, row, 9);
     return 1;
 }
 
-/* Every history operation's page: found (an account row came) or not, unless memory ran out. */
-static void read_histories(struct mx_db_op **ops, unsigned count, const PGresult *result) {
+/* u.ord, account found, then the hold (NULLs for none): id, sum, captured, status, expires_at,
+ * created_at; like a history row. 0 when out of memory. */
+static int read_hold_page_row(struct mx_db_op *op, const PGresult *result, int row) {
+    if (PQgetisnull(result, row, 2))
+        return 1;
+    if (op->entry_count == op->limit) {
+        op->has_more = 1;
+        return 1;
+    }
+    if (op->holds == NULL) {
+        op->holds = calloc(op->limit, sizeof *op->holds);
+        if (op->holds == NULL)
+            return 0;
+    }
+    struct mx_hold *h = &op->holds[op->entry_count++];
+    h->id = mx_pg_int64(result, row, 2);
+    snprintf(h->account, sizeof h->account, "%s", op->account);
+    h->sum_cents = mx_pg_int64(result, row, 3);
+    h->captured_cents = mx_pg_int64(result, row, 4);
+    mx_pg_text(h->status, sizeof h->status, result, row, 5);
+    mx_pg_text(h->expires_at, sizeof h->expires_at, result, row, 6);
+    mx_pg_text(h->created_at, sizeof h->created_at, result, row, 7);
+    return 1;
+}
+
+/* u.ord, account, sum, captured, status, expires_at, created_at. */
+static void read_hold(struct mx_db_op *op, const PGresult *result, int row) {
+    static const int columns[7] = {-1, 1, 2, 3, 4, 5, 6};
+    op->hold_out.id = op->id;
+    read_hold_columns(&op->hold_out, result, row, columns);
+    op->status = MX_OK;
+}
+
+/* Every history (or holds) operation's page: found (an account row came) or not, unless memory
+ * ran out. */
+static void read_pages(struct mx_db_op **ops, unsigned count, const PGresult *result,
+                       int (*read_row)(struct mx_db_op *, const PGresult *, int)) {
     for (unsigned i = 1; i <= count; i++)
         ops[i]->status = MX_ACCOUNT_NOT_FOUND;
     for (int row = 0; row < PQntuples(result); row++) {
@@ -364,7 +452,7 @@ static void read_histories(struct mx_db_op **ops, unsigned count, const PGresult
         struct mx_db_op *op = ops[ord];
         if (op->status == MX_ACCOUNT_NOT_FOUND)
             op->status = MX_OK;
-        if (op->status == MX_OK && !read_history_row(op, result, row))
+        if (op->status == MX_OK && !read_row(op, result, row))
             op->status = MX_INTERNAL;
     }
 }
@@ -372,7 +460,9 @@ static void read_histories(struct mx_db_op **ops, unsigned count, const PGresult
 void db_batch_read(struct db_batch *batch, const PGresult *result) {
     /* What an operation gets when no row names it: a transfer that does not exist; for any
      * other kind, a bug. */
-    mx_status no_row = batch->kind == DB_BATCH_TRANSFERS ? MX_TRANSFER_NOT_FOUND : MX_INTERNAL;
+    mx_status no_row = batch->kind == DB_BATCH_TRANSFERS ? MX_TRANSFER_NOT_FOUND
+                       : batch->kind == DB_BATCH_HOLDS   ? MX_HOLD_NOT_FOUND
+                                                         : MX_INTERNAL;
     if (batch->kind == DB_BATCH_PING || batch->kind == DB_BATCH_SWEEP)
         no_row = MX_OK;
     for (struct mx_db_op *op = batch->first; op != NULL; op = op->next) {
@@ -389,8 +479,9 @@ void db_batch_read(struct db_batch *batch, const PGresult *result) {
             op->status = MX_INTERNAL;
         return;
     }
-    if (batch->kind == DB_BATCH_HISTORY) {
-        read_histories(ops, batch->count, result);
+    if (batch->kind == DB_BATCH_HISTORY || batch->kind == DB_BATCH_HOLD_PAGES) {
+        read_pages(ops, batch->count, result,
+                   batch->kind == DB_BATCH_HISTORY ? read_history_row : read_hold_page_row);
         free(ops);
         return;
     }
@@ -402,6 +493,8 @@ void db_batch_read(struct db_batch *batch, const PGresult *result) {
             read_move(op, result, row);
         else if (batch->kind == DB_BATCH_ACCOUNTS)
             read_account(op, result, row);
+        else if (batch->kind == DB_BATCH_HOLDS)
+            read_hold(op, result, row);
         else
             read_transfer(op, result, row);
     }

@@ -7,10 +7,13 @@
 
 /* Operations that go out as one statement. */
 enum db_batch_kind {
-    DB_BATCH_MOVES, /* deposits, withdrawals, transfers, creations: apply_batch */
+    DB_BATCH_MOVES, /* deposits, withdrawals, transfers, creations, status changes, holds:
+                       apply_batch */
     DB_BATCH_ACCOUNTS,
     DB_BATCH_TRANSFERS,
     DB_BATCH_HISTORY,
+    DB_BATCH_HOLDS,
+    DB_BATCH_HOLD_PAGES,
     DB_BATCH_PING,
     DB_BATCH_SWEEP,
     DB_BATCH_KIND_COUNT
@@ -47,7 +50,7 @@ enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind);
 enum mx_stmt db_batch_statement(enum db_batch_kind kind);
 int db_batch_params(const struct db_batch *batch, char *values[], int *count);
 void db_params_free(char *values[], int count);
-#define DB_PARAMS_MAX 9 /* apply_batch's */
+#define DB_PARAMS_MAX 11 /* apply_batch's */
 
 /* Reads each operation's answer from the statement's rows into it: op->status, or op->resend when
  * it must go out once more (a creation whose number was taken has drawn another). Calls nothing of

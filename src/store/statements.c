@@ -16,18 +16,26 @@ static const Oid sweep_types[] = {OID_INT8, OID_INT8};
 static const Oid read_batch_types[] = {OID_TEXT_ARRAY};
 #define OID_INT4_ARRAY 1007
 #define OID_BOOL       16
-static const Oid apply_batch_types[] = {OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
-                                        OID_INT8_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
-                                        OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_BOOL};
+static const Oid apply_batch_types[] = {
+    OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT8_ARRAY, OID_INT4_ARRAY,
+    OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_BOOL};
 static const Oid int8_array_only[] = {OID_INT8_ARRAY};
 static const Oid history_batch_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT4_ARRAY};
+static const Oid holds_page_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT4_ARRAY,
+                                       OID_TEXT_ARRAY};
+
+/* A hold as the API shows it: a pending one past its expires_at is expired, from that instant. */
+#define HOLD_STATUS(h)                                                                             \
+    "CASE WHEN " h ".status = 'pending' AND " h ".expires_at <= now() THEN 'expired'"              \
+    " ELSE " h ".status END"
 
 static const struct mx_statement statements[MX_STMT_COUNT] = {
     /* $1 age in seconds, $2 at most this many rows: short transactions, oldest first. Each
-     * DELETE takes exactly the rows it selected, by their tuple ids: a key belongs to its client,
-     * so another client's key of the same name is another row and stays, however it ages. Rows
-     * that another instance's sweep has taken are left to it. (By tuple id the DELETE is a TID
-     * scan; a join on the primary key was planned, generically, as a scan of the whole table.) */
+     * DELETE takes exactly the rows it selected, by their tuple ids: a key belongs to its
+     * client, so another client's key of the same name is another row and stays, however it
+     * ages. Rows that another instance's sweep has taken are left to it. (By tuple id the
+     * DELETE is a TID scan; a join on the primary key was planned, generically, as a scan
+     * of the whole table.) */
     [MX_STMT_IDEMPOTENCY_SWEEP] = {"idempotency_sweep",
                                    "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY("
                                    " SELECT ctid FROM idempotency_keys"
@@ -35,25 +43,30 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                    " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))"
                                    " AND created_at < now() - $1 * interval '1 second'",
                                    2, sweep_types},
-    /* Many requests' account reads at once: $1 account numbers; a row per number, NULLs for an
-     * unknown one. */
+    /* Many requests' account reads at once: $1 account numbers; a row per number, NULLs for
+     * an unknown one. */
     [MX_STMT_READ_BATCH] =
         {"read_batch",
          "SELECT u.ord, a.balance_cents, a.overdraft_limit_cents, " UTC_TIMESTAMP(
-             "a.created_at") ", a.status FROM unnest($1) WITH ORDINALITY AS u(number, ord)"
+             "a.created_at") ", a.status, a.balance_cents - held_cents(a.id)"
+                             " FROM unnest($1) WITH ORDINALITY AS u(number, ord)"
                              " LEFT JOIN accounts a ON a.account_number = u.number",
          1, read_batch_types},
     [MX_STMT_PING] = {"ping", "SELECT 1", 0, NULL},
-    /* Every move of a batch (src/store/db.c): kinds, accounts, other accounts, amounts, clients,
-     * keys, fingerprints, attempt tokens, and whether to wait for no lock; the rules are in
-     * apply_batch (db/functions.sql). */
+    /* Every move of a batch (src/store/db.c): kinds, accounts, other accounts, amounts,
+     * holds, seconds, clients, keys, fingerprints, attempt tokens, and whether to wait for
+     * no lock; the rules are in apply_batch (db/functions.sql). */
     [MX_STMT_APPLY_BATCH] =
         {"apply_batch",
          "SELECT o_ord, o_outcome, o_replayed, o_own, o_number, o_balance, o_other_balance,"
-         " o_overdraft, o_id, " UTC_TIMESTAMP("o_created_at") ", o_status"
-                                                              " FROM apply_batch($1, $2, $3, $4,"
-                                                              " $5, $6, $7, $8, $9)",
-         9, apply_batch_types},
+         " o_overdraft, o_id, " UTC_TIMESTAMP("o_created_at") ", o_status, o_available, o_sum,"
+                                                              " o_captured, " UTC_TIMESTAMP(
+                                                                  "o_expires_at") " FROM"
+                                                                                  " apply_batch($1,"
+                                                                                  " $2, $3, $4, $5,"
+                                                                                  " $6, $7, $8, $9,"
+                                                                                  " $10, $11)",
+         11, apply_batch_types},
     /* Many requests' transfer reads at once: $1 ids; no row for an unknown id. */
     [MX_STMT_READ_TRANSFERS] =
         {"read_transfers",
@@ -69,12 +82,13 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                               " AND in_leg.kind = 'transfer_in'",
          1, int8_array_only},
     /* Many requests' history pages at once: $1 accounts, $2 only entries older than this id
-     * (NULL: from the newest), $3 how many; as MX_STMT_HISTORY, with the operation's ord first and
-     * whether its account exists second. */
+     * (NULL: from the newest), $3 how many; as MX_STMT_HISTORY, with the operation's ord
+     * first and whether its account exists second. */
     [MX_STMT_HISTORY_BATCH] =
         {"history_batch",
-         "SELECT u.ord, a.id IS NOT NULL, e.id, e.kind, e.amount_cents, e.balance_after_cents,"
-         " " UTC_TIMESTAMP("e.created_at") ", e.transfer_id, e.counterparty"
+         "SELECT u.ord, a.id IS NOT NULL, e.id, e.kind, e.amount_cents, "
+         "e.balance_after_cents,"
+         " " UTC_TIMESTAMP("e.created_at") ", e.transfer_id, e.counterparty, e.hold_id"
                                            " FROM unnest($1, $2, $3) WITH ORDINALITY"
                                            " AS u(number, before, wanted, ord)"
                                            " LEFT JOIN accounts a ON a.account_number = u.number"
@@ -90,6 +104,37 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                            " ORDER BY e.id DESC LIMIT u.wanted) e ON true"
                                            " ORDER BY u.ord, e.id DESC",
          3, history_batch_types},
+    /* Many requests' hold reads at once: $1 ids; no row for an unknown id. */
+    [MX_STMT_READ_HOLDS] =
+        {"read_holds",
+         "SELECT u.ord, a.account_number, h.amount_cents, "
+         "h.captured_cents, " HOLD_STATUS("h") ", " UTC_TIMESTAMP(
+             "h.expires_at") ", " UTC_TIMESTAMP("h.created_at") " FROM unnest($1) WITH "
+                                                                "ORDINALITY AS u(id,"
+                                                                " ord) JOIN holds h ON "
+                                                                "h.id = u.id"
+                                                                " JOIN accounts a ON "
+                                                                "a.id = h.account_id",
+         1, int8_array_only},
+    /* Many requests' pages of an account's holds, newest first, like the history: $1
+     * accounts, $2 only holds older than this id (NULL: from the newest), $3 how many, $4
+     * of this status only (NULL: any); the operation's ord first and whether its account
+     * exists second. */
+    [MX_STMT_HOLDS_PAGE] =
+        {"holds_page",
+         "SELECT u.ord, a.id IS NOT NULL, h.id, h.amount_cents, h.captured_cents, h.shown,"
+         " " UTC_TIMESTAMP("h.expires_at") ", " UTC_TIMESTAMP(
+             "h.created_at") " FROM unnest($1, $2, $3, $4) WITH ORDINALITY"
+                             " AS u(number, before, wanted, status, ord)"
+                             " LEFT JOIN accounts a ON a.account_number = u.number"
+                             " LEFT JOIN LATERAL (SELECT x.*, " HOLD_STATUS(
+                                 "x") " AS shown FROM holds x WHERE x.account_id = a.id"
+                                      " AND x.id < COALESCE(u.before, 9223372036854775807)"
+                                      " AND (u.status IS NULL OR " HOLD_STATUS(
+                                          "x") " = u.status) ORDER BY x.id DESC"
+                                               " LIMIT u.wanted) h ON true"
+                                               " ORDER BY u.ord, h.id DESC",
+         4, holds_page_types},
 };
 
 /* One snapshot for all of the audit, so a movement committing meanwhile cannot look like a fault;

@@ -1373,7 +1373,22 @@ static const struct {
      "(kind = 'withdrawal' AND amount_cents < 0 AND transfer_id IS NULL) OR "
      "(kind = 'transfer_in' AND amount_cents > 0 AND transfer_id IS NOT NULL) OR "
      "(kind = 'transfer_out' AND amount_cents < 0 AND transfer_id IS NOT NULL) OR "
+     "(kind = 'capture' AND amount_cents < 0 AND transfer_id IS NULL AND hold_id IS NOT NULL) OR "
      "(kind IN ('freeze', 'unfreeze', 'close') AND amount_cents = 0 AND transfer_id IS NULL))"},
+    {"no account's available balance is below minus its overdraft limit",
+     "SELECT account_number || ': balance ' || balance_cents || ', held ' || held_cents(id) || "
+     "', overdraft limit ' || overdraft_limit_cents FROM accounts "
+     "WHERE balance_cents - held_cents(id) < -overdraft_limit_cents"},
+    {"a captured hold has its one capture entry of minus what it took, no other hold has one",
+     "SELECT 'hold ' || h.id || ' ' || h.status || ' captured ' || h.captured_cents || ' of ' || "
+     "h.amount_cents || ': ' || count(e.id) || ' entries summing to ' || "
+     "coalesce(sum(e.amount_cents), 0) FROM holds h LEFT JOIN entries e ON e.hold_id = h.id "
+     "GROUP BY h.id HAVING h.captured_cents > h.amount_cents OR count(e.id) <> CASE h.status "
+     "WHEN 'captured' THEN 1 ELSE 0 END OR coalesce(sum(e.amount_cents), 0) <> -h.captured_cents "
+     "OR bool_or(e.kind <> 'capture' OR e.account_id <> h.account_id)"},
+    {"a closed account has no pending hold",
+     "SELECT a.account_number || ': closed, holding ' || held_cents(a.id) FROM accounts a "
+     "WHERE a.status = 'closed' AND held_cents(a.id) <> 0"},
     {"a closed account is empty, and its close is its last entry",
      "SELECT a.account_number || ': ' || a.status || ', balance ' || a.balance_cents || "
      "', last entry ' || coalesce(l.kind, 'none') FROM accounts a LEFT JOIN LATERAL (SELECT "
@@ -1399,12 +1414,14 @@ static const struct {
     {"a stored outcome is a success with one effect, or no change or a 404/409 refusal with none",
      "SELECT 'key ' || quote_literal(key) || ': ' || coalesce(outcome, 'status ' || "
      "coalesce(http_status::text, 'NULL')) || ', effects ' || "
-     "num_nonnulls(account_id, entry_id, transfer_id) || ', body ' || coalesce(body, 'NULL') "
-     "FROM idempotency_keys WHERE NOT coalesce("
-     "(outcome = 'ok' AND num_nonnulls(account_id, entry_id, transfer_id) = 1) "
+     "num_nonnulls(account_id, entry_id, transfer_id, hold_id, released_hold_id) || ', body ' "
+     "|| coalesce(body, 'NULL') FROM idempotency_keys WHERE NOT coalesce("
+     "(outcome = 'ok' AND num_nonnulls(account_id, entry_id, transfer_id, hold_id, "
+     "released_hold_id) = 1) "
      "OR (outcome IN ('unchanged', 'account_not_found', 'insufficient_funds', "
-     "'balance_limit_exceeded', 'account_frozen', 'account_closed', 'account_not_empty') AND "
-     "num_nonnulls(account_id, entry_id, transfer_id) = 0) "
+     "'balance_limit_exceeded', 'account_frozen', 'account_closed', 'account_not_empty', "
+     "'hold_not_found', 'hold_not_pending') AND num_nonnulls(account_id, entry_id, transfer_id, "
+     "hold_id, released_hold_id) = 0) "
      "OR (http_status BETWEEN 200 AND 299 AND num_nonnulls(account_id, entry_id, transfer_id) = 1) "
      "OR (http_status IN (404, 409) AND num_nonnulls(account_id, entry_id, transfer_id) = 0 AND "
      "(body::jsonb ->> 'code') IN ('account_not_found', 'insufficient_funds', "
@@ -1416,14 +1433,18 @@ static const struct {
      "SELECT 'entry', entry_id, count(*) FROM idempotency_keys WHERE entry_id IS NOT NULL "
      "GROUP BY entry_id UNION ALL "
      "SELECT 'transfer', transfer_id, count(*) FROM idempotency_keys WHERE transfer_id IS NOT "
-     "NULL GROUP BY transfer_id) x WHERE n > 1"},
+     "NULL GROUP BY transfer_id UNION ALL "
+     "SELECT 'hold', hold_id, count(*) FROM idempotency_keys WHERE hold_id IS NOT NULL "
+     "GROUP BY hold_id UNION ALL "
+     "SELECT 'released hold', released_hold_id, count(*) FROM idempotency_keys WHERE "
+     "released_hold_id IS NOT NULL GROUP BY released_hold_id) x WHERE n > 1"},
     /* These compare a rendered answer with its effect; a stored outcome has none to compare. */
     {"a stored deposit/withdrawal answer agrees with its entry",
      "SELECT 'key ' || quote_literal(k.key) || ': body ' || k.body || ' vs entry ' || e.id || "
      "' (' || e.kind || ' on ' || a.account_number || ', balance after ' || "
      "e.balance_after_cents || ')' FROM idempotency_keys k JOIN entries e ON e.id = k.entry_id "
      "JOIN accounts a ON a.id = e.account_id WHERE e.kind NOT IN ('deposit', 'withdrawal', "
-     "'freeze', 'unfreeze', 'close') OR "
+     "'freeze', 'unfreeze', 'close', 'capture') OR "
      "(k.body IS NOT NULL AND (k.http_status <> 200 OR (k.body::jsonb ->> 'balance') IS DISTINCT "
      "FROM "
      "e.balance_after_cents::text OR (k.body::jsonb ->> 'account_number') IS DISTINCT FROM "
