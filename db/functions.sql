@@ -121,6 +121,8 @@ $$;
 --                      overdraft limit
 --   freeze, unfreeze,  the status of account p_accounts[i]: each change is a journal entry of
 --   close              amount 0; close only from a balance of 0 with no pending hold
+--   set_overdraft      the overdraft limit of account p_accounts[i] becomes p_amounts[i], unless
+--                      its available balance would then already be too low
 --   hold               on p_accounts[i], p_amounts[i] held for p_seconds[i] seconds
 --   capture            hold p_holds[i]: its account is debited p_amounts[i] (0: the whole sum held)
 --   void               hold p_holds[i], released
@@ -364,14 +366,15 @@ BEGIN
                t_in.balance_after_cents AS other_balance,
                coalesce(s.available_cents, e.balance_after_cents,
                         CASE WHEN ca.id IS NOT NULL THEN 0 END) AS available,
-               coalesce(ca.overdraft_limit_cents, sa.overdraft_limit_cents) AS overdraft,
+               coalesce(s.overdraft_limit_cents, ca.overdraft_limit_cents,
+                        sa.overdraft_limit_cents) AS overdraft,
                coalesce(s.entry_id, s.transfer_id, s.account_id, s.hold_id,
                         s.released_hold_id) AS made,
                coalesce(t.created_at, ca.created_at, hs.created_at, sa.created_at) AS created_at,
                CASE u.kind WHEN 'create' THEN 'active' WHEN 'freeze' THEN 'frozen'
                            WHEN 'unfreeze' THEN 'active' WHEN 'close' THEN 'closed'
                            WHEN 'hold' THEN 'pending' WHEN 'capture' THEN 'captured'
-                           WHEN 'void' THEN 'voided' END AS status,
+                           WHEN 'void' THEN 'voided' ELSE sa.status END AS status,
                hs.id AS hold, hs.amount_cents AS hold_sum,
                CASE WHEN u.kind = 'capture' THEN hs.captured_cents ELSE 0 END AS captured,
                hs.expires_at
@@ -388,7 +391,7 @@ BEGIN
         LEFT JOIN holds hs ON hs.id = coalesce(s.hold_id, s.released_hold_id, e.hold_id)
         LEFT JOIN accounts ha ON ha.id = hs.account_id
         -- A status change answers with its account: its balances then, the rest as it is now.
-        LEFT JOIN accounts sa ON u.kind IN ('freeze', 'unfreeze', 'close')
+        LEFT JOIN accounts sa ON u.kind IN ('freeze', 'unfreeze', 'close', 'set_overdraft')
                              AND sa.account_number = u.account
     LOOP
         CONTINUE WHEN outcome[row.ord] IS NOT NULL;
@@ -535,6 +538,25 @@ BEGIN
             END IF;
             CONTINUE;
         END IF;
+        IF p_kinds[i] = 'set_overdraft' THEN
+            IF acc_status[a] = 'closed' THEN
+                outcome[i] := 'account_closed';
+            ELSIF NOT balance_allowed(acc_balance[a] - acc_held[a], p_amounts[i]) THEN
+                outcome[i] := 'insufficient_funds';
+            ELSE
+                acc_limit[a] := p_amounts[i];
+                acc_dirty[a] := true;
+                outcome[i] := 'ok';
+                made[i] := acc_id[a];
+            END IF;
+            number[i] := acc_number[a];
+            balance[i] := acc_balance[a];
+            available[i] := acc_balance[a] - acc_held[a];
+            overdraft[i] := acc_limit[a];
+            made_at[i] := acc_created[a];
+            status_of[i] := acc_status[a];
+            CONTINUE;
+        END IF;
         IF p_kinds[i] IN ('freeze', 'unfreeze', 'close') THEN
             IF acc_status[a] = 'closed' THEN
                 outcome[i] := 'account_closed';
@@ -631,8 +653,10 @@ BEGIN
     -- 4. What moved: each account's row once, the holds, then the transfers and the journal,
     --    their ids drawn in ord order so that, for each account, id order is the order the
     --    entries happened in (the history's keyset pagination relies on it).
-    UPDATE accounts x SET balance_cents = v.balance, status = v.status
-    FROM unnest(acc_id, acc_balance, acc_status, acc_dirty) AS v(id, balance, status, dirty)
+    UPDATE accounts x SET balance_cents = v.balance, status = v.status,
+                          overdraft_limit_cents = v.overdraft
+    FROM unnest(acc_id, acc_balance, acc_status, acc_limit, acc_dirty)
+        AS v(id, balance, status, overdraft, dirty)
     WHERE x.id = v.id AND v.dirty;
     UPDATE holds x SET status = v.status, captured_cents = v.captured,
                        settled_at = clock_timestamp()
@@ -773,8 +797,8 @@ BEGIN
     --    the stored outcome is its own (o_own). A capture's effect is its journal entry, a
     --    void's the hold it released; an answer that shows an account's balances keeps them.
     INSERT INTO idempotency_keys (client, key, fingerprint, outcome, account_id, entry_id,
-                                  transfer_id, hold_id, released_hold_id, balance_cents,
-                                  available_cents, attempt)
+                                  transfer_id, hold_id, released_hold_id, limit_account_id,
+                                  balance_cents, available_cents, overdraft_limit_cents, attempt)
     SELECT u.c, u.kk, u.f, outcome[u.ord],
            CASE WHEN u.kind = 'create' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
            CASE WHEN outcome[u.ord] <> 'ok' THEN NULL
@@ -784,8 +808,10 @@ BEGIN
            CASE WHEN u.kind = 'transfer' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
            CASE WHEN u.kind = 'hold' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
            CASE WHEN u.kind = 'void' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
+           CASE WHEN u.kind = 'set_overdraft' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
            CASE WHEN outcome[u.ord] IN ('ok', 'unchanged') THEN balance[u.ord] END,
            CASE WHEN outcome[u.ord] IN ('ok', 'unchanged') THEN available[u.ord] END,
+           CASE WHEN u.kind = 'set_overdraft' AND outcome[u.ord] = 'ok' THEN overdraft[u.ord] END,
            p_attempts[u.ord]
     FROM unnest(p_kinds, p_clients, p_keys, p_fingerprints)
         WITH ORDINALITY AS u(kind, c, kk, f, ord)

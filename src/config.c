@@ -283,8 +283,8 @@ static const struct variable_help variables[] = {
      "API keys \"id:secret[:scope],...\" (see mondux gen-key);\n"
      "when set, /api needs \"Authorization: Bearer <secret>\"\n"
      "(else 401); scope all (the default) or admin: all of /api;\n"
-     "teller: all but freeze, unfreeze and close; read: only\n"
-     "GET and HEAD (else 403)\n"},
+     "teller: all but freeze, unfreeze, close and PATCH; read:\n"
+     "only GET and HEAD (else 403)\n"},
     {"MX_API_KEYS_FILE", -1, NULL, "a file of such keys, one per line (instead of MX_API_KEYS)\n"},
     {"MX_DB_WAIT", N_DB_WAIT, NULL, "seconds to wait for the database at start-up\n"},
     {"MX_DB_CONNECTIONS", N_DB_CONNECTIONS, NULL,

@@ -20,8 +20,8 @@ static void print_help(FILE *out) {
           "  gen-key ID [SCOPE]   print a new API key ID:SECRET[:SCOPE] (a random secret)\n"
           "                       for MX_API_KEYS or MX_API_KEYS_FILE; SCOPE is all (the\n"
           "                       default) or admin: all of /api; teller: every GET,\n"
-          "                       new accounts, deposits, withdrawals and transfers;\n"
-          "                       read: only GET and HEAD\n"
+          "                       new accounts, deposits, withdrawals, transfers and\n"
+          "                       holds; read: only GET and HEAD\n"
           "\n"
           "Configuration comes from the environment (empty means unset):\n"
           "\n",

@@ -97,6 +97,7 @@ void mx_api_get_transactions(const struct mx_request *request, struct mx_respons
 void mx_api_freeze_account(const struct mx_request *request, struct mx_response *response);
 void mx_api_unfreeze_account(const struct mx_request *request, struct mx_response *response);
 void mx_api_close_account(const struct mx_request *request, struct mx_response *response);
+void mx_api_set_overdraft(const struct mx_request *request, struct mx_response *response);
 void mx_api_create_hold(const struct mx_request *request, struct mx_response *response);
 void mx_api_list_holds(const struct mx_request *request, struct mx_response *response);
 void mx_api_get_hold(const struct mx_request *request, struct mx_response *response);

@@ -25,6 +25,8 @@ enum mx_db_kind {
     MX_DB_FREEZE,
     MX_DB_UNFREEZE,
     MX_DB_CLOSE,
+    /* The account's overdraft limit becomes amount. */
+    MX_DB_SET_OVERDRAFT,
     /* Holds: a new one (account, amount, seconds), its capture (id, amount; 0: all of it) and
      * its void (id). */
     MX_DB_HOLD,

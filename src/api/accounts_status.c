@@ -1,4 +1,8 @@
-/* POST /api/accounts/{n}/freeze, .../unfreeze and .../close: the account's status. */
+/* POST /api/accounts/{n}/freeze, .../unfreeze and .../close: the account's status; and
+ * PATCH /api/accounts/{n}: its overdraft limit. */
+#include <inttypes.h>
+#include <stdio.h>
+
 #include "account_json.h"
 #include "idempotent.h"
 #include "request_bodies.h"
@@ -29,6 +33,31 @@ static void change_status(const struct mx_request *request, struct mx_response *
     if (mx_api_account_op(request, key, kind, response) == NULL)
         return;
     mx_api_keyed(request, key, "");
+    mx_api_submit(request, response, render_status);
+}
+
+/* As a status change; refused (409 insufficient_funds) when the available balance would already
+ * be below minus the new limit. */
+void mx_api_set_overdraft(const struct mx_request *request, struct mx_response *response) {
+    const char *key = NULL;
+    int64_t limit = 0;
+    struct mx_api_refusal why;
+    mx_status status = mx_api_idempotency_key(request, &key, &why);
+    if (status == MX_OK)
+        status = mx_api_check_body_type(request, MX_API_LIMIT_BODY_EXAMPLE, &why);
+    if (status == MX_OK)
+        status = mx_api_read_limit_body(request->body, request->body_size, &limit, &why);
+    if (status != MX_OK) {
+        mx_api_render_refusal(&why, response);
+        return;
+    }
+    struct mx_db_op *op = mx_api_account_op(request, key, MX_DB_SET_OVERDRAFT, response);
+    if (op == NULL)
+        return;
+    op->amount = limit;
+    char canonical[48];
+    snprintf(canonical, sizeof canonical, "overdraft_limit=%" PRId64, limit);
+    mx_api_keyed(request, key, canonical);
     mx_api_submit(request, response, render_status);
 }
 

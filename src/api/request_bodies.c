@@ -212,6 +212,20 @@ mx_status mx_api_read_empty_body(const char *text, size_t size, struct mx_api_re
     return status;
 }
 
+mx_status mx_api_read_limit_body(const char *text, size_t size, int64_t *overdraft_limit_cents,
+                                 struct mx_api_refusal *why) {
+    json_t *body = NULL;
+    mx_status status = read_object(text, size, &account_kind, &body, why);
+    if (status == MX_OK &&
+        !integer_member(body, "overdraft_limit", 0, MX_MONEY_MAX_CENTS, overdraft_limit_cents))
+        status = mx_api_refuse(why, MX_INVALID_REQUEST, "overdraft_limit",
+                               "overdraft_limit must be given, a whole number of cents from 0 to "
+                               "%" PRId64,
+                               (int64_t)MX_MONEY_MAX_CENTS);
+    json_decref(body);
+    return status;
+}
+
 mx_status mx_api_read_hold_body(const char *text, size_t size, int64_t *sum_cents,
                                 unsigned *seconds, struct mx_api_refusal *why) {
     json_t *body = NULL;

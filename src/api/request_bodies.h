@@ -21,6 +21,7 @@
     "{\"from\": \"<account>\", \"to\": \"<account>\", \"sum\": 500}"
 #define MX_API_MOVE_BODY_EXAMPLE    "{\"sum\": 500}, or no body and ?sum=500 in the query"
 #define MX_API_EMPTY_BODY_EXAMPLE   "no body, or {}"
+#define MX_API_LIMIT_BODY_EXAMPLE   "{\"overdraft_limit\": 50000}"
 #define MX_API_HOLD_BODY_EXAMPLE    "{\"sum\": 500, \"expires_in\": 3600}"
 #define MX_API_CAPTURE_BODY_EXAMPLE "{\"sum\": 500}, or no body for the whole sum held"
 
@@ -48,6 +49,11 @@ struct mx_transfer_order {
  * MX_INVALID_REQUEST when from and to are the same string. MX_OK fills *out. */
 mx_status mx_api_read_transfer_body(const char *body, size_t size, struct mx_transfer_order *out,
                                     struct mx_api_refusal *why);
+
+/* PATCH /api/accounts/{n}: exactly {"overdraft_limit": 0..MX_MONEY_MAX_CENTS}. MX_OK and
+ * *overdraft_limit_cents, or MX_INVALID_REQUEST. */
+mx_status mx_api_read_limit_body(const char *body, size_t size, int64_t *overdraft_limit_cents,
+                                 struct mx_api_refusal *why);
 
 /* POST .../holds: {"sum": 1..MAX, "expires_in": MX_HOLD_SECONDS_MIN..MAX} (expires_in absent:
  * MX_HOLD_SECONDS_DEFAULT). MX_OK, MX_INVALID_SUM for the sum, MX_INVALID_REQUEST otherwise. */

@@ -11,7 +11,7 @@ static const struct mx_api_scope scopes[] = {
     {"read", MX_ACCESS_READ, "this API key's scope is read: it may only GET and HEAD"},
     {"teller", MX_ACCESS_TELLER,
      "this API key's scope is teller: it may read and move money, but not freeze, unfreeze or "
-     "close an account"},
+     "close an account or change its overdraft limit"},
     {"admin", MX_ACCESS_ADMIN, NULL},
 };
 

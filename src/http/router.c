@@ -18,6 +18,7 @@ static const struct route routes[] = {
     {"POST", "/api/accounts", mx_api_create_account, TELLER},
     {"POST", "/api/accounts/create", mx_api_create_account_original, TELLER},
     {"GET", "/api/accounts/{n}", mx_api_get_account, READ},
+    {"PATCH", "/api/accounts/{n}", mx_api_set_overdraft, ADMIN},
     {"GET", "/api/accounts/{n}/balance", mx_api_get_balance, READ},
     {"PUT", "/api/accounts/{n}/deposit", mx_api_deposit, TELLER},
     {"POST", "/api/accounts/{n}/deposit", mx_api_deposit, TELLER},

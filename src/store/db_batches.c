@@ -129,6 +129,8 @@ static const char *move_kind_name(enum mx_db_kind kind) {
         return "unfreeze";
     case MX_DB_CLOSE:
         return "close";
+    case MX_DB_SET_OVERDRAFT:
+        return "set_overdraft";
     case MX_DB_HOLD:
         return "hold";
     case MX_DB_CAPTURE:

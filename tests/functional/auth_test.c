@@ -24,7 +24,7 @@
 #define READ_REFUSAL "this API key's scope is read: it may only GET and HEAD"
 #define TELLER_REFUSAL                                                                             \
     "this API key's scope is teller: it may read and move money, but not freeze, unfreeze or "     \
-    "close an account"
+    "close an account or change its overdraft limit"
 #define BEARER(s) "Authorization: Bearer " s
 #define NO_KEY    NULL
 

@@ -1,4 +1,5 @@
-/* Accounts that are frozen and closed: an account is active until an admin freezes it; a frozen
+/* Accounts that are frozen, closed, or given another overdraft limit: an account is active until
+ * an admin freezes it; a frozen
  * account takes no money in or out and still reads; unfreezing makes it active again; only an
  * account with a balance of exactly 0 can be closed, and a closed account is final. Every change
  * of status is a journal entry of amount 0 that the history shows, takes an Idempotency-Key like
@@ -292,6 +293,76 @@ START_TEST(deposits_racing_a_freeze_land_before_it_or_are_refused) {
 }
 END_TEST
 
+/* PATCH path {"overdraft_limit": limit} (the key unless NULL); the response. */
+static struct ft_response *set_limit(const char *number, const char *body, const char *key) {
+    char path[256], line[300];
+    snprintf(path, sizeof path, "/api/accounts/%s", number);
+    snprintf(line, sizeof line, "Idempotency-Key: %s", key != NULL ? key : "");
+    const char *headers[] = {line, NULL};
+    return ft_http_with_headers("PATCH", path, body, key != NULL ? headers : NULL);
+}
+
+START_TEST(the_overdraft_limit_changes_unless_the_available_balance_is_already_below_it) {
+    char a[FT_ACCOUNT_SIZE], path[256];
+    ft_create_account_with_overdraft(a, 500);
+    ck_assert_int_eq(ft_move(a, "withdraw", 300), -300);
+    struct ft_snapshot before = ft_snapshot(a);
+    struct ft_response *r = set_limit(a, "{\"overdraft_limit\": 299}", NULL);
+    ft_assert_error(r, 409, "insufficient_funds", NULL);
+    ft_response_free(r);
+    ft_assert_unchanged(&before, a);
+    r = set_limit(a, "{\"overdraft_limit\": 300}", NULL);
+    ft_assert_status(r, 200);
+    ck_assert_int_eq(ft_json_int(r, "overdraft_limit"), 300);
+    ck_assert_int_eq(ft_json_int(r, "balance"), -300);
+    ck_assert_str_eq(ft_json_str(r, "status"), "active");
+    ft_response_free(r);
+    snprintf(path, sizeof path, "/api/accounts/%s/withdraw?sum=1", a);
+    ft_expect_error("PUT", path, NULL, NULL, 409, "insufficient_funds", NULL);
+
+    /* Keyed, its replay shows the limit it set, whatever came after. */
+    struct ft_response *first = set_limit(a, "{\"overdraft_limit\": 1000}", "limit-once");
+    ft_assert_status(first, 200);
+    ck_assert_int_eq(ft_json_int(first, "overdraft_limit"), 1000);
+    ck_assert_int_eq(ft_move(a, "withdraw", 200), -500);
+    r = set_limit(a, "{\"overdraft_limit\": 600}", NULL);
+    ft_assert_status(r, 200);
+    ft_response_free(r);
+    struct ft_response *again = set_limit(a, "{\"overdraft_limit\": 1000}", "limit-once");
+    ft_assert_status(again, 200);
+    ck_assert(ft_is_replayed(again));
+    ck_assert_int_eq(ft_json_int(again, "overdraft_limit"), 1000);
+    ck_assert_int_eq(ft_json_int(again, "balance"), -300);
+    ft_response_free(again);
+    ft_response_free(first);
+    ck_assert_int_eq(ft_sql_int64("SELECT overdraft_limit_cents FROM accounts WHERE "
+                                  "account_number = $1",
+                                  a, (const char *)NULL),
+                     600);
+
+    /* The input, named; a closed account keeps its limit. */
+    const char *bad[] = {NULL,
+                         "{}",
+                         "{\"overdraft_limit\": -1}",
+                         "{\"overdraft_limit\": 1.5}",
+                         "{\"overdraft_limit\": 9007199254740992}",
+                         "{\"overdraft_limit\": 5, \"x\": 1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = set_limit(a, bad[i], NULL);
+        ft_assert_error(r, 400, "invalid_request", NULL);
+        ft_response_free(r);
+    }
+    char c[FT_ACCOUNT_SIZE];
+    ft_create_account(c);
+    r = change(c, "close", NULL);
+    ft_response_free(r);
+    r = set_limit(c, "{\"overdraft_limit\": 5}", NULL);
+    ft_assert_error(r, 409, "account_closed", NULL);
+    ft_response_free(r);
+    ft_assert_ledger_invariants();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("lifecycle");
     FT_ADD_TEST(s, a_new_account_is_active_and_every_account_answer_shows_its_status);
@@ -302,5 +373,6 @@ int main(void) {
     FT_ADD_TEST(s, a_status_change_takes_an_idempotency_key_like_a_move);
     FT_ADD_TEST(s, a_status_change_takes_no_input_and_needs_a_known_account);
     FT_ADD_TEST(s, deposits_racing_a_freeze_land_before_it_or_are_refused);
+    FT_ADD_TEST(s, the_overdraft_limit_changes_unless_the_available_balance_is_already_below_it);
     return ft_main(s, 1, FT_DATABASE_URL, NULL);
 }
