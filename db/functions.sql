@@ -10,6 +10,16 @@
 -- apply_batch before holds (p_holds, p_seconds) and its earlier shapes.
 DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
                                     bigint[], boolean);
+-- apply_batch's result gained o_currency, and CREATE OR REPLACE cannot change a result type.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_proc WHERE proname = 'apply_batch'
+               AND NOT 'o_currency' = ANY (proargnames)) THEN
+        DROP FUNCTION apply_batch(text[], text[], text[], bigint[], bigint[], integer[], text[],
+                                  text[], text[], bigint[], boolean);
+    END IF;
+END
+$$;
 DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
                                     boolean);
 -- The ceiling used to travel from C as an argument; it is cents_ceiling() now.
@@ -58,7 +68,7 @@ $$;
 -- One transfer on its own, all or nothing: what a client of the database alone would call (the
 -- benchmark's reference for transfers; the service sends its transfers in apply_batch). Both rows are locked in id order,
 -- so transfers crossing in opposite directions queue behind each other instead of deadlocking.
--- Refusals are outcomes, not errors: o_outcome is 'ok', 'account_not_found',
+-- Refusals are outcomes, not errors: o_outcome is 'ok', 'account_not_found', 'currency_mismatch',
 -- 'insufficient_funds' or 'balance_limit_exceeded', and only 'ok' changes anything. A row held
 -- elsewhere is waited for at most 5 s, as a batch waits: then the call fails with 55P03 and
 -- changes nothing.
@@ -85,6 +95,10 @@ BEGIN
     END LOOP;
     IF from_row.id IS NULL OR to_row.id IS NULL THEN
         o_outcome := 'account_not_found';
+        RETURN;
+    END IF;
+    IF from_row.currency <> to_row.currency THEN
+        o_outcome := 'currency_mismatch';
         RETURN;
     END IF;
     -- The rows are locked, so these are the balances the updates below change. The sum is at
@@ -118,7 +132,7 @@ $$;
 --   deposit, withdraw  p_accounts[i], p_amounts[i] (the sum, >= 1)
 --   transfer           from p_accounts[i] to p_others[i], p_amounts[i]
 --   create             the new number p_accounts[i] (drawn by the caller), p_amounts[i] its
---                      overdraft limit
+--                      overdraft limit, p_others[i] its currency (NULL: EUR)
 --   freeze, unfreeze,  the status of account p_accounts[i]: each change is a journal entry of
 --   close              amount 0; close only from a balance of 0 with no pending hold
 --   set_overdraft      the overdraft limit of account p_accounts[i] becomes p_amounts[i], unless
@@ -144,7 +158,9 @@ $$;
 --
 -- One row per operation. o_outcome: ok, unchanged (freeze or unfreeze of an account already in
 -- that status), insufficient_funds, balance_limit_exceeded, account_not_found, account_frozen,
--- account_closed (no money moves in or out; nothing changes a closed account), account_not_empty
+-- account_closed (no money moves in or out; nothing changes a closed account), currency_mismatch
+-- (a transfer between accounts of two currencies), unknown_currency (a create's; never stored for
+-- a key, like any 400), account_not_empty
 -- (close of an account whose balance is not 0 or that has a pending hold), hold_not_found,
 -- hold_not_pending (captured, voided or expired), capture_exceeds_hold (never stored for a key,
 -- like any 400), key_reused (the key belongs to another request), key_in_use, busy, number_taken
@@ -155,7 +171,7 @@ $$;
 -- o_available the available balance after (not for transfers), o_overdraft the limit, o_id the
 -- entry, transfer, account or hold made or changed, o_created_at a transfer's, an account's or a
 -- hold's time, o_status the account's status (or the hold's: pending, captured, voided), and for
--- a hold o_sum, o_captured and o_expires_at.
+-- a hold o_sum, o_captured and o_expires_at; o_currency the account's (a transfer's from side's).
 CREATE OR REPLACE FUNCTION apply_batch(p_kinds text[], p_accounts text[], p_others text[],
                                        p_amounts bigint[], p_holds bigint[], p_seconds integer[],
                                        p_clients text[], p_keys text[], p_fingerprints text[],
@@ -163,7 +179,7 @@ CREATE OR REPLACE FUNCTION apply_batch(p_kinds text[], p_accounts text[], p_othe
 RETURNS TABLE (o_ord integer, o_outcome text, o_replayed boolean, o_own boolean, o_number text,
                o_balance bigint, o_other_balance bigint, o_available bigint, o_overdraft bigint,
                o_id bigint, o_created_at timestamptz, o_status text, o_sum bigint,
-               o_captured bigint, o_expires_at timestamptz)
+               o_captured bigint, o_expires_at timestamptz, o_currency text)
 LANGUAGE plpgsql
 SET lock_timeout = '5s'
 AS $$
@@ -184,6 +200,7 @@ DECLARE
     sum_of bigint[];
     captured_of bigint[];
     expiry_of timestamptz[];
+    currency_of text[];
     -- The batch's accounts, locked, by a dense index 1..m; op_from/op_to: each operation's.
     acc_id bigint[];
     acc_number text[];
@@ -192,6 +209,7 @@ DECLARE
     acc_limit bigint[];
     acc_status text[];
     acc_created timestamptz[];
+    acc_currency text[];
     acc_dirty boolean[];
     wanted text[];
     busy text[] := '{}';
@@ -252,10 +270,11 @@ BEGIN
                 WITH ORDINALITY AS u(kind, account, other, amount, ord)),
         locked AS (
             SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents, x.status,
-                   held_cents(x.id) AS held
+                   x.currency, held_cents(x.id) AS held
             FROM accounts x WHERE x.account_number = ANY (p_accounts || p_others)),
         decided AS (
             SELECT op.*, f.id AS from_id, t.id AS to_id, f.held AS from_held,
+                   f.currency AS from_currency,
                    f.balance_cents + CASE WHEN op.kind = 'deposit' THEN op.amount
                                           ELSE -op.amount END AS from_after,
                    t.balance_cents + op.amount AS to_after,
@@ -263,6 +282,7 @@ BEGIN
                             THEN 'account_not_found'
                         WHEN 'closed' IN (f.status, t.status) THEN 'account_closed'
                         WHEN 'frozen' IN (f.status, t.status) THEN 'account_frozen'
+                        WHEN f.currency <> t.currency THEN 'currency_mismatch'
                         WHEN op.kind = 'deposit'
                             THEN CASE WHEN balance_allowed(f.balance_cents + op.amount,
                                                            f.overdraft_limit_cents)
@@ -312,7 +332,7 @@ BEGIN
                CASE WHEN d.outcome = 'ok' AND d.kind <> 'transfer'
                     THEN d.from_after - d.from_held END,
                NULL::bigint, coalesce(s.id, j.id), s.created_at, NULL::text, NULL::bigint,
-               NULL::bigint, NULL::timestamptz
+               NULL::bigint, NULL::timestamptz, d.from_currency
         FROM decided d
         LEFT JOIN sent s ON s.from_account_id = d.from_id AND d.outcome = 'ok'
         LEFT JOIN journal j ON j.account_id = d.from_id AND d.outcome = 'ok'
@@ -334,6 +354,7 @@ BEGIN
     sum_of := array_fill(NULL::bigint, ARRAY[n]);
     captured_of := array_fill(NULL::bigint, ARRAY[n]);
     expiry_of := array_fill(NULL::timestamptz, ARRAY[n]);
+    currency_of := array_fill(NULL::text, ARRAY[n]);
     replay_of := array_fill(NULL::integer, ARRAY[n]);
     own := array_fill(false, ARRAY[n]);
     capture_entry := array_fill(NULL::bigint, ARRAY[n]);
@@ -375,6 +396,8 @@ BEGIN
                            WHEN 'unfreeze' THEN 'active' WHEN 'close' THEN 'closed'
                            WHEN 'hold' THEN 'pending' WHEN 'capture' THEN 'captured'
                            WHEN 'void' THEN 'voided' ELSE sa.status END AS status,
+               coalesce(ea.currency, ca.currency, ha.currency, sa.currency, tf.currency)
+                   AS currency,
                hs.id AS hold, hs.amount_cents AS hold_sum,
                CASE WHEN u.kind = 'capture' THEN hs.captured_cents ELSE 0 END AS captured,
                hs.expires_at
@@ -384,6 +407,7 @@ BEGIN
         LEFT JOIN entries e ON e.id = s.entry_id
         LEFT JOIN accounts ea ON ea.id = e.account_id AND e.hold_id IS NULL
         LEFT JOIN transfers t ON t.id = s.transfer_id
+        LEFT JOIN accounts tf ON tf.id = t.from_account_id
         LEFT JOIN entries t_out ON t_out.transfer_id = t.id AND t_out.kind = 'transfer_out'
         LEFT JOIN entries t_in ON t_in.transfer_id = t.id AND t_in.kind = 'transfer_in'
         LEFT JOIN accounts ca ON ca.id = s.account_id
@@ -412,6 +436,7 @@ BEGIN
             sum_of[row.ord] := row.hold_sum;
             captured_of[row.ord] := row.captured;
             expiry_of[row.ord] := row.expires_at;
+            currency_of[row.ord] := row.currency;
         END IF;
     END LOOP;
 
@@ -449,8 +474,8 @@ BEGIN
     -- pending holds.
     SELECT array_agg(x.balance_cents ORDER BY x.id), array_agg(x.overdraft_limit_cents ORDER BY x.id),
            array_agg(x.status ORDER BY x.id), array_agg(x.created_at ORDER BY x.id),
-           array_agg(held_cents(x.id) ORDER BY x.id)
-    INTO acc_balance, acc_limit, acc_status, acc_created, acc_held
+           array_agg(held_cents(x.id) ORDER BY x.id), array_agg(x.currency ORDER BY x.id)
+    INTO acc_balance, acc_limit, acc_status, acc_created, acc_held, acc_currency
     FROM accounts x WHERE x.id = ANY (coalesce(acc_id, '{}'));
     acc_dirty := array_fill(false, ARRAY[coalesce(cardinality(acc_id), 0)]);
     SELECT array_agg(fa.idx ORDER BY u.ord), array_agg(ta.idx ORDER BY u.ord)
@@ -499,6 +524,7 @@ BEGIN
                                THEN 'busy' ELSE 'account_not_found' END;
             CONTINUE;
         END IF;
+        currency_of[i] := acc_currency[a];
         IF p_kinds[i] IN ('capture', 'void') THEN
             -- A hold made before a freeze is still captured or voided.
             IF hold_status[h] <> 'pending' OR hold_expires[h] <= now() THEN
@@ -591,6 +617,10 @@ BEGIN
         END IF;
         IF acc_status[a] = 'frozen' OR (p_kinds[i] = 'transfer' AND acc_status[b] = 'frozen') THEN
             outcome[i] := 'account_frozen';
+            CONTINUE;
+        END IF;
+        IF p_kinds[i] = 'transfer' AND acc_currency[a] <> acc_currency[b] THEN
+            outcome[i] := 'currency_mismatch';
             CONTINUE;
         END IF;
         IF p_kinds[i] = 'hold' THEN
@@ -740,19 +770,26 @@ BEGIN
     -- 5. The new accounts; a number someone already has is the caller's to draw again.
     FOR row IN
         WITH wanted AS (
-            SELECT u.ord::integer AS ord, u.account, u.amount
-            FROM unnest(p_kinds, p_accounts, p_amounts, outcome)
-                WITH ORDINALITY AS u(kind, account, amount, decided, ord)
+            -- A create without a currency gets the accounts table's default, EUR.
+            SELECT u.ord::integer AS ord, u.account, u.amount,
+                   coalesce(u.currency, 'EUR') AS currency,
+                   EXISTS (SELECT FROM currencies c
+                           WHERE c.code = coalesce(u.currency, 'EUR')) AS known
+            FROM unnest(p_kinds, p_accounts, p_amounts, p_others, outcome)
+                WITH ORDINALITY AS u(kind, account, amount, currency, decided, ord)
             WHERE u.kind = 'create' AND u.decided IS NULL),
         opened AS (
-            INSERT INTO accounts (account_number, overdraft_limit_cents)
-            SELECT w.account, w.amount FROM wanted w ORDER BY w.ord
+            INSERT INTO accounts (account_number, overdraft_limit_cents, currency)
+            SELECT w.account, w.amount, w.currency FROM wanted w WHERE w.known ORDER BY w.ord
             ON CONFLICT (account_number) DO NOTHING
-            RETURNING id, account_number, overdraft_limit_cents, created_at)
-        SELECT w.ord, o.id, o.account_number, o.overdraft_limit_cents, o.created_at
+            RETURNING id, account_number, overdraft_limit_cents, created_at, currency)
+        SELECT w.ord, w.known, o.id, o.account_number, o.overdraft_limit_cents, o.created_at,
+               o.currency
         FROM wanted w LEFT JOIN opened o ON o.account_number = w.account
     LOOP
-        IF row.id IS NULL THEN
+        IF NOT row.known THEN
+            outcome[row.ord] := 'unknown_currency';
+        ELSIF row.id IS NULL THEN
             outcome[row.ord] := 'number_taken';
         ELSE
             outcome[row.ord] := 'ok';
@@ -763,17 +800,20 @@ BEGIN
             made[row.ord] := row.id;
             made_at[row.ord] := row.created_at;
             status_of[row.ord] := 'active';
+            currency_of[row.ord] := row.currency;
         END IF;
     END LOOP;
 
     -- 6. A second request of this batch with a key of it has the first one's outcome -- unless
-    --    that one has none to give yet (busy, key_in_use, number_taken, capture_exceeds_hold).
+    --    that one has none to give yet (busy, key_in_use, number_taken, capture_exceeds_hold,
+    --    unknown_currency).
     FOR i IN 1 .. n LOOP
         CONTINUE WHEN replay_of[i] IS NULL;
         k := replay_of[i];
         IF outcome[k] IN ('ok', 'unchanged', 'insufficient_funds', 'balance_limit_exceeded',
                           'account_not_found', 'account_frozen', 'account_closed',
-                          'account_not_empty', 'hold_not_found', 'hold_not_pending') THEN
+                          'account_not_empty', 'hold_not_found', 'hold_not_pending',
+                          'currency_mismatch') THEN
             outcome[i] := outcome[k];
             replayed[i] := true;
             number[i] := number[k];
@@ -787,6 +827,7 @@ BEGIN
             sum_of[i] := sum_of[k];
             captured_of[i] := captured_of[k];
             expiry_of[i] := expiry_of[k];
+            currency_of[i] := currency_of[k];
         ELSE
             outcome[i] := 'key_in_use';
         END IF;
@@ -818,7 +859,8 @@ BEGIN
     WHERE u.kk IS NOT NULL AND NOT replayed[u.ord]
       AND outcome[u.ord] IN ('ok', 'unchanged', 'insufficient_funds', 'balance_limit_exceeded',
                              'account_not_found', 'account_frozen', 'account_closed',
-                             'account_not_empty', 'hold_not_found', 'hold_not_pending')
+                             'account_not_empty', 'hold_not_found', 'hold_not_pending',
+                          'currency_mismatch')
       AND array_position(seen_key, u.c || '/' || u.kk) IS NOT NULL
       AND seen_ord[array_position(seen_key, u.c || '/' || u.kk)] = u.ord;
 
@@ -826,7 +868,7 @@ BEGIN
     SELECT g::integer, outcome[g], replayed[g], own[g], coalesce(number[g], account_of[g]),
            balance[g], other_balance[g],
            available[g], overdraft[g], made[g], made_at[g], status_of[g], sum_of[g],
-           captured_of[g], expiry_of[g]
+           captured_of[g], expiry_of[g], currency_of[g]
     FROM generate_series(1, n) AS g;
 END
 $$;

@@ -205,12 +205,28 @@ static int load_log_level(struct mx_config *config, char *error, size_t error_si
     return 1;
 }
 
+/* MX_CURRENCY: three capital letters (whether the database knows them is checked once it is
+ * reached). */
+static int load_currency(struct mx_config *config, char *error, size_t error_size) {
+    const char *code = env("MX_CURRENCY");
+    config->currency = code != NULL ? code : "EUR";
+    int ok = strlen(config->currency) == 3;
+    for (int i = 0; ok && i < 3; i++)
+        ok = config->currency[i] >= 'A' && config->currency[i] <= 'Z';
+    if (!ok)
+        snprintf(error, error_size,
+                 "MX_CURRENCY must be an ISO 4217 code of three capital letters, e.g. EUR, not "
+                 "\"%.16s\"",
+                 config->currency);
+    return ok;
+}
+
 int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     memset(config, 0, sizeof *config);
     unsigned long long *n = config->numbers;
     if (!load_numbers(n, error, error_size) || !load_host(config, error, error_size) ||
         !load_log_level(config, error, error_size) || !load_database(config, error, error_size) ||
-        !load_api_keys(config, error, error_size))
+        !load_api_keys(config, error, error_size) || !load_currency(config, error, error_size))
         return 0;
     config->http.port = (unsigned)n[N_PORT];
     config->http.body_limit = (size_t)n[N_BODY_LIMIT];
@@ -220,6 +236,7 @@ int mx_config_load(struct mx_config *config, char *error, size_t error_size) {
     config->http.idle_timeout = (unsigned)n[N_IDLE_TIMEOUT];
     config->http.request_timeout = (unsigned)n[N_REQUEST_TIMEOUT];
     config->http.api_keys = config->api_keys;
+    config->http.currency = config->currency;
     config->db_wait_seconds = (unsigned)n[N_DB_WAIT];
     config->db_connections = (unsigned)n[N_DB_CONNECTIONS];
     config->idempotency_ttl_seconds = (unsigned)n[N_IDEMPOTENCY_TTL];
@@ -287,6 +304,9 @@ static const struct variable_help variables[] = {
      "only GET and HEAD (else 403)\n"},
     {"MX_API_KEYS_FILE", -1, NULL, "a file of such keys, one per line (instead of MX_API_KEYS)\n"},
     {"MX_DB_WAIT", N_DB_WAIT, NULL, "seconds to wait for the database at start-up\n"},
+    {"MX_CURRENCY", -1, "EUR",
+     "the ISO 4217 currency of a new account that names none\n"
+     "(the original routes' accounts among them)\n"},
     {"MX_DB_CONNECTIONS", N_DB_CONNECTIONS, NULL,
      "database connections: each loop turn's requests go out\n"
      "as one batch per kind, each batch on a free connection,\n"

@@ -20,6 +20,7 @@ struct mx_config {
     unsigned idempotency_sweep_seconds; /* between clean-ups; 0: no clean-up in the server */
     struct mx_api_keys *api_keys;       /* new, or NULL when none are configured */
     enum mx_log_level log_level;
+    const char *currency;                          /* borrowed: MX_CURRENCY, or "EUR" */
     unsigned long long numbers[MX_CONFIG_NUMBERS]; /* every numeric variable as read, for the log */
 };
 

@@ -106,6 +106,16 @@ int mx_serve(void) {
         exit_code = MX_EXIT_RUNTIME;
         goto out;
     }
+    status = mx_store_knows_currency(config.currency);
+    if (status != MX_OK) {
+        if (status == MX_INVALID_REQUEST)
+            mx_log(MX_LOG_ERROR, "MX_CURRENCY %s is not a currency the database knows",
+                   config.currency);
+        else
+            mx_log(MX_LOG_ERROR, "cannot reach the database");
+        exit_code = status == MX_INVALID_REQUEST ? MX_EXIT_CONFIG : MX_EXIT_RUNTIME;
+        goto out;
+    }
     db = mx_db_new(running.loop, config.db_connections);
     if (db == NULL) {
         mx_log(MX_LOG_ERROR, "out of memory");

@@ -45,6 +45,8 @@ struct mx_request {
     /* The same for a request header (name case-insensitive). */
     const char *(*header)(const struct mx_request *request, const char *name, unsigned *count);
     void *transport; /* the HTTP layer's own handle, for query() */
+    /* Borrowed: the currency of a new account that names none (MX_CURRENCY). */
+    const char *currency;
     /* Room for an answer that comes from the database, and the database to ask. */
     struct mx_later *later;
     struct mx_db *db;

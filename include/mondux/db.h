@@ -65,6 +65,7 @@ struct mx_db_op {
     unsigned limit;
     unsigned seconds;
     char status_filter[12];
+    char currency[MX_CURRENCY_SIZE]; /* a new account's */
     /* An Idempotency-Key (NULL: none), of client (the API key's id, "" without keys), for the
      * request fingerprint; borrowed until done. */
     const char *client, *key, *fingerprint;

@@ -38,6 +38,7 @@ struct mx_http_config {
     /* Borrowed; NULL: /api is open to anyone who can connect. Otherwise every /api request needs
      * "Authorization: Bearer <secret>" of one of these keys. */
     const struct mx_api_keys *api_keys;
+    const char *currency; /* borrowed: the currency of a new account that names none */
 };
 
 struct mx_http_server;

@@ -22,6 +22,7 @@ struct mx_store_params {
 #define MX_ID_MAX MX_MONEY_MAX_CENTS
 
 #define MX_TIMESTAMP_SIZE 32 /* RFC 3339, UTC, e.g. "2026-11-25T19:46:33Z", and its NUL */
+#define MX_CURRENCY_SIZE  4  /* an ISO 4217 code, e.g. "EUR", and its NUL */
 
 struct mx_account {
     char number[MX_ACCT_LENGTH + 1];
@@ -31,6 +32,7 @@ struct mx_account {
     char status[8]; /* "active", "frozen" or "closed"; "" where the answer does not show it */
     /* The balance minus the pending holds that have not expired. */
     int64_t available_cents;
+    char currency[MX_CURRENCY_SIZE];
 };
 
 /* A sum held on an account until it is captured, voided or expires. */
@@ -42,6 +44,7 @@ struct mx_hold {
     char status[12];        /* "pending", "captured", "voided" or "expired" */
     char expires_at[MX_TIMESTAMP_SIZE];
     char created_at[MX_TIMESTAMP_SIZE];
+    char currency[MX_CURRENCY_SIZE]; /* its account's */
 };
 
 struct mx_transfer {
@@ -52,6 +55,7 @@ struct mx_transfer {
     int64_t from_balance_cents; /* each account's balance right after the transfer */
     int64_t to_balance_cents;
     char created_at[MX_TIMESTAMP_SIZE];
+    char currency[MX_CURRENCY_SIZE]; /* both accounts' */
 };
 
 /* One journal entry, as the history shows it. */
@@ -64,6 +68,7 @@ struct mx_entry {
     char created_at[MX_TIMESTAMP_SIZE];
     int64_t transfer_id;                   /* 0 unless a transfer leg */
     int64_t hold_id;                       /* 0 unless a capture */
+    char currency[MX_CURRENCY_SIZE];       /* its account's */
     char counterparty[MX_ACCT_LENGTH + 1]; /* the other account of a transfer, else "" */
 };
 
@@ -87,6 +92,10 @@ mx_status mx_store_migrate(unsigned wait_seconds, int (*stop_requested)(void));
 #define MX_HOLD_SECONDS_MIN     1
 #define MX_HOLD_SECONDS_MAX     2592000
 #define MX_HOLD_SECONDS_DEFAULT 604800
+
+/* After the migrations: MX_OK when the database knows the currency code (the currencies table),
+ * MX_INVALID_REQUEST when it does not, or the status of a failure to ask. */
+mx_status mx_store_knows_currency(const char *code);
 
 /* Frees what mx_store_init kept. */
 void mx_store_shutdown(void);

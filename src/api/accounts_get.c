@@ -5,9 +5,9 @@
 #include "render.h"
 
 json_t *mx_api_account_json(const struct mx_account *account) {
-    return json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "account_number", account->number, "balance",
-                     (json_int_t)account->balance_cents, "available_balance",
-                     (json_int_t)account->available_cents, "overdraft_limit",
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "account_number", account->number,
+                     "currency", account->currency, "balance", (json_int_t)account->balance_cents,
+                     "available_balance", (json_int_t)account->available_cents, "overdraft_limit",
                      (json_int_t)account->overdraft_limit_cents, "status",
                      account->status[0] != '\0' ? account->status : "active", "created_at",
                      account->created_at);
@@ -25,7 +25,8 @@ void mx_api_render_balance(struct mx_later *later, struct mx_response *response)
         return;
     const struct mx_account *account = &later->op.account_out;
     mx_api_render_json(response, 200,
-                       json_pack("{s:s, s:I, s:I}", "account_number", account->number, "balance",
+                       json_pack("{s:s, s:s, s:I, s:I}", "account_number", account->number,
+                                 "currency", account->currency, "balance",
                                  (json_int_t)account->balance_cents, "available_balance",
                                  (json_int_t)account->available_cents));
     response->replayed = later->op.replayed;

@@ -8,10 +8,10 @@
 #include "render.h"
 
 static json_t *entry_json(const struct mx_entry *entry) {
-    json_t *json =
-        json_pack("{s:I, s:s, s:I, s:I, s:s}", "id", (json_int_t)entry->id, "type", entry->kind,
-                  "amount", (json_int_t)entry->amount_cents, "balance_after",
-                  (json_int_t)entry->balance_after_cents, "created_at", entry->created_at);
+    json_t *json = json_pack(
+        "{s:I, s:s, s:I, s:s, s:I, s:s}", "id", (json_int_t)entry->id, "type", entry->kind,
+        "amount", (json_int_t)entry->amount_cents, "currency", entry->currency, "balance_after",
+        (json_int_t)entry->balance_after_cents, "created_at", entry->created_at);
     if (json != NULL && entry->transfer_id != 0 &&
         (json_object_set_new(json, "transfer_id", json_integer(entry->transfer_id)) != 0 ||
          json_object_set_new(json, "counterparty", json_string(entry->counterparty)) != 0)) {

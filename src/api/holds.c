@@ -10,10 +10,11 @@
 #include "request_bodies.h"
 
 static json_t *hold_json(const struct mx_hold *hold) {
-    return json_pack("{s:I, s:s, s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)hold->id,
+    return json_pack("{s:I, s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)hold->id,
                      "account_number", hold->account, "sum", (json_int_t)hold->sum_cents,
-                     "captured", (json_int_t)hold->captured_cents, "status", hold->status,
-                     "expires_at", hold->expires_at, "created_at", hold->created_at);
+                     "captured", (json_int_t)hold->captured_cents, "currency", hold->currency,
+                     "status", hold->status, "expires_at", hold->expires_at, "created_at",
+                     hold->created_at);
 }
 
 /* The answer of every request about one hold: the hold, 201 with its Location when made. */

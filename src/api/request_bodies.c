@@ -15,9 +15,12 @@ struct body_kind {
     const char *example;        /* a body to send instead */
 };
 
-static const char *const account_members[] = {"overdraft_limit", NULL};
-static const struct body_kind account_kind = {account_members, "\"overdraft_limit\"",
-                                              MX_API_ACCOUNT_BODY_EXAMPLE};
+static const char *const account_members[] = {"overdraft_limit", "currency", NULL};
+static const struct body_kind account_kind = {
+    account_members, "\"overdraft_limit\" and \"currency\"", MX_API_ACCOUNT_BODY_EXAMPLE};
+static const char *const limit_members[] = {"overdraft_limit", NULL};
+static const struct body_kind limit_kind = {limit_members, "\"overdraft_limit\"",
+                                            MX_API_LIMIT_BODY_EXAMPLE};
 
 static const char *const transfer_members[] = {"from", "to", "sum", NULL};
 static const struct body_kind transfer_kind = {transfer_members, "\"from\", \"to\" and \"sum\"",
@@ -147,18 +150,38 @@ static int integer_member(const json_t *object, const char *name, int64_t min, i
     return 1;
 }
 
-mx_status mx_api_read_account_body(const char *text, size_t size, int64_t *overdraft_limit_cents,
+/* Three capital letters, as a JSON string without a NUL. */
+static int is_currency_code(const json_t *value) {
+    const char *text = json_string_value(value);
+    if (text == NULL || json_string_length(value) != 3)
+        return 0;
+    for (int i = 0; i < 3; i++)
+        if (text[i] < 'A' || text[i] > 'Z')
+            return 0;
+    return 1;
+}
+
+mx_status mx_api_read_account_body(const char *text, size_t size, struct mx_account_order *out,
                                    struct mx_api_refusal *why) {
-    *overdraft_limit_cents = 0;
+    out->overdraft_limit_cents = 0;
+    out->currency[0] = '\0';
     if (size == 0)
         return MX_OK;
     json_t *body = NULL;
     mx_status status = read_object(text, size, &account_kind, &body, why);
+    const json_t *currency = json_object_get(body, "currency");
     if (status == MX_OK && json_object_get(body, "overdraft_limit") != NULL &&
-        !integer_member(body, "overdraft_limit", 0, MX_MONEY_MAX_CENTS, overdraft_limit_cents))
+        !integer_member(body, "overdraft_limit", 0, MX_MONEY_MAX_CENTS,
+                        &out->overdraft_limit_cents))
         status = mx_api_refuse(why, MX_INVALID_REQUEST, "overdraft_limit",
                                "overdraft_limit must be a whole number of cents from 0 to %" PRId64,
                                (int64_t)MX_MONEY_MAX_CENTS);
+    else if (status == MX_OK && currency != NULL && !is_currency_code(currency))
+        status = mx_api_refuse(why, MX_INVALID_REQUEST, "currency",
+                               "currency must be an ISO 4217 code, three capital letters such as "
+                               "\"EUR\"");
+    else if (status == MX_OK && currency != NULL)
+        memcpy(out->currency, json_string_value(currency), MX_CURRENCY_SIZE);
     json_decref(body);
     return status;
 }
@@ -215,7 +238,7 @@ mx_status mx_api_read_empty_body(const char *text, size_t size, struct mx_api_re
 mx_status mx_api_read_limit_body(const char *text, size_t size, int64_t *overdraft_limit_cents,
                                  struct mx_api_refusal *why) {
     json_t *body = NULL;
-    mx_status status = read_object(text, size, &account_kind, &body, why);
+    mx_status status = read_object(text, size, &limit_kind, &body, why);
     if (status == MX_OK &&
         !integer_member(body, "overdraft_limit", 0, MX_MONEY_MAX_CENTS, overdraft_limit_cents))
         status = mx_api_refuse(why, MX_INVALID_REQUEST, "overdraft_limit",

@@ -16,7 +16,8 @@
 
 /* Each body as an example, in the sentences that refuse one; a deposit's says where else the sum
  * may go. */
-#define MX_API_ACCOUNT_BODY_EXAMPLE "{\"overdraft_limit\": 50000}, or no body"
+#define MX_API_ACCOUNT_BODY_EXAMPLE                                                                \
+    "{\"overdraft_limit\": 50000, \"currency\": \"EUR\"}, either optional, or no body"
 #define MX_API_TRANSFER_BODY_EXAMPLE                                                               \
     "{\"from\": \"<account>\", \"to\": \"<account>\", \"sum\": 500}"
 #define MX_API_MOVE_BODY_EXAMPLE    "{\"sum\": 500}, or no body and ?sum=500 in the query"
@@ -31,9 +32,15 @@
 mx_status mx_api_check_body_type(const struct mx_request *request, const char *example,
                                  struct mx_api_refusal *why);
 
-/* POST /api/accounts: empty, or {"overdraft_limit": 0..MX_MONEY_MAX_CENTS} (absent means 0).
- * MX_OK and *overdraft_limit_cents, or MX_INVALID_REQUEST. body need not be NUL-terminated. */
-mx_status mx_api_read_account_body(const char *body, size_t size, int64_t *overdraft_limit_cents,
+struct mx_account_order {
+    int64_t overdraft_limit_cents;   /* 0 when not given */
+    char currency[MX_CURRENCY_SIZE]; /* three capital letters; "" when not given */
+};
+
+/* POST /api/accounts: empty, or {"overdraft_limit": 0..MX_MONEY_MAX_CENTS, "currency": "XYZ"},
+ * each optional. MX_OK and *out, or MX_INVALID_REQUEST. Whether the currency exists is the
+ * database's to say. body need not be NUL-terminated. */
+mx_status mx_api_read_account_body(const char *body, size_t size, struct mx_account_order *out,
                                    struct mx_api_refusal *why);
 
 struct mx_transfer_order {

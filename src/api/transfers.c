@@ -7,8 +7,9 @@
 #include "render.h"
 
 static json_t *transfer_json(const struct mx_transfer *transfer) {
-    return json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)transfer->id, "from",
-                     transfer->from, "to", transfer->to, "sum", (json_int_t)transfer->amount_cents,
+    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:I, s:I, s:s}", "id", (json_int_t)transfer->id,
+                     "from", transfer->from, "to", transfer->to, "sum",
+                     (json_int_t)transfer->amount_cents, "currency", transfer->currency,
                      "from_balance", (json_int_t)transfer->from_balance_cents, "to_balance",
                      (json_int_t)transfer->to_balance_cents, "created_at", transfer->created_at);
 }

@@ -31,6 +31,9 @@ static const struct mx_status_info status_table[MX_STATUS_COUNT] = {
     [MX_HOLD_NOT_PENDING] = {MX_HOLD_NOT_PENDING, 409, "hold_not_pending",
                              "the hold is no longer pending: it was captured, voided or has "
                              "expired"},
+    [MX_CURRENCY_MISMATCH] = {MX_CURRENCY_MISMATCH, 409, "currency_mismatch",
+                              "the two accounts hold different currencies: money moves only "
+                              "between accounts of the same currency"},
     [MX_IDEMPOTENCY_KEY_IN_USE] = {MX_IDEMPOTENCY_KEY_IN_USE, 409, "idempotency_key_in_use",
                                    "a request with this idempotency key is still in progress, "
                                    "try again"},

@@ -527,6 +527,7 @@ static void build_request(struct request_ctx *ctx, struct mx_request *request) {
         .transport = ctx->connection,
         .later = &ctx->later,
         .db = ctx->server->db,
+        .currency = ctx->server->config.currency,
     };
 }
 

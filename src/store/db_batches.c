@@ -168,7 +168,10 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
             n = 10;
             put_text(&columns[0], move_kind_name(op->kind));
             put_text(&columns[1], on_hold ? NULL : op->account);
-            put_text(&columns[2], op->kind == MX_DB_TRANSFER ? op->other : NULL);
+            /* The other text of an operation: a transfer's to, a new account's currency. */
+            put_text(&columns[2], op->kind == MX_DB_TRANSFER ? op->other
+                                  : op->kind == MX_DB_CREATE ? op->currency
+                                                             : NULL);
             put_int(&columns[3], op->amount, 0);
             put_int(&columns[4], op->id, !on_hold);
             put_int(&columns[5], op->seconds, op->kind != MX_DB_HOLD);
@@ -270,6 +273,8 @@ static mx_status move_status(const char *outcome) {
         {"hold_not_found", MX_HOLD_NOT_FOUND},
         {"hold_not_pending", MX_HOLD_NOT_PENDING},
         {"capture_exceeds_hold", MX_INVALID_SUM},
+        {"currency_mismatch", MX_CURRENCY_MISMATCH},
+        {"unknown_currency", MX_INVALID_REQUEST}, /* a new account's */
     };
     for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
         if (strcmp(outcome, outcomes[i].word) == 0)
@@ -293,8 +298,8 @@ static int is_hold_kind(enum mx_db_kind kind) {
 }
 
 /* A hold's columns, at the positions at[] names: id, account, sum, captured, status,
- * expires_at, created_at -- where they come in the rows of apply_batch and read_holds. */
-static void read_hold_columns(struct mx_hold *h, const PGresult *result, int row, const int at[7]) {
+ * expires_at, created_at, currency -- where they come in the rows of apply_batch and read_holds. */
+static void read_hold_columns(struct mx_hold *h, const PGresult *result, int row, const int at[8]) {
     if (at[0] >= 0) /* else the caller knows it */
         h->id = mx_pg_int64(result, row, at[0]);
     mx_pg_text(h->account, sizeof h->account, result, row, at[1]);
@@ -303,10 +308,12 @@ static void read_hold_columns(struct mx_hold *h, const PGresult *result, int row
     mx_pg_text(h->status, sizeof h->status, result, row, at[4]);
     mx_pg_text(h->expires_at, sizeof h->expires_at, result, row, at[5]);
     mx_pg_text(h->created_at, sizeof h->created_at, result, row, at[6]);
+    mx_pg_text(h->currency, sizeof h->currency, result, row, at[7]);
 }
 
 /* o_ord, o_outcome, o_replayed, o_own, o_number, o_balance, o_other_balance, o_overdraft, o_id,
- * o_created_at, o_status, o_available, o_sum, o_captured, o_expires_at: one row per operation. */
+ * o_created_at, o_status, o_available, o_sum, o_captured, o_expires_at, o_currency: one row per
+ * operation. */
 static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
     const char *outcome = PQgetvalue(result, row, 1);
     if (op->kind == MX_DB_CREATE && strcmp(outcome, "number_taken") == 0) {
@@ -323,7 +330,7 @@ static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
     op->replayed = is_true(result, row, 2) && !own;
     if (is_hold_kind(op->kind) && (status == MX_OK || status == MX_INVALID_SUM)) {
         /* A capture over the sum held is refused with that sum, for the sentence. */
-        static const int columns[7] = {8, 4, 12, 13, 10, 14, 9};
+        static const int columns[8] = {8, 4, 12, 13, 10, 14, 9, 15};
         read_hold_columns(&op->hold_out, result, row, columns);
     } else if (status == MX_OK) {
         if (op->kind == MX_DB_TRANSFER) {
@@ -335,6 +342,7 @@ static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
             t->from_balance_cents = mx_pg_int64(result, row, 5);
             t->to_balance_cents = mx_pg_int64(result, row, 6);
             mx_pg_text(t->created_at, sizeof t->created_at, result, row, 9);
+            mx_pg_text(t->currency, sizeof t->currency, result, row, 15);
         } else {
             struct mx_account *a = &op->account_out;
             mx_pg_text(a->number, sizeof a->number, result, row, 4);
@@ -343,6 +351,7 @@ static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
             mx_pg_text(a->created_at, sizeof a->created_at, result, row, 9);
             mx_pg_text(a->status, sizeof a->status, result, row, 10);
             a->available_cents = mx_pg_int64(result, row, 11);
+            mx_pg_text(a->currency, sizeof a->currency, result, row, 15);
         }
     }
     if (status == MX_OK && !op->replayed)
@@ -352,7 +361,8 @@ static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
     op->status = status;
 }
 
-/* u.ord, balance, overdraft limit, created_at, status, available; NULLs for an unknown number. */
+/* u.ord, balance, overdraft limit, created_at, status, available, currency; NULLs for an unknown
+ * number. */
 static void read_account(struct mx_db_op *op, const PGresult *result, int row) {
     if (PQgetisnull(result, row, 1)) {
         op->status = MX_ACCOUNT_NOT_FOUND;
@@ -365,10 +375,11 @@ static void read_account(struct mx_db_op *op, const PGresult *result, int row) {
     mx_pg_text(a->created_at, sizeof a->created_at, result, row, 3);
     mx_pg_text(a->status, sizeof a->status, result, row, 4);
     a->available_cents = mx_pg_int64(result, row, 5);
+    mx_pg_text(a->currency, sizeof a->currency, result, row, 6);
     op->status = MX_OK;
 }
 
-/* u.ord, from, to, amount, from balance after, to balance after, created_at. */
+/* u.ord, from, to, amount, from balance after, to balance after, created_at, currency. */
 static void read_transfer(struct mx_db_op *op, const PGresult *result, int row) {
     struct mx_transfer *t = &op->transfer_out;
     t->id = op->id;
@@ -378,6 +389,7 @@ static void read_transfer(struct mx_db_op *op, const PGresult *result, int row) 
     t->from_balance_cents = mx_pg_int64(result, row, 4);
     t->to_balance_cents = mx_pg_int64(result, row, 5);
     mx_pg_text(t->created_at, sizeof t->created_at, result, row, 6);
+    mx_pg_text(t->currency, sizeof t->currency, result, row, 7);
     op->status = MX_OK;
 }
 
@@ -405,6 +417,7 @@ static int read_history_row(struct mx_db_op *op, const PGresult *result, int row
     e->transfer_id = mx_pg_int64(result, row, 7);
     mx_pg_text(e->counterparty, sizeof e->counterparty, result, row, 8);
     e->hold_id = mx_pg_int64(result, row, 9);
+    mx_pg_text(e->currency, sizeof e->currency, result, row, 10);
     return 1;
 }
 
@@ -430,12 +443,13 @@ static int read_hold_page_row(struct mx_db_op *op, const PGresult *result, int r
     mx_pg_text(h->status, sizeof h->status, result, row, 5);
     mx_pg_text(h->expires_at, sizeof h->expires_at, result, row, 6);
     mx_pg_text(h->created_at, sizeof h->created_at, result, row, 7);
+    mx_pg_text(h->currency, sizeof h->currency, result, row, 8);
     return 1;
 }
 
-/* u.ord, account, sum, captured, status, expires_at, created_at. */
+/* u.ord, account, sum, captured, status, expires_at, created_at, currency. */
 static void read_hold(struct mx_db_op *op, const PGresult *result, int row) {
-    static const int columns[7] = {-1, 1, 2, 3, 4, 5, 6};
+    static const int columns[8] = {-1, 1, 2, 3, 4, 5, 6, 7};
     op->hold_out.id = op->id;
     read_hold_columns(&op->hold_out, result, row, columns);
     op->status = MX_OK;

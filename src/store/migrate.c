@@ -127,3 +127,13 @@ mx_status mx_store_migrate(unsigned wait_seconds, int (*stop_requested)(void)) {
     PQfinish(pg);
     return status;
 }
+
+mx_status mx_store_knows_currency(const char *code) {
+    PGconn *pg = connect_waiting(0, NULL);
+    if (pg == NULL)
+        return MX_UNAVAILABLE;
+    int rows = 0;
+    mx_status status = run(pg, mx_sql_currency_known, code, &rows);
+    PQfinish(pg);
+    return status != MX_OK ? status : rows == 1 ? MX_OK : MX_INVALID_REQUEST;
+}

@@ -48,7 +48,7 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
     [MX_STMT_READ_BATCH] =
         {"read_batch",
          "SELECT u.ord, a.balance_cents, a.overdraft_limit_cents, " UTC_TIMESTAMP(
-             "a.created_at") ", a.status, a.balance_cents - held_cents(a.id)"
+             "a.created_at") ", a.status, a.balance_cents - held_cents(a.id), a.currency"
                              " FROM unnest($1) WITH ORDINALITY AS u(number, ord)"
                              " LEFT JOIN accounts a ON a.account_number = u.number",
          1, read_batch_types},
@@ -59,20 +59,20 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
     [MX_STMT_APPLY_BATCH] =
         {"apply_batch",
          "SELECT o_ord, o_outcome, o_replayed, o_own, o_number, o_balance, o_other_balance,"
-         " o_overdraft, o_id, " UTC_TIMESTAMP("o_created_at") ", o_status, o_available, o_sum,"
-                                                              " o_captured, " UTC_TIMESTAMP(
-                                                                  "o_expires_at") " FROM"
-                                                                                  " apply_batch($1,"
-                                                                                  " $2, $3, $4, $5,"
-                                                                                  " $6, $7, $8, $9,"
-                                                                                  " $10, $11)",
+         " o_overdraft, o_id, " UTC_TIMESTAMP(
+             "o_created_at") ", o_status, o_available, o_sum,"
+                             " o_captured, " UTC_TIMESTAMP("o_expires_at") ", o_currency FROM"
+                                                                           " apply_batch($1,"
+                                                                           " $2, $3, $4, $5,"
+                                                                           " $6, $7, $8, $9,"
+                                                                           " $10, $11)",
          11, apply_batch_types},
     /* Many requests' transfer reads at once: $1 ids; no row for an unknown id. */
     [MX_STMT_READ_TRANSFERS] =
         {"read_transfers",
          "SELECT u.ord, f.account_number, t.account_number, tr.amount_cents,"
          " out_leg.balance_after_cents, in_leg.balance_after_cents, " UTC_TIMESTAMP(
-             "tr.created_at") " FROM unnest($1) WITH ORDINALITY AS u(id, ord)"
+             "tr.created_at") ", f.currency FROM unnest($1) WITH ORDINALITY AS u(id, ord)"
                               " JOIN transfers tr ON tr.id = u.id"
                               " JOIN accounts f ON f.id = tr.from_account_id"
                               " JOIN accounts t ON t.id = tr.to_account_id"
@@ -88,7 +88,7 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
         {"history_batch",
          "SELECT u.ord, a.id IS NOT NULL, e.id, e.kind, e.amount_cents, "
          "e.balance_after_cents,"
-         " " UTC_TIMESTAMP("e.created_at") ", e.transfer_id, e.counterparty, e.hold_id"
+         " " UTC_TIMESTAMP("e.created_at") ", e.transfer_id, e.counterparty, e.hold_id, a.currency"
                                            " FROM unnest($1, $2, $3) WITH ORDINALITY"
                                            " AS u(number, before, wanted, ord)"
                                            " LEFT JOIN accounts a ON a.account_number = u.number"
@@ -109,7 +109,7 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
         {"read_holds",
          "SELECT u.ord, a.account_number, h.amount_cents, "
          "h.captured_cents, " HOLD_STATUS("h") ", " UTC_TIMESTAMP(
-             "h.expires_at") ", " UTC_TIMESTAMP("h.created_at") " FROM unnest($1) WITH "
+             "h.expires_at") ", " UTC_TIMESTAMP("h.created_at") ", a.currency FROM unnest($1) WITH "
                                                                 "ORDINALITY AS u(id,"
                                                                 " ord) JOIN holds h ON "
                                                                 "h.id = u.id"
@@ -124,7 +124,7 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
         {"holds_page",
          "SELECT u.ord, a.id IS NOT NULL, h.id, h.amount_cents, h.captured_cents, h.shown,"
          " " UTC_TIMESTAMP("h.expires_at") ", " UTC_TIMESTAMP(
-             "h.created_at") " FROM unnest($1, $2, $3, $4) WITH ORDINALITY"
+             "h.created_at") ", a.currency FROM unnest($1, $2, $3, $4) WITH ORDINALITY"
                              " AS u(number, before, wanted, status, ord)"
                              " LEFT JOIN accounts a ON a.account_number = u.number"
                              " LEFT JOIN LATERAL (SELECT x.*, " HOLD_STATUS(
@@ -213,4 +213,6 @@ const char mx_sql_migration_pre_baseline_adopt[] =
     " INSERT INTO schema_migrations (version)"
     " SELECT '0001_baseline' WHERE (SELECT count(*) FROM old) = 5 RETURNING version";
 const char mx_sql_migration_applied[] = "SELECT 1 FROM schema_migrations WHERE version = $1";
+/* The server's default currency (MX_CURRENCY), checked once at start-up. */
+const char mx_sql_currency_known[] = "SELECT 1 FROM currencies WHERE code = $1";
 const char mx_sql_migration_record[] = "INSERT INTO schema_migrations (version) VALUES ($1)";

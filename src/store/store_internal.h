@@ -50,6 +50,7 @@ extern const char mx_sql_migration_no_body_checks[];
 extern const char mx_sql_migration_pre_baseline_count[];
 extern const char mx_sql_migration_pre_baseline_adopt[];
 extern const char mx_sql_migration_applied[];
+extern const char mx_sql_currency_known[];
 extern const char mx_sql_migration_record[];
 
 /* A column of a result row as an integer (0 for NULL) or as text (copied, "" for NULL, cut to

@@ -318,7 +318,9 @@ START_TEST(unknown_body_field_is_named_with_the_fields_the_body_takes) {
     funded_account(b, 0);
     struct ft_snapshot before = ft_snapshot(a);
     expect_sentence("POST", "/api/accounts", "{\"colour\": \"red\"}", NULL, 400, "invalid_request",
-                    "unknown field \"colour\": this body takes only \"overdraft_limit\"", "colour");
+                    "unknown field \"colour\": this body takes only \"overdraft_limit\" and "
+                    "\"currency\"",
+                    "colour");
     snprintf(body, sizeof body, "{\"from\": \"%s\", \"to\": \"%s\", \"sum\": 5, \"memo\": 1}", a,
              b);
     expect_sentence("POST", "/api/transfers", body, NULL, 400, "invalid_request",
@@ -329,9 +331,11 @@ START_TEST(unknown_body_field_is_named_with_the_fields_the_body_takes) {
                          "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": 1}",
                          "{\"caf\\u00e9\": 1}"};
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
-        expect_sentence("POST", "/api/accounts", odd[i], NULL, 400, "invalid_request",
-                        "the body has a field it does not take: it takes only \"overdraft_limit\"",
-                        NULL);
+        expect_sentence(
+            "POST", "/api/accounts", odd[i], NULL, 400, "invalid_request",
+            "the body has a field it does not take: it takes only \"overdraft_limit\" and "
+            "\"currency\"",
+            NULL);
     ft_assert_unchanged(&before, a);
 }
 END_TEST
@@ -378,10 +382,11 @@ START_TEST(form_encoded_body_names_content_type_and_what_to_send) {
                     "Content-Type must be application/json: the body is read as JSON, e.g. "
                     "{\"from\": \"<account>\", \"to\": \"<account>\", \"sum\": 500}",
                     "Content-Type");
-    expect_sentence("POST", "/api/accounts", "overdraft_limit=500", form, 400, "invalid_request",
-                    "Content-Type must be application/json: the body is read as JSON, e.g. "
-                    "{\"overdraft_limit\": 50000}, or no body",
-                    "Content-Type");
+    expect_sentence(
+        "POST", "/api/accounts", "overdraft_limit=500", form, 400, "invalid_request",
+        "Content-Type must be application/json: the body is read as JSON, e.g. "
+        "{\"overdraft_limit\": 50000, \"currency\": \"EUR\"}, either optional, or no body",
+        "Content-Type");
     /* Even JSON, when it is declared as something else: a browser's form or text/plain. */
     const char *const text[] = {"Content-Type: text/plain;charset=UTF-8", NULL};
     snprintf(path, sizeof path, "/api/accounts/%s/deposit", a);
@@ -408,11 +413,13 @@ START_TEST(malformed_json_says_where_and_what_to_send) {
     funded_account(n, 100);
     struct ft_snapshot before = ft_snapshot(n);
     expect_sentence("POST", "/api/accounts", "{\"x\":", NULL, 400, "invalid_request",
-                    "the body must be JSON, e.g. {\"overdraft_limit\": 50000}, or no body; it is "
+                    "the body must be JSON, e.g. {\"overdraft_limit\": 50000, \"currency\": "
+                    "\"EUR\"}, either optional, or no body; it is "
                     "not valid JSON at line 1, ...",
                     NULL);
     expect_sentence("POST", "/api/accounts", "[1, 2]", NULL, 400, "invalid_request",
-                    "the body must be a JSON object, e.g. {\"overdraft_limit\": 50000}, or no body",
+                    "the body must be a JSON object, e.g. {\"overdraft_limit\": 50000, "
+                    "\"currency\": \"EUR\"}, either optional, or no body",
                     NULL);
     expect_sentence("POST", "/api/accounts", "{\"overdraft_limit\": 1, \"overdraft_limit\": 2}",
                     NULL, 400, "invalid_request", "the body names a field twice ...", NULL);

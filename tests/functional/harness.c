@@ -1386,6 +1386,10 @@ static const struct {
      "GROUP BY h.id HAVING h.captured_cents > h.amount_cents OR count(e.id) <> CASE h.status "
      "WHEN 'captured' THEN 1 ELSE 0 END OR coalesce(sum(e.amount_cents), 0) <> -h.captured_cents "
      "OR bool_or(e.kind <> 'capture' OR e.account_id <> h.account_id)"},
+    {"no transfer links accounts of two currencies",
+     "SELECT 'transfer ' || t.id || ': ' || f.currency || ' to ' || a.currency FROM transfers t "
+     "JOIN accounts f ON f.id = t.from_account_id JOIN accounts a ON a.id = t.to_account_id "
+     "WHERE f.currency <> a.currency"},
     {"a closed account has no pending hold",
      "SELECT a.account_number || ': closed, holding ' || held_cents(a.id) FROM accounts a "
      "WHERE a.status = 'closed' AND held_cents(a.id) <> 0"},
@@ -1421,7 +1425,8 @@ static const struct {
      "released_hold_id, limit_account_id) = 1) "
      "OR (outcome IN ('unchanged', 'account_not_found', 'insufficient_funds', "
      "'balance_limit_exceeded', 'account_frozen', 'account_closed', 'account_not_empty', "
-     "'hold_not_found', 'hold_not_pending') AND num_nonnulls(account_id, entry_id, transfer_id, "
+     "'hold_not_found', 'hold_not_pending', 'currency_mismatch') AND num_nonnulls(account_id, "
+     "entry_id, transfer_id, "
      "hold_id, released_hold_id, limit_account_id) = 0) "
      "OR (http_status BETWEEN 200 AND 299 AND num_nonnulls(account_id, entry_id, transfer_id) = 1) "
      "OR (http_status IN (404, 409) AND num_nonnulls(account_id, entry_id, transfer_id) = 0 AND "

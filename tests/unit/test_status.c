@@ -31,6 +31,7 @@ static const struct {
     [MX_ACCOUNT_NOT_EMPTY] = {409, "account_not_empty"},
     [MX_HOLD_NOT_FOUND] = {404, "hold_not_found"},
     [MX_HOLD_NOT_PENDING] = {409, "hold_not_pending"},
+    [MX_CURRENCY_MISMATCH] = {409, "currency_mismatch"},
     [MX_IDEMPOTENCY_KEY_IN_USE] = {409, "idempotency_key_in_use"},
     [MX_IDEMPOTENCY_KEY_REUSED] = {422, "idempotency_key_reused"},
     [MX_PAYLOAD_TOO_LARGE] = {413, "payload_too_large"},
