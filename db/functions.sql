@@ -15,11 +15,13 @@ DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_proc WHERE proname = 'apply_batch'
                AND NOT 'o_currency' = ANY (proargnames)) THEN
-        DROP FUNCTION apply_batch(text[], text[], text[], bigint[], bigint[], integer[], text[],
-                                  text[], text[], bigint[], boolean);
+        DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], bigint[],
+                                            integer[], text[], text[], text[], bigint[], boolean);
     END IF;
 END
 $$;
+-- held_cents gained the instant it counts at.
+DROP FUNCTION IF EXISTS held_cents(bigint);
 DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
                                     boolean);
 -- The ceiling used to travel from C as an argument; it is cents_ceiling() now.
@@ -45,14 +47,15 @@ CREATE OR REPLACE FUNCTION balance_allowed(p_balance bigint, p_overdraft_limit b
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN p_balance BETWEEN -p_overdraft_limit AND cents_ceiling();
 
--- What an account's pending holds keep back now: those that have not expired. The available
--- balance is the balance minus this; expiry needs no sweep, it is this comparison with now()
--- (the transaction's time).
-CREATE OR REPLACE FUNCTION held_cents(p_account_id bigint) RETURNS bigint
+-- What an account's pending holds keep back at p_at (by default the transaction's time; a
+-- batch passes the instant it holds its locks): those that have not expired by then. The
+-- available balance is the balance minus this; expiry needs no sweep, it is this comparison.
+CREATE OR REPLACE FUNCTION held_cents(p_account_id bigint, p_at timestamptz DEFAULT now())
+    RETURNS bigint
     LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT coalesce(sum(h.amount_cents), 0)::bigint FROM holds h
-    WHERE h.account_id = p_account_id AND h.status = 'pending' AND h.expires_at > now()
+    WHERE h.account_id = p_account_id AND h.status = 'pending' AND h.expires_at > p_at
 $$;
 
 -- ---- the journal is append-only --------------------------------------------------------------------
@@ -247,6 +250,8 @@ DECLARE
     delta bigint;
     take bigint;
     key_name text;
+    -- The instant the batch holds its locks: what has expired by then has expired.
+    locked_at timestamptz;
     row record;
 BEGIN
     -- 0. The usual batch: moves only, no key, no account twice. Every operation then depends on
@@ -261,17 +266,21 @@ BEGIN
         -- statement would not do: an UPDATE of a row that committed after the statement's
         -- snapshot rechecks its join, and a CTE's rows are not seen again there -- the update is
         -- silently skipped.)
-        PERFORM FROM accounts x WHERE x.account_number = ANY (p_accounts || p_others)
-        ORDER BY x.id FOR NO KEY UPDATE;
+        SELECT coalesce(array_agg(l.id), '{}') INTO acc_id
+        FROM (SELECT x.id FROM accounts x WHERE x.account_number = ANY (p_accounts || p_others)
+              ORDER BY x.id FOR NO KEY UPDATE) l;
+        -- Holds expire by the clock from here on, not by when the batch began to wait.
+        locked_at := clock_timestamp();
         RETURN QUERY
         WITH op AS (
             SELECT u.ord::integer AS ord, u.kind, u.account, u.other, u.amount
             FROM unnest(p_kinds, p_accounts, p_others, p_amounts)
                 WITH ORDINALITY AS u(kind, account, other, amount, ord)),
         locked AS (
+            -- Exactly the rows locked above: one made since is no row of this batch.
             SELECT x.id, x.account_number, x.balance_cents, x.overdraft_limit_cents, x.status,
-                   x.currency, held_cents(x.id) AS held
-            FROM accounts x WHERE x.account_number = ANY (p_accounts || p_others)),
+                   x.currency, held_cents(x.id, locked_at) AS held
+            FROM accounts x WHERE x.id = ANY (acc_id)),
         decided AS (
             SELECT op.*, f.id AS from_id, t.id AS to_id, f.held AS from_held,
                    f.currency AS from_currency,
@@ -389,8 +398,8 @@ BEGIN
                         CASE WHEN ca.id IS NOT NULL THEN 0 END) AS available,
                coalesce(s.overdraft_limit_cents, ca.overdraft_limit_cents,
                         sa.overdraft_limit_cents) AS overdraft,
-               coalesce(s.entry_id, s.transfer_id, s.account_id, s.hold_id,
-                        s.released_hold_id) AS made,
+               coalesce(s.entry_id, s.transfer_id, s.account_id, s.hold_id, s.released_hold_id,
+                        s.limit_account_id) AS made,
                coalesce(t.created_at, ca.created_at, hs.created_at, sa.created_at) AS created_at,
                CASE u.kind WHEN 'create' THEN 'active' WHEN 'freeze' THEN 'frozen'
                            WHEN 'unfreeze' THEN 'active' WHEN 'close' THEN 'closed'
@@ -471,10 +480,11 @@ BEGIN
               ORDER BY x.id FOR NO KEY UPDATE) l;
     END IF;
     -- Read in a statement of its own, after the locks: the rows as they are now, and their
-    -- pending holds.
+    -- pending holds as of this instant.
+    locked_at := clock_timestamp();
     SELECT array_agg(x.balance_cents ORDER BY x.id), array_agg(x.overdraft_limit_cents ORDER BY x.id),
            array_agg(x.status ORDER BY x.id), array_agg(x.created_at ORDER BY x.id),
-           array_agg(held_cents(x.id) ORDER BY x.id), array_agg(x.currency ORDER BY x.id)
+           array_agg(held_cents(x.id, locked_at) ORDER BY x.id), array_agg(x.currency ORDER BY x.id)
     INTO acc_balance, acc_limit, acc_status, acc_created, acc_held, acc_currency
     FROM accounts x WHERE x.id = ANY (coalesce(acc_id, '{}'));
     acc_dirty := array_fill(false, ARRAY[coalesce(cardinality(acc_id), 0)]);
@@ -527,7 +537,7 @@ BEGIN
         currency_of[i] := acc_currency[a];
         IF p_kinds[i] IN ('capture', 'void') THEN
             -- A hold made before a freeze is still captured or voided.
-            IF hold_status[h] <> 'pending' OR hold_expires[h] <= now() THEN
+            IF hold_status[h] <> 'pending' OR hold_expires[h] <= locked_at THEN
                 outcome[i] := 'hold_not_pending';
             ELSE
                 take := CASE WHEN p_kinds[i] = 'void' THEN 0
@@ -852,7 +862,8 @@ BEGIN
            CASE WHEN u.kind = 'set_overdraft' AND outcome[u.ord] = 'ok' THEN made[u.ord] END,
            CASE WHEN outcome[u.ord] IN ('ok', 'unchanged') THEN balance[u.ord] END,
            CASE WHEN outcome[u.ord] IN ('ok', 'unchanged') THEN available[u.ord] END,
-           CASE WHEN u.kind = 'set_overdraft' AND outcome[u.ord] = 'ok' THEN overdraft[u.ord] END,
+           CASE WHEN u.kind IN ('set_overdraft', 'create') AND outcome[u.ord] = 'ok'
+                THEN overdraft[u.ord] END,
            p_attempts[u.ord]
     FROM unnest(p_kinds, p_clients, p_keys, p_fingerprints)
         WITH ORDINALITY AS u(kind, c, kk, f, ord)

@@ -21,12 +21,13 @@ static const struct mx_status_info status_table[MX_STATUS_COUNT] = {
                                    "balance would exceed the limit of 9007199254740991 cents"},
     [MX_ACCOUNT_FROZEN] = {MX_ACCOUNT_FROZEN, 409, "account_frozen",
                            "the account is frozen: no money moves in or out of it until it is "
-                           "unfrozen"},
+                           "unfrozen (holds made before the freeze may still be captured)"},
     [MX_ACCOUNT_CLOSED] = {MX_ACCOUNT_CLOSED, 409, "account_closed",
                            "the account is closed: nothing moves in or out of it, and it stays "
                            "closed"},
     [MX_ACCOUNT_NOT_EMPTY] = {MX_ACCOUNT_NOT_EMPTY, 409, "account_not_empty",
-                              "only an account with a balance of exactly 0 can be closed"},
+                              "only an account with a balance of exactly 0 and no pending hold "
+                              "can be closed"},
     [MX_HOLD_NOT_FOUND] = {MX_HOLD_NOT_FOUND, 404, "hold_not_found", "hold does not exist"},
     [MX_HOLD_NOT_PENDING] = {MX_HOLD_NOT_PENDING, 409, "hold_not_pending",
                              "the hold is no longer pending: it was captured, voided or has "

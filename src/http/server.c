@@ -442,8 +442,8 @@ static int is_api_path(const char *path) {
  * "Authorization: Bearer <secret>" of a known key whose scope allows the route. MX_OK and the
  * key's id in ctx->client; MX_UNAUTHORIZED; or MX_FORBIDDEN with the scope's sentence (the id
  * still in ctx->client, for the log). The secret itself is never copied or logged. */
-static struct head_refusal authenticate(struct request_ctx *ctx, const char *url,
-                                        const struct head_scan *head) {
+static struct head_refusal authenticate(struct request_ctx *ctx, const char *method,
+                                        const char *url, const struct head_scan *head) {
     struct head_refusal refusal = {MX_UNAUTHORIZED, NULL, NULL};
     const struct mx_api_keys *keys = ctx->server->config.api_keys;
     if (keys == NULL || !is_api_path(ctx->path))
@@ -462,9 +462,10 @@ static struct head_refusal authenticate(struct request_ctx *ctx, const char *url
     /* The route's level against the key's scope. Without a route (404, 405) the method says it:
      * a read key is refused anything but GET and HEAD before its input is looked at. */
     struct mx_route_match match;
-    mx_route(ctx->method, url, &match); /* the whole path: ctx->path is cut for the log */
+    /* The whole method and path, as dispatch routes them: ctx's copies are cut for the log. */
+    mx_route(method, url, &match);
     enum mx_access needs = match.status == MX_OK ? match.access
-                           : strcmp(ctx->method, "GET") == 0 || strcmp(ctx->method, "HEAD") == 0
+                           : strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0
                                ? MX_ACCESS_READ
                                : MX_ACCESS_TELLER;
     if (!mx_api_scope_allows(scope, needs))
@@ -591,7 +592,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
             ctx->close_connection = refused.status != MX_OK;
         }
         if (refused.status == MX_OK)
-            refused = authenticate(ctx, url, &head);
+            refused = authenticate(ctx, method, url, &head);
         if (refused.status == MX_OK && declared_too_large(&head, server->config.body_limit))
             refused.status = MX_PAYLOAD_TOO_LARGE;
         if (refused.status != MX_OK) {

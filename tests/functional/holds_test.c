@@ -215,6 +215,29 @@ START_TEST(an_expired_hold_no_longer_counts_and_can_no_longer_be_settled) {
 }
 END_TEST
 
+/* A capture that waited for its account's lock while the hold expired finds it expired: expiry
+ * is counted from the instant the locks are held, not from when the request began to wait. */
+START_TEST(a_hold_that_expires_while_its_capture_waits_for_the_lock_is_not_captured) {
+    char a[FT_ACCOUNT_SIZE], path[128];
+    funded(a, 500);
+    int64_t id = hold(a, 100, 1);
+    ft_hold_account(a);
+    snprintf(path, sizeof path, "/api/holds/%" PRId64 "/capture", id);
+    struct ft_call *call = ft_call_start("POST", path, NULL, NULL);
+    ck_assert(ft_await_lock_waiters(1, 10));
+    double deadline = ft_now() + 10;
+    while (strcmp(hold_status(id), "expired") != 0 && ft_now() < deadline)
+        ft_pause_ms(100);
+    ck_assert_str_eq(hold_status(id), "expired");
+    ft_release_account();
+    struct ft_response *r = ft_call_finish(call);
+    ft_assert_error(r, 409, "hold_not_pending", NULL);
+    ft_response_free(r);
+    ck_assert_int_eq(ft_balance(a), 500);
+    ft_assert_ledger_invariants();
+}
+END_TEST
+
 START_TEST(sixteen_concurrent_holds_of_100_on_1000_available_exactly_ten_succeed) {
     enum { CALLS = 16 };
     char a[FT_ACCOUNT_SIZE], path[256];
@@ -473,6 +496,7 @@ int main(void) {
     FT_ADD_TEST(s, a_capture_debits_at_most_the_sum_held_and_releases_the_rest);
     FT_ADD_TEST(s, a_void_releases_the_sum_and_writes_no_entry);
     FT_ADD_TEST(s, an_expired_hold_no_longer_counts_and_can_no_longer_be_settled);
+    FT_ADD_TEST(s, a_hold_that_expires_while_its_capture_waits_for_the_lock_is_not_captured);
     FT_ADD_TEST(s, sixteen_concurrent_holds_of_100_on_1000_available_exactly_ten_succeed);
     FT_ADD_TEST(s, a_capture_and_a_void_of_one_hold_racing_exactly_one_wins);
     FT_ADD_TEST(s, a_capture_racing_a_withdrawal_never_takes_more_than_the_balance);

@@ -134,8 +134,9 @@ START_TEST(only_an_account_with_a_balance_of_exactly_0_can_be_closed) {
     ft_move(a, "deposit", 500);
     struct ft_snapshot before = ft_snapshot(a);
     struct ft_response *r = change(a, "close", NULL);
-    ft_assert_error(r, 409, "account_not_empty",
-                    "only an account with a balance of exactly 0 can be closed");
+    ft_assert_error(
+        r, 409, "account_not_empty",
+        "only an account with a balance of exactly 0 and no pending hold can be closed");
     ft_response_free(r);
     ft_assert_unchanged(&before, a);
     /* Below zero is not empty either. */
@@ -339,6 +340,21 @@ START_TEST(the_overdraft_limit_changes_unless_the_available_balance_is_already_b
                                   "account_number = $1",
                                   a, (const char *)NULL),
                      600);
+
+    /* A keyed opening's replay shows the limit it opened with, whatever came after. */
+    first = ft_http_with_headers("POST", "/api/accounts", "{\"overdraft_limit\": 70}",
+                                 (const char *[]){"Idempotency-Key: open-once", NULL});
+    ft_assert_status(first, 201);
+    char opened[FT_ACCOUNT_SIZE];
+    snprintf(opened, sizeof opened, "%s", ft_json_str(first, "account_number"));
+    r = set_limit(opened, "{\"overdraft_limit\": 90}", NULL);
+    ft_assert_status(r, 200);
+    ft_response_free(r);
+    again = ft_http_with_headers("POST", "/api/accounts", "{\"overdraft_limit\": 70}",
+                                 (const char *[]){"Idempotency-Key: open-once", NULL});
+    ft_assert_replay_of(first, again);
+    ft_response_free(again);
+    ft_response_free(first);
 
     /* The input, named; a closed account keeps its limit. */
     const char *bad[] = {NULL,
