@@ -10,16 +10,9 @@
 -- apply_batch before holds (p_holds, p_seconds) and its earlier shapes.
 DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
                                     bigint[], boolean);
--- apply_batch's result gained o_currency, and CREATE OR REPLACE cannot change a result type.
-DO $$
-BEGIN
-    IF EXISTS (SELECT FROM pg_proc WHERE proname = 'apply_batch'
-               AND NOT 'o_currency' = ANY (proargnames)) THEN
-        DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], bigint[],
-                                            integer[], text[], text[], text[], bigint[], boolean);
-    END IF;
-END
-$$;
+-- apply_batch before references and metadata (p_references, p_metadata).
+DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], bigint[], integer[], text[],
+                                    text[], text[], bigint[], boolean);
 -- held_cents gained the instant it counts at.
 DROP FUNCTION IF EXISTS held_cents(bigint);
 DROP FUNCTION IF EXISTS apply_batch(text[], text[], text[], bigint[], text[], text[], text[],
@@ -143,7 +136,10 @@ $$;
 --   hold               on p_accounts[i], p_amounts[i] held for p_seconds[i] seconds
 --   capture            hold p_holds[i]: its account is debited p_amounts[i] (0: the whole sum held)
 --   void               hold p_holds[i], released
--- and, when p_keys[i] is not NULL, the Idempotency-Key of client p_clients[i] for the request
+-- A move, hold or capture may carry p_references[i], the client's own reference, unique per
+-- account among movements (a transfer's is its from account's, a capture's its hold's), and
+-- p_metadata[i]; both are stored with its entries, transfer or hold.
+-- And, when p_keys[i] is not NULL, the Idempotency-Key of client p_clients[i] for the request
 -- p_fingerprints[i], in the caller's attempt p_attempts[i]: its claim, its effect and its stored
 -- outcome are written here, together.
 --
@@ -163,7 +159,8 @@ $$;
 -- that status), insufficient_funds, balance_limit_exceeded, account_not_found, account_frozen,
 -- account_closed (no money moves in or out; nothing changes a closed account), currency_mismatch
 -- (a transfer between accounts of two currencies), unknown_currency (a create's; never stored for
--- a key, like any 400), account_not_empty
+-- a key, like any 400), duplicate_reference (the account has a movement with this reference),
+-- account_not_empty
 -- (close of an account whose balance is not 0 or that has a pending hold), hold_not_found,
 -- hold_not_pending (captured, voided or expired), capture_exceeds_hold (never stored for a key,
 -- like any 400), key_reused (the key belongs to another request), key_in_use, busy, number_taken
@@ -174,15 +171,18 @@ $$;
 -- o_available the available balance after (not for transfers), o_overdraft the limit, o_id the
 -- entry, transfer, account or hold made or changed, o_created_at a transfer's, an account's or a
 -- hold's time, o_status the account's status (or the hold's: pending, captured, voided), and for
--- a hold o_sum, o_captured and o_expires_at; o_currency the account's (a transfer's from side's).
+-- a hold o_sum, o_captured and o_expires_at; o_currency the account's (a transfer's from side's);
+-- o_reference and o_metadata a transfer's or a hold's.
 CREATE OR REPLACE FUNCTION apply_batch(p_kinds text[], p_accounts text[], p_others text[],
                                        p_amounts bigint[], p_holds bigint[], p_seconds integer[],
+                                       p_references text[], p_metadata jsonb[],
                                        p_clients text[], p_keys text[], p_fingerprints text[],
                                        p_attempts bigint[], p_skip_locked boolean)
 RETURNS TABLE (o_ord integer, o_outcome text, o_replayed boolean, o_own boolean, o_number text,
                o_balance bigint, o_other_balance bigint, o_available bigint, o_overdraft bigint,
                o_id bigint, o_created_at timestamptz, o_status text, o_sum bigint,
-               o_captured bigint, o_expires_at timestamptz, o_currency text)
+               o_captured bigint, o_expires_at timestamptz, o_currency text, o_reference text,
+               o_metadata jsonb)
 LANGUAGE plpgsql
 SET lock_timeout = '5s'
 AS $$
@@ -204,6 +204,8 @@ DECLARE
     captured_of bigint[];
     expiry_of timestamptz[];
     currency_of text[];
+    reference_of text[];
+    metadata_of jsonb[];
     -- The batch's accounts, locked, by a dense index 1..m; op_from/op_to: each operation's.
     acc_id bigint[];
     acc_number text[];
@@ -225,6 +227,8 @@ DECLARE
     hold_expires timestamptz[];
     hold_created timestamptz[];
     hold_captured bigint[];
+    hold_reference text[];
+    hold_metadata jsonb[];
     hold_dirty boolean[];
     op_hold integer[];
     -- What the batch writes, in ord order: entries (entry_of: the ord of the operation; a
@@ -233,6 +237,13 @@ DECLARE
     entry_amount bigint[] := '{}';
     entry_after bigint[] := '{}';
     entry_hold bigint[] := '{}';
+    entry_ref text[] := '{}';
+    entry_meta jsonb[] := '{}';
+    -- References: those the batch's accounts have, as "account id/reference", and those it claims.
+    taken_refs text[];
+    claim_account bigint[] := '{}';
+    claim_ref text[] := '{}';
+    ref_key text;
     entry_of integer[] := '{}';
     transfer_of integer[] := '{}';
     new_hold_of integer[] := '{}';
@@ -259,6 +270,8 @@ BEGIN
     --    fraction of the cost of the steps below. Locks are taken in the same order (id).
     IF NOT p_skip_locked AND p_kinds <@ '{deposit,withdraw,transfer}'::text[]
        AND cardinality(array_remove(p_keys, NULL)) = 0
+       AND cardinality(array_remove(p_references, NULL)) = 0
+       AND cardinality(array_remove(p_metadata, NULL)) = 0
        AND (SELECT count(*) = count(DISTINCT x) FROM unnest(p_accounts || p_others) AS x
             WHERE x IS NOT NULL) THEN
         -- The locks first, in a statement of their own: the next one's snapshot is taken once
@@ -341,7 +354,7 @@ BEGIN
                CASE WHEN d.outcome = 'ok' AND d.kind <> 'transfer'
                     THEN d.from_after - d.from_held END,
                NULL::bigint, coalesce(s.id, j.id), s.created_at, NULL::text, NULL::bigint,
-               NULL::bigint, NULL::timestamptz, d.from_currency
+               NULL::bigint, NULL::timestamptz, d.from_currency, NULL::text, NULL::jsonb
         FROM decided d
         LEFT JOIN sent s ON s.from_account_id = d.from_id AND d.outcome = 'ok'
         LEFT JOIN journal j ON j.account_id = d.from_id AND d.outcome = 'ok'
@@ -364,6 +377,8 @@ BEGIN
     captured_of := array_fill(NULL::bigint, ARRAY[n]);
     expiry_of := array_fill(NULL::timestamptz, ARRAY[n]);
     currency_of := array_fill(NULL::text, ARRAY[n]);
+    reference_of := array_fill(NULL::text, ARRAY[n]);
+    metadata_of := array_fill(NULL::jsonb, ARRAY[n]);
     replay_of := array_fill(NULL::integer, ARRAY[n]);
     own := array_fill(false, ARRAY[n]);
     capture_entry := array_fill(NULL::bigint, ARRAY[n]);
@@ -407,6 +422,8 @@ BEGIN
                            WHEN 'void' THEN 'voided' ELSE sa.status END AS status,
                coalesce(ea.currency, ca.currency, ha.currency, sa.currency, tf.currency)
                    AS currency,
+               coalesce(t.reference, hs.reference) AS reference,
+               coalesce(t.metadata, hs.metadata) AS metadata,
                hs.id AS hold, hs.amount_cents AS hold_sum,
                CASE WHEN u.kind = 'capture' THEN hs.captured_cents ELSE 0 END AS captured,
                hs.expires_at
@@ -446,6 +463,8 @@ BEGIN
             captured_of[row.ord] := row.captured;
             expiry_of[row.ord] := row.expires_at;
             currency_of[row.ord] := row.currency;
+            reference_of[row.ord] := row.reference;
+            metadata_of[row.ord] := row.metadata;
         END IF;
     END LOOP;
 
@@ -488,6 +507,9 @@ BEGIN
     INTO acc_balance, acc_limit, acc_status, acc_created, acc_held, acc_currency
     FROM accounts x WHERE x.id = ANY (coalesce(acc_id, '{}'));
     acc_dirty := array_fill(false, ARRAY[coalesce(cardinality(acc_id), 0)]);
+    SELECT coalesce(array_agg(r.account_id || '/' || r.reference), '{}') INTO taken_refs
+    FROM movement_references r
+    WHERE r.account_id = ANY (coalesce(acc_id, '{}')) AND r.reference = ANY (p_references);
     SELECT array_agg(fa.idx ORDER BY u.ord), array_agg(ta.idx ORDER BY u.ord)
     INTO op_from, op_to
     FROM unnest(account_of, p_others) WITH ORDINALITY AS u(account, other, ord)
@@ -496,8 +518,10 @@ BEGIN
     -- The holds of captures and voids, under their accounts' locks.
     SELECT array_agg(hh.id ORDER BY hh.id), array_agg(hh.amount_cents ORDER BY hh.id),
            array_agg(hh.status ORDER BY hh.id), array_agg(hh.expires_at ORDER BY hh.id),
-           array_agg(hh.created_at ORDER BY hh.id), array_agg(hh.captured_cents ORDER BY hh.id)
-    INTO hold_id, hold_amount, hold_status, hold_expires, hold_created, hold_captured
+           array_agg(hh.created_at ORDER BY hh.id), array_agg(hh.captured_cents ORDER BY hh.id),
+           array_agg(hh.reference ORDER BY hh.id), array_agg(hh.metadata ORDER BY hh.id)
+    INTO hold_id, hold_amount, hold_status, hold_expires, hold_created, hold_captured,
+         hold_reference, hold_metadata
     FROM holds hh WHERE hh.id = ANY (coalesce(p_holds, '{}'));
     hold_dirty := array_fill(false, ARRAY[coalesce(cardinality(hold_id), 0)]);
     SELECT array_agg(hx.idx ORDER BY u.ord) INTO op_hold
@@ -544,6 +568,8 @@ BEGIN
                              ELSE coalesce(nullif(p_amounts[i], 0), hold_amount[h]) END;
                 IF take > hold_amount[h] THEN
                     outcome[i] := 'capture_exceeds_hold';
+                ELSIF (acc_id[a] || '/' || p_references[i]) = ANY (taken_refs) THEN
+                    outcome[i] := 'duplicate_reference';
                 ELSIF NOT balance_allowed(acc_balance[a] - take, acc_limit[a]) THEN
                     outcome[i] := 'insufficient_funds';
                 ELSE
@@ -558,7 +584,14 @@ BEGIN
                         entry_amount := entry_amount || -take;
                         entry_after := entry_after || acc_balance[a];
                         entry_hold := entry_hold || hold_id[h];
+                        entry_ref := entry_ref || p_references[i];
+                        entry_meta := entry_meta || p_metadata[i];
                         entry_of := entry_of || i;
+                    END IF;
+                    IF p_references[i] IS NOT NULL THEN
+                        taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
+                        claim_account := claim_account || acc_id[a];
+                        claim_ref := claim_ref || p_references[i];
                     END IF;
                     outcome[i] := 'ok';
                 END IF;
@@ -571,6 +604,8 @@ BEGIN
                 captured_of[i] := hold_captured[h];
                 status_of[i] := hold_status[h];
                 expiry_of[i] := hold_expires[h];
+                reference_of[i] := hold_reference[h];
+                metadata_of[i] := hold_metadata[h];
             END IF;
             CONTINUE;
         END IF;
@@ -610,6 +645,8 @@ BEGIN
                 entry_amount := entry_amount || 0::bigint;
                 entry_after := entry_after || acc_balance[a];
                 entry_hold := entry_hold || NULL::bigint;
+                entry_ref := entry_ref || NULL::text;
+                entry_meta := entry_meta || NULL::jsonb;
                 entry_of := entry_of || i;
             END IF;
             number[i] := acc_number[a];
@@ -633,13 +670,25 @@ BEGIN
             outcome[i] := 'currency_mismatch';
             CONTINUE;
         END IF;
+        -- A reference the account's movements already have moves nothing.
+        IF (acc_id[a] || '/' || p_references[i]) = ANY (taken_refs) THEN
+            outcome[i] := 'duplicate_reference';
+            CONTINUE;
+        END IF;
         IF p_kinds[i] = 'hold' THEN
             IF NOT balance_allowed(acc_balance[a] - acc_held[a] - p_amounts[i], acc_limit[a]) THEN
                 outcome[i] := 'insufficient_funds';
             ELSE
                 acc_held[a] := acc_held[a] + p_amounts[i];
                 new_hold_of := new_hold_of || i;
+                IF p_references[i] IS NOT NULL THEN
+                    taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
+                    claim_account := claim_account || acc_id[a];
+                    claim_ref := claim_ref || p_references[i];
+                END IF;
                 outcome[i] := 'ok';
+                reference_of[i] := p_references[i];
+                metadata_of[i] := p_metadata[i];
                 number[i] := acc_number[a];
                 sum_of[i] := p_amounts[i];
                 captured_of[i] := 0;
@@ -665,7 +714,16 @@ BEGIN
                 entry_amount := entry_amount || -p_amounts[i] || p_amounts[i];
                 entry_after := entry_after || acc_balance[a] || acc_balance[b];
                 entry_hold := entry_hold || NULL::bigint || NULL::bigint;
+                entry_ref := entry_ref || p_references[i] || p_references[i];
+                entry_meta := entry_meta || p_metadata[i] || p_metadata[i];
                 entry_of := entry_of || i || i;
+                IF p_references[i] IS NOT NULL THEN
+                    taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
+                    claim_account := claim_account || acc_id[a];
+                    claim_ref := claim_ref || p_references[i];
+                END IF;
+                reference_of[i] := p_references[i];
+                metadata_of[i] := p_metadata[i];
             END IF;
             CONTINUE;
         END IF;
@@ -687,7 +745,14 @@ BEGIN
         entry_amount := entry_amount || delta;
         entry_after := entry_after || acc_balance[a];
         entry_hold := entry_hold || NULL::bigint;
+        entry_ref := entry_ref || p_references[i];
+        entry_meta := entry_meta || p_metadata[i];
         entry_of := entry_of || i;
+        IF p_references[i] IS NOT NULL THEN
+            taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
+            claim_account := claim_account || acc_id[a];
+            claim_ref := claim_ref || p_references[i];
+        END IF;
     END LOOP;
 
     -- 4. What moved: each account's row once, the holds, then the transfers and the journal,
@@ -708,10 +773,11 @@ BEGIN
                 SELECT t.ord, nextval(pg_get_serial_sequence('holds', 'id')) AS id
                 FROM unnest(new_hold_of) WITH ORDINALITY AS t(op, ord) ORDER BY t.ord),
             written AS (
-                INSERT INTO holds (id, account_id, amount_cents, expires_at)
+                INSERT INTO holds (id, account_id, amount_cents, expires_at, reference, metadata)
                 OVERRIDING SYSTEM VALUE
                 SELECT d.id, acc_id[op_from[t.op]], p_amounts[t.op],
-                       clock_timestamp() + make_interval(secs => p_seconds[t.op])
+                       clock_timestamp() + make_interval(secs => p_seconds[t.op]),
+                       p_references[t.op], p_metadata[t.op]
                 FROM unnest(new_hold_of) WITH ORDINALITY AS t(op, ord)
                 JOIN drawn d ON d.ord = t.ord
                 RETURNING id, created_at, expires_at)
@@ -730,9 +796,11 @@ BEGIN
                 SELECT t.ord, nextval(pg_get_serial_sequence('transfers', 'id')) AS id
                 FROM unnest(transfer_of) WITH ORDINALITY AS t(op, ord) ORDER BY t.ord),
             written AS (
-                INSERT INTO transfers (id, from_account_id, to_account_id, amount_cents)
+                INSERT INTO transfers (id, from_account_id, to_account_id, amount_cents, reference,
+                                       metadata)
                 OVERRIDING SYSTEM VALUE
-                SELECT d.id, acc_id[op_from[t.op]], acc_id[op_to[t.op]], p_amounts[t.op]
+                SELECT d.id, acc_id[op_from[t.op]], acc_id[op_to[t.op]], p_amounts[t.op],
+                       p_references[t.op], p_metadata[t.op]
                 FROM unnest(transfer_of) WITH ORDINALITY AS t(op, ord)
                 JOIN drawn d ON d.ord = t.ord
                 RETURNING id, created_at)
@@ -751,7 +819,7 @@ BEGIN
                 FROM unnest(entry_of) WITH ORDINALITY AS e(op, ord) ORDER BY e.ord),
             written AS (
                 INSERT INTO entries (id, account_id, kind, amount_cents, balance_after_cents,
-                                     transfer_id, hold_id)
+                                     transfer_id, hold_id, reference, metadata)
                 OVERRIDING SYSTEM VALUE
                 SELECT d.id, e.account, CASE
                            WHEN p_kinds[e.op] IN ('freeze', 'unfreeze', 'close', 'capture')
@@ -760,9 +828,11 @@ BEGIN
                            WHEN p_kinds[e.op] = 'transfer' THEN 'transfer_in'
                            WHEN e.amount > 0 THEN 'deposit' ELSE 'withdrawal' END,
                        e.amount, e.after,
-                       CASE WHEN p_kinds[e.op] = 'transfer' THEN made[e.op] END, e.hold
-                FROM unnest(entry_of, entry_account, entry_amount, entry_after, entry_hold)
-                    WITH ORDINALITY AS e(op, account, amount, after, hold, ord)
+                       CASE WHEN p_kinds[e.op] = 'transfer' THEN made[e.op] END, e.hold, e.ref,
+                       e.meta
+                FROM unnest(entry_of, entry_account, entry_amount, entry_after, entry_hold,
+                            entry_ref, entry_meta)
+                    WITH ORDINALITY AS e(op, account, amount, after, hold, ref, meta, ord)
                 JOIN drawn d ON d.ord = e.ord
                 RETURNING id)
             SELECT e.op, d.id FROM unnest(entry_of) WITH ORDINALITY AS e(op, ord)
@@ -776,6 +846,9 @@ BEGIN
             END IF;
         END LOOP;
     END IF;
+
+    INSERT INTO movement_references (account_id, reference)
+    SELECT * FROM unnest(claim_account, claim_ref);
 
     -- 5. The new accounts; a number someone already has is the caller's to draw again.
     FOR row IN
@@ -823,7 +896,7 @@ BEGIN
         IF outcome[k] IN ('ok', 'unchanged', 'insufficient_funds', 'balance_limit_exceeded',
                           'account_not_found', 'account_frozen', 'account_closed',
                           'account_not_empty', 'hold_not_found', 'hold_not_pending',
-                          'currency_mismatch') THEN
+                          'currency_mismatch', 'duplicate_reference') THEN
             outcome[i] := outcome[k];
             replayed[i] := true;
             number[i] := number[k];
@@ -838,6 +911,8 @@ BEGIN
             captured_of[i] := captured_of[k];
             expiry_of[i] := expiry_of[k];
             currency_of[i] := currency_of[k];
+            reference_of[i] := reference_of[k];
+            metadata_of[i] := metadata_of[k];
         ELSE
             outcome[i] := 'key_in_use';
         END IF;
@@ -871,7 +946,7 @@ BEGIN
       AND outcome[u.ord] IN ('ok', 'unchanged', 'insufficient_funds', 'balance_limit_exceeded',
                              'account_not_found', 'account_frozen', 'account_closed',
                              'account_not_empty', 'hold_not_found', 'hold_not_pending',
-                          'currency_mismatch')
+                          'currency_mismatch', 'duplicate_reference')
       AND array_position(seen_key, u.c || '/' || u.kk) IS NOT NULL
       AND seen_ord[array_position(seen_key, u.c || '/' || u.kk)] = u.ord;
 
@@ -879,7 +954,7 @@ BEGIN
     SELECT g::integer, outcome[g], replayed[g], own[g], coalesce(number[g], account_of[g]),
            balance[g], other_balance[g],
            available[g], overdraft[g], made[g], made_at[g], status_of[g], sum_of[g],
-           captured_of[g], expiry_of[g], currency_of[g]
+           captured_of[g], expiry_of[g], currency_of[g], reference_of[g], metadata_of[g]
     FROM generate_series(1, n) AS g;
 END
 $$;

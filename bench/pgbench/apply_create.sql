@@ -11,5 +11,5 @@
 SELECT o_ord, o_outcome, o_replayed, o_number, o_balance, o_other_balance, o_available, o_overdraft, o_id,
  to_char(o_created_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS"Z"'), o_status
  FROM apply_batch('{create}'::text[], ARRAY[:account::text], '{NULL}'::text[],
- ARRAY[:overdraft::int8], '{NULL}'::int8[], '{NULL}'::int4[], '{NULL}'::text[], '{NULL}'::text[],
+ ARRAY[:overdraft::int8], '{NULL}'::int8[], '{NULL}'::int4[], '{NULL}'::text[], '{NULL}'::jsonb[], '{NULL}'::text[], '{NULL}'::text[],
  '{NULL}'::text[], '{NULL}'::int8[], false);

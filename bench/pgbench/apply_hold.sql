@@ -9,9 +9,9 @@
 \set account :x * 100 + 98 - (:x % 97) * 100 % 97
 \set amount random(1, 100)
 SELECT o_id AS hold_id FROM apply_batch('{hold}'::text[], ARRAY[:account::text], '{NULL}'::text[],
- ARRAY[:amount::int8], '{NULL}'::int8[], '{3600}'::int4[], '{NULL}'::text[], '{NULL}'::text[],
+ ARRAY[:amount::int8], '{NULL}'::int8[], '{3600}'::int4[], '{NULL}'::text[], '{NULL}'::jsonb[], '{NULL}'::text[], '{NULL}'::text[],
  '{NULL}'::text[], '{NULL}'::int8[], false) \gset
 SELECT o_ord, o_outcome, o_number, o_id, o_status, o_sum, o_captured
  FROM apply_batch('{capture}'::text[], '{NULL}'::text[], '{NULL}'::text[], '{0}'::int8[],
- ARRAY[:hold_id::int8], '{NULL}'::int4[], '{NULL}'::text[], '{NULL}'::text[], '{NULL}'::text[],
+ ARRAY[:hold_id::int8], '{NULL}'::int4[], '{NULL}'::text[], '{NULL}'::jsonb[], '{NULL}'::text[], '{NULL}'::text[], '{NULL}'::text[],
  '{NULL}'::int8[], false);

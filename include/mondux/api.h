@@ -22,7 +22,8 @@ struct mx_later {
     /* The controller's own, for finish. */
     unsigned success_status; /* 200 or 201 */
     int with_location;       /* a success answers with a Location */
-    char fingerprint[256];   /* a keyed request's, which op.fingerprint borrows */
+    char *fingerprint;       /* a keyed request's, which op.fingerprint borrows; malloc'd */
+    char *metadata;          /* the request's metadata, which op.metadata borrows; malloc'd */
     /* Set by the HTTP layer: called once, when finish may run. */
     void (*wake)(struct mx_later *later);
 };
@@ -85,6 +86,10 @@ void mx_api_error_detail(mx_status status, const char *field, const char *messag
  * sets response->later. The handler returns at once. */
 void mx_api_submit(const struct mx_request *request, struct mx_response *response,
                    void (*finish)(struct mx_later *later, struct mx_response *response));
+
+/* Frees what the request's work holds, its answer from the database included; the HTTP layer
+ * calls it once the request is over. */
+void mx_api_later_release(struct mx_later *later);
 
 /* Releases what a handler put into response. */
 void mx_api_response_free(struct mx_response *response);

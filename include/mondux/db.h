@@ -66,6 +66,10 @@ struct mx_db_op {
     unsigned seconds;
     char status_filter[12];
     char currency[MX_CURRENCY_SIZE]; /* a new account's */
+    /* A move's, hold's or capture's reference ("" for none) and metadata (a JSON object's text,
+     * borrowed until done; NULL for none). */
+    char reference[MX_REFERENCE_MAX + 1];
+    const char *metadata;
     /* An Idempotency-Key (NULL: none), of client (the API key's id, "" without keys), for the
      * request fingerprint; borrowed until done. */
     const char *client, *key, *fingerprint;
@@ -80,7 +84,7 @@ struct mx_db_op {
     struct mx_account account_out;   /* a move's account and balance after; a create's or read's */
     struct mx_transfer transfer_out; /* a transfer's, or a read one */
     struct mx_hold hold_out;         /* a hold made, captured, voided or read */
-    struct mx_entry *entries;        /* a history page: new, malloc'd (free it), newest first */
+    struct mx_entry *entries;        /* a history page: new, newest first (mx_db_op_release) */
     struct mx_hold *holds;           /* a page of holds: the same */
     unsigned entry_count;            /* a page's entries or holds; a sweep's keys deleted */
     int has_more;                    /* older entries (holds) than the page exist */
@@ -102,6 +106,10 @@ struct mx_db;
 /* Opens connections (count of them, at least 1) in the background, reconnecting after a failure;
  * the connection settings are mx_store_init's. NULL when out of memory. */
 struct mx_db *mx_db_new(struct mx_loop *loop, unsigned connections);
+
+/* Frees what op's answer holds (a page's entries or holds, metadata); op may be submitted again
+ * afterwards, or dropped. */
+void mx_db_op_release(struct mx_db_op *op);
 
 /* Queues op for the next batch of its kind. op->done is called exactly once, on the loop's thread
  * -- never from inside this call. */

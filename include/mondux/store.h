@@ -23,6 +23,7 @@ struct mx_store_params {
 
 #define MX_TIMESTAMP_SIZE 32 /* RFC 3339, UTC, e.g. "2026-11-25T19:46:33Z", and its NUL */
 #define MX_CURRENCY_SIZE  4  /* an ISO 4217 code, e.g. "EUR", and its NUL */
+#define MX_REFERENCE_MAX  64 /* a movement's reference: 1 to 64 printable ASCII characters */
 
 struct mx_account {
     char number[MX_ACCT_LENGTH + 1];
@@ -44,7 +45,9 @@ struct mx_hold {
     char status[12];        /* "pending", "captured", "voided" or "expired" */
     char expires_at[MX_TIMESTAMP_SIZE];
     char created_at[MX_TIMESTAMP_SIZE];
-    char currency[MX_CURRENCY_SIZE]; /* its account's */
+    char currency[MX_CURRENCY_SIZE];      /* its account's */
+    char reference[MX_REFERENCE_MAX + 1]; /* the hold request's; "" when none */
+    char *metadata;                       /* its JSON object, malloc'd; NULL when none */
 };
 
 struct mx_transfer {
@@ -55,7 +58,9 @@ struct mx_transfer {
     int64_t from_balance_cents; /* each account's balance right after the transfer */
     int64_t to_balance_cents;
     char created_at[MX_TIMESTAMP_SIZE];
-    char currency[MX_CURRENCY_SIZE]; /* both accounts' */
+    char currency[MX_CURRENCY_SIZE];      /* both accounts' */
+    char reference[MX_REFERENCE_MAX + 1]; /* "" when it has none */
+    char *metadata;                       /* its JSON object, malloc'd; NULL when none */
 };
 
 /* One journal entry, as the history shows it. */
@@ -70,6 +75,8 @@ struct mx_entry {
     int64_t hold_id;                       /* 0 unless a capture */
     char currency[MX_CURRENCY_SIZE];       /* its account's */
     char counterparty[MX_ACCT_LENGTH + 1]; /* the other account of a transfer, else "" */
+    char reference[MX_REFERENCE_MAX + 1];  /* the request's that made it; "" when none */
+    char *metadata;                        /* its JSON object, malloc'd; NULL when none */
 };
 
 /* Checks that conninfo is a connection string or URI libpq understands. MX_OK, or

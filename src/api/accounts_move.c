@@ -42,6 +42,8 @@ static void move_request(const struct mx_request *request, struct mx_response *r
     mx_status status = mx_api_idempotency_key(request, &key, &why);
     if (status == MX_OK)
         status = read_sum(request, &sum_cents, &why);
+    if (status == MX_OK)
+        status = mx_api_tag(request, &why);
     if (status != MX_OK) {
         mx_api_render_refusal(&why, response);
         return;

@@ -23,7 +23,7 @@ static json_t *entry_json(const struct mx_entry *entry) {
         json_decref(json);
         json = NULL;
     }
-    return json;
+    return mx_api_with_tags(json, entry->reference, entry->metadata);
 }
 
 static json_t *page_json(const char *number, const struct mx_entry *entries, unsigned count,
@@ -53,8 +53,6 @@ static void render_page(struct mx_later *later, struct mx_response *response) {
         mx_api_render_json(
             response, 200,
             page_json(op->account, op->entries, op->entry_count, op->has_more, op->limit));
-    free(op->entries);
-    op->entries = NULL;
 }
 
 void mx_api_get_transactions(const struct mx_request *request, struct mx_response *response) {

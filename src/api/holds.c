@@ -10,11 +10,12 @@
 #include "request_bodies.h"
 
 static json_t *hold_json(const struct mx_hold *hold) {
-    return json_pack("{s:I, s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)hold->id,
-                     "account_number", hold->account, "sum", (json_int_t)hold->sum_cents,
-                     "captured", (json_int_t)hold->captured_cents, "currency", hold->currency,
-                     "status", hold->status, "expires_at", hold->expires_at, "created_at",
-                     hold->created_at);
+    return mx_api_with_tags(
+        json_pack("{s:I, s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)hold->id,
+                  "account_number", hold->account, "sum", (json_int_t)hold->sum_cents, "captured",
+                  (json_int_t)hold->captured_cents, "currency", hold->currency, "status",
+                  hold->status, "expires_at", hold->expires_at, "created_at", hold->created_at),
+        hold->reference, hold->metadata);
 }
 
 /* The answer of every request about one hold: the hold, 201 with its Location when made. */
@@ -47,6 +48,8 @@ void mx_api_create_hold(const struct mx_request *request, struct mx_response *re
     if (status == MX_OK)
         status =
             mx_api_read_hold_body(request->body, request->body_size, &sum_cents, &seconds, &why);
+    if (status == MX_OK)
+        status = mx_api_tag(request, &why);
     if (status != MX_OK) {
         mx_api_render_refusal(&why, response);
         return;
@@ -94,6 +97,8 @@ static void settle(const struct mx_request *request, struct mx_response *respons
         status = kind == MX_DB_CAPTURE
                      ? mx_api_read_capture_body(request->body, request->body_size, &sum_cents, &why)
                      : mx_api_read_empty_body(request->body, request->body_size, &why);
+    if (status == MX_OK && kind == MX_DB_CAPTURE)
+        status = mx_api_tag(request, &why);
     if (status != MX_OK) {
         mx_api_render_refusal(&why, response);
         return;
@@ -145,8 +150,6 @@ static void render_page(struct mx_later *later, struct mx_response *response) {
     struct mx_db_op *op = &later->op;
     if (!mx_api_render_failure(later, response))
         mx_api_render_json(response, 200, page_json(op));
-    free(op->holds);
-    op->holds = NULL;
 }
 
 void mx_api_list_holds(const struct mx_request *request, struct mx_response *response) {

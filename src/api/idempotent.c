@@ -2,6 +2,8 @@
 #include "idempotent.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "mondux/idempotency_key.h"
 
@@ -43,13 +45,49 @@ struct mx_db_op *mx_api_account_op(const struct mx_request *request, const char 
     return op;
 }
 
+mx_status mx_api_tag(const struct mx_request *request, struct mx_api_refusal *why) {
+    struct mx_api_tags tags;
+    mx_status status = mx_api_read_tags(request->body, request->body_size, &tags, why);
+    if (status == MX_OK)
+        mx_api_take_tags(request, &tags);
+    return status;
+}
+
+void mx_api_take_tags(const struct mx_request *request, struct mx_api_tags *tags) {
+    struct mx_later *later = request->later;
+    snprintf(later->op.reference, sizeof later->op.reference, "%s", tags->reference);
+    free(later->metadata);
+    later->metadata = tags->metadata;
+    later->op.metadata = later->metadata;
+    tags->metadata = NULL;
+}
+
 void mx_api_keyed(const struct mx_request *request, const char *key, const char *canonical_input) {
     struct mx_later *later = request->later;
     later->op.key = key;
     if (key == NULL)
         return;
-    snprintf(later->fingerprint, sizeof later->fingerprint, "%s %s %s %s", request->method,
-             request->route, request->account_number, canonical_input);
+    /* The reference and the metadata are part of what the request means. */
+    const char *metadata = later->metadata != NULL ? later->metadata : "";
+    size_t size = strlen(request->method) + strlen(request->route) +
+                  strlen(request->account_number) + strlen(canonical_input) +
+                  strlen(later->op.reference) + strlen(metadata) + 32;
+    free(later->fingerprint);
+    later->fingerprint = malloc(size);
+    if (later->fingerprint != NULL)
+        snprintf(later->fingerprint, size, "%s %s %s %s reference=%s metadata=%s", request->method,
+                 request->route, request->account_number, canonical_input, later->op.reference,
+                 metadata);
     later->op.client = request->client;
-    later->op.fingerprint = later->fingerprint;
+    /* Out of memory: no fingerprint, and the database refuses the key as used for another. */
+    later->op.fingerprint = later->fingerprint != NULL ? later->fingerprint : "";
+}
+
+void mx_api_later_release(struct mx_later *later) {
+    free(later->fingerprint);
+    free(later->metadata);
+    later->fingerprint = NULL;
+    later->metadata = NULL;
+    later->op.metadata = NULL;
+    mx_db_op_release(&later->op);
 }

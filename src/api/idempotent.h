@@ -4,6 +4,7 @@
 
 #include "mondux/api.h"
 #include "refusal.h"
+#include "request_bodies.h"
 
 /* The request's Idempotency-Key: MX_OK with *key borrowed, or NULL when the header is absent;
  * MX_INVALID_REQUEST (and *why) when it is empty, too long, not printable ASCII or sent more than
@@ -16,6 +17,14 @@ mx_status mx_api_idempotency_key(const struct mx_request *request, const char **
  * goes to the database (as no one's number), so that the 404 is remembered like any answer. */
 struct mx_db_op *mx_api_account_op(const struct mx_request *request, const char *key,
                                    enum mx_db_kind kind, struct mx_response *response);
+
+/* Reads the body's reference and metadata (mx_api_read_tags) into request->later->op
+ * (mx_api_take_tags): MX_OK, or MX_INVALID_REQUEST with why naming the field. */
+mx_status mx_api_tag(const struct mx_request *request, struct mx_api_refusal *why);
+
+/* The request's reference and metadata go with request->later->op (the later takes tags's
+ * metadata over). Call before mx_api_keyed, whose fingerprint includes them. */
+void mx_api_take_tags(const struct mx_request *request, struct mx_api_tags *tags);
 
 /* The key (NULL: none) goes with request->later->op, with the request's fingerprint: the
  * method, the route, the {n} of the path and canonical_input, which spells the parsed input the

@@ -72,6 +72,23 @@ void mx_api_error_detail(mx_status status, const char *field, const char *messag
         response->retry_after = 1;
 }
 
+json_t *mx_api_with_tags(json_t *object, const char *reference, const char *metadata) {
+    if (object == NULL)
+        return NULL;
+    int failed = reference[0] != '\0' &&
+                 json_object_set_new(object, "reference", json_string(reference)) != 0;
+    if (!failed && metadata != NULL) {
+        json_error_t error;
+        json_t *parsed = json_loads(metadata, 0, &error);
+        failed = parsed == NULL || json_object_set_new(object, "metadata", parsed) != 0;
+    }
+    if (failed) {
+        json_decref(object);
+        return NULL;
+    }
+    return object;
+}
+
 void mx_api_render_refusal(const struct mx_api_refusal *why, struct mx_response *response) {
     mx_api_error_detail(why->status, why->field[0] != '\0' ? why->field : NULL,
                         why->message[0] != '\0' ? why->message : NULL, response);

@@ -10,6 +10,10 @@
 /* Steals body. Writes it as compact JSON with http_status; on failure renders MX_INTERNAL. */
 void mx_api_render_json(struct mx_response *response, unsigned http_status, json_t *body);
 
+/* Adds "reference" (unless "") and "metadata" (a JSON object's text, unless NULL) to object,
+ * stolen; the object, or NULL (freed) when out of memory. */
+json_t *mx_api_with_tags(json_t *object, const char *reference, const char *metadata);
+
 /* The error answer for why: its status, its sentence (or the table's) and its field, if any. */
 void mx_api_render_refusal(const struct mx_api_refusal *why, struct mx_response *response);
 

@@ -22,23 +22,26 @@ static const char *const limit_members[] = {"overdraft_limit", NULL};
 static const struct body_kind limit_kind = {limit_members, "\"overdraft_limit\"",
                                             MX_API_LIMIT_BODY_EXAMPLE};
 
-static const char *const transfer_members[] = {"from", "to", "sum", NULL};
-static const struct body_kind transfer_kind = {transfer_members, "\"from\", \"to\" and \"sum\"",
-                                               MX_API_TRANSFER_BODY_EXAMPLE};
+static const char *const transfer_members[] = {"from", "to", "sum", "reference", "metadata", NULL};
+static const struct body_kind transfer_kind = {
+    transfer_members, "\"from\", \"to\", \"sum\", \"reference\" and \"metadata\"",
+    MX_API_TRANSFER_BODY_EXAMPLE};
 
 static const char *const no_members[] = {NULL};
 static const struct body_kind empty_kind = {no_members, "no field", MX_API_EMPTY_BODY_EXAMPLE};
 
-static const char *const hold_members[] = {"sum", "expires_in", NULL};
-static const struct body_kind hold_kind = {hold_members, "\"sum\" and \"expires_in\"",
-                                           MX_API_HOLD_BODY_EXAMPLE};
+static const char *const hold_members[] = {"sum", "expires_in", "reference", "metadata", NULL};
+static const struct body_kind hold_kind = {
+    hold_members, "\"sum\", \"expires_in\", \"reference\" and \"metadata\"",
+    MX_API_HOLD_BODY_EXAMPLE};
 
-static const char *const capture_members[] = {"sum", NULL};
-static const struct body_kind capture_kind = {capture_members, "\"sum\"",
-                                              MX_API_CAPTURE_BODY_EXAMPLE};
+static const char *const capture_members[] = {"sum", "reference", "metadata", NULL};
+static const struct body_kind capture_kind = {
+    capture_members, "\"sum\", \"reference\" and \"metadata\"", MX_API_CAPTURE_BODY_EXAMPLE};
 
-static const char *const move_members[] = {"sum", NULL};
-static const struct body_kind move_kind = {move_members, "\"sum\"", MX_API_MOVE_BODY_EXAMPLE};
+static const char *const move_members[] = {"sum", "reference", "metadata", NULL};
+static const struct body_kind move_kind = {move_members, "\"sum\", \"reference\" and \"metadata\"",
+                                           MX_API_MOVE_BODY_EXAMPLE};
 
 /* 1 if value is the media type application/json, parameters (";charset=utf-8") aside. */
 static int is_json_type(const char *value) {
@@ -282,6 +285,77 @@ mx_status mx_api_read_capture_body(const char *text, size_t size, int64_t *sum_c
                                "sum must be a whole number of cents from 1 to %" PRId64
                                ", at most the sum held",
                                (int64_t)MX_MONEY_MAX_CENTS);
+    json_decref(body);
+    return status;
+}
+
+/* UTF-8 characters in text (its bytes that do not continue one). */
+static size_t characters(const char *text) {
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++)
+        n += (*p & 0xc0) != 0x80;
+    return n;
+}
+
+/* metadata as Stripe allows it: an object of at most 20 members, each key 1 to 40 characters,
+ * each value a string of at most 500. */
+static mx_status check_metadata(const json_t *metadata, struct mx_api_refusal *why) {
+    if (!json_is_object(metadata) || json_object_size(metadata) > MX_METADATA_KEYS_MAX)
+        return mx_api_refuse(why, MX_INVALID_REQUEST, "metadata",
+                             "metadata must be a JSON object of at most %d string values",
+                             MX_METADATA_KEYS_MAX);
+    const char *name;
+    const json_t *value;
+    json_object_foreach((json_t *)metadata, name, value) {
+        size_t length = characters(name);
+        if (length < 1 || length > MX_METADATA_KEY_MAX || strlen(name) == 0)
+            return mx_api_refuse(why, MX_INVALID_REQUEST, "metadata",
+                                 "each metadata key must be 1 to %d characters",
+                                 MX_METADATA_KEY_MAX);
+        /* A value holding a NUL is not the string jansson's text says. */
+        if (!json_is_string(value) ||
+            strlen(json_string_value(value)) != json_string_length(value) ||
+            characters(json_string_value(value)) > MX_METADATA_VALUE_MAX)
+            return mx_api_refuse(why, MX_INVALID_REQUEST, "metadata",
+                                 "each metadata value must be a string of at most %d characters",
+                                 MX_METADATA_VALUE_MAX);
+    }
+    return MX_OK;
+}
+
+mx_status mx_api_read_tags(const char *text, size_t size, struct mx_api_tags *out,
+                           struct mx_api_refusal *why) {
+    out->reference[0] = '\0';
+    out->metadata = NULL;
+    if (size == 0)
+        return MX_OK;
+    json_error_t error;
+    json_t *body = json_loadb(
+        text, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &error);
+    /* The kind's own reader has refused what is not an object; this only reads the two. */
+    const json_t *reference = json_object_get(body, "reference");
+    const json_t *metadata = json_object_get(body, "metadata");
+    mx_status status = MX_OK;
+    if (reference != NULL) {
+        const char *value = json_string_value(reference);
+        size_t length = value != NULL ? json_string_length(reference) : 0;
+        int ok = value != NULL && length >= 1 && length <= MX_REFERENCE_MAX;
+        for (size_t i = 0; ok && i < length; i++)
+            ok = value[i] >= 0x20 && value[i] <= 0x7e;
+        if (ok)
+            memcpy(out->reference, value, length + 1);
+        else
+            status = mx_api_refuse(why, MX_INVALID_REQUEST, "reference",
+                                   "reference must be 1 to %d printable ASCII characters",
+                                   MX_REFERENCE_MAX);
+    }
+    if (status == MX_OK && metadata != NULL)
+        status = check_metadata(metadata, why);
+    if (status == MX_OK && metadata != NULL) {
+        out->metadata = json_dumps(metadata, JSON_COMPACT | JSON_SORT_KEYS);
+        if (out->metadata == NULL)
+            status = mx_api_refuse(why, MX_INTERNAL, NULL, "out of memory");
+    }
     json_decref(body);
     return status;
 }

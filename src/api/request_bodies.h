@@ -72,6 +72,22 @@ mx_status mx_api_read_hold_body(const char *body, size_t size, int64_t *sum_cent
 mx_status mx_api_read_capture_body(const char *body, size_t size, int64_t *sum_cents,
                                    struct mx_api_refusal *why);
 
+/* A movement's reference and metadata, from a move's, transfer's, hold's or capture's body. */
+#define MX_METADATA_KEYS_MAX  20
+#define MX_METADATA_KEY_MAX   40
+#define MX_METADATA_VALUE_MAX 500
+struct mx_api_tags {
+    char reference[MX_REFERENCE_MAX + 1]; /* "" when none */
+    char *metadata; /* the object as compact JSON with sorted keys, malloc'd; NULL when none */
+};
+
+/* The "reference" (1 to MX_REFERENCE_MAX printable ASCII characters) and "metadata" (an object
+ * of at most 20 string values, keys 1 to 40 characters, values at most 500) of a body the kind's
+ * own reader has accepted. MX_OK and *out (its metadata the caller's to free), or
+ * MX_INVALID_REQUEST naming the field. */
+mx_status mx_api_read_tags(const char *body, size_t size, struct mx_api_tags *out,
+                           struct mx_api_refusal *why);
+
 /* A request that takes no input (freeze, unfreeze, close): empty or {}. MX_OK, or
  * MX_INVALID_REQUEST naming the first member it has. */
 mx_status mx_api_read_empty_body(const char *body, size_t size, struct mx_api_refusal *why);

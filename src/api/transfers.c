@@ -7,11 +7,13 @@
 #include "render.h"
 
 static json_t *transfer_json(const struct mx_transfer *transfer) {
-    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:I, s:I, s:s}", "id", (json_int_t)transfer->id,
-                     "from", transfer->from, "to", transfer->to, "sum",
-                     (json_int_t)transfer->amount_cents, "currency", transfer->currency,
-                     "from_balance", (json_int_t)transfer->from_balance_cents, "to_balance",
-                     (json_int_t)transfer->to_balance_cents, "created_at", transfer->created_at);
+    return mx_api_with_tags(
+        json_pack("{s:I, s:s, s:s, s:I, s:s, s:I, s:I, s:s}", "id", (json_int_t)transfer->id,
+                  "from", transfer->from, "to", transfer->to, "sum",
+                  (json_int_t)transfer->amount_cents, "currency", transfer->currency,
+                  "from_balance", (json_int_t)transfer->from_balance_cents, "to_balance",
+                  (json_int_t)transfer->to_balance_cents, "created_at", transfer->created_at),
+        transfer->reference, transfer->metadata);
 }
 
 static void render_made(struct mx_later *later, struct mx_response *response) {
@@ -34,6 +36,8 @@ void mx_api_create_transfer(const struct mx_request *request, struct mx_response
         status = mx_api_check_body_type(request, MX_API_TRANSFER_BODY_EXAMPLE, &why);
     if (status == MX_OK)
         status = mx_api_read_transfer_body(request->body, request->body_size, &input, &why);
+    if (status == MX_OK)
+        status = mx_api_tag(request, &why);
     if (status != MX_OK) {
         mx_api_render_refusal(&why, response);
         return;

@@ -35,6 +35,8 @@ static const struct mx_status_info status_table[MX_STATUS_COUNT] = {
     [MX_CURRENCY_MISMATCH] = {MX_CURRENCY_MISMATCH, 409, "currency_mismatch",
                               "the two accounts hold different currencies: money moves only "
                               "between accounts of the same currency"},
+    [MX_DUPLICATE_REFERENCE] = {MX_DUPLICATE_REFERENCE, 409, "duplicate_reference",
+                                "the account already has a movement with this reference"},
     [MX_IDEMPOTENCY_KEY_IN_USE] = {MX_IDEMPOTENCY_KEY_IN_USE, 409, "idempotency_key_in_use",
                                    "a request with this idempotency key is still in progress, "
                                    "try again"},

@@ -642,6 +642,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     if (ctx->conn != NULL && ctx->conn->phase != PHASE_CUT)
         set_phase(ctx->conn, PHASE_IDLE);
     mx_api_response_free(&ctx->answer);
+    mx_api_later_release(&ctx->later);
     free(ctx->body);
     free(ctx);
     server->in_flight--;

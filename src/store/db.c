@@ -100,6 +100,22 @@ static void db_op_again(struct mx_db *db, struct mx_db_op *op) {
     queue(db, op);
 }
 
+void mx_db_op_release(struct mx_db_op *op) {
+    for (unsigned i = 0; op->entries != NULL && i < op->entry_count; i++)
+        free(op->entries[i].metadata);
+    for (unsigned i = 0; op->holds != NULL && i < op->entry_count; i++)
+        free(op->holds[i].metadata);
+    free(op->entries);
+    free(op->holds);
+    free(op->transfer_out.metadata);
+    free(op->hold_out.metadata);
+    op->entries = NULL;
+    op->holds = NULL;
+    op->entry_count = 0;
+    op->transfer_out.metadata = NULL;
+    op->hold_out.metadata = NULL;
+}
+
 void mx_db_submit(struct mx_db *db, struct mx_db_op *op) {
     op->status = MX_INTERNAL;
     op->replayed = 0;

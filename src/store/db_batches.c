@@ -156,7 +156,7 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
         }
         return 1;
     }
-    enum { COLUMNS_MAX = 10 };
+    enum { COLUMNS_MAX = 12 };
     struct literal columns[COLUMNS_MAX];
     memset(columns, 0, sizeof columns);
     int n = 0;
@@ -165,7 +165,7 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
         case DB_BATCH_MOVES: {
             /* A capture or a void names its hold; the database knows its account. */
             int on_hold = op->kind == MX_DB_CAPTURE || op->kind == MX_DB_VOID;
-            n = 10;
+            n = 12;
             put_text(&columns[0], move_kind_name(op->kind));
             put_text(&columns[1], on_hold ? NULL : op->account);
             /* The other text of an operation: a transfer's to, a new account's currency. */
@@ -175,10 +175,12 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
             put_int(&columns[3], op->amount, 0);
             put_int(&columns[4], op->id, !on_hold);
             put_int(&columns[5], op->seconds, op->kind != MX_DB_HOLD);
-            put_text(&columns[6], op->key != NULL ? op->client : NULL);
-            put_text(&columns[7], op->key);
-            put_text(&columns[8], op->key != NULL ? op->fingerprint : NULL);
-            put_int(&columns[9], op->attempt_token, op->key == NULL);
+            put_text(&columns[6], op->reference[0] != '\0' ? op->reference : NULL);
+            put_text(&columns[7], op->metadata);
+            put_text(&columns[8], op->key != NULL ? op->client : NULL);
+            put_text(&columns[9], op->key);
+            put_text(&columns[10], op->key != NULL ? op->fingerprint : NULL);
+            put_int(&columns[11], op->attempt_token, op->key == NULL);
             break;
         }
         case DB_BATCH_ACCOUNTS:
@@ -275,6 +277,7 @@ static mx_status move_status(const char *outcome) {
         {"capture_exceeds_hold", MX_INVALID_SUM},
         {"currency_mismatch", MX_CURRENCY_MISMATCH},
         {"unknown_currency", MX_INVALID_REQUEST}, /* a new account's */
+        {"duplicate_reference", MX_DUPLICATE_REFERENCE},
     };
     for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
         if (strcmp(outcome, outcomes[i].word) == 0)
@@ -298,8 +301,20 @@ static int is_hold_kind(enum mx_db_kind kind) {
 }
 
 /* A hold's columns, at the positions at[] names: id, account, sum, captured, status,
- * expires_at, created_at, currency -- where they come in the rows of apply_batch and read_holds. */
-static void read_hold_columns(struct mx_hold *h, const PGresult *result, int row, const int at[8]) {
+ * expires_at, created_at, currency, reference, metadata -- where they come in the rows of
+ * apply_batch and read_holds. 0 when out of memory. */
+/* A nullable text column as a new string in *out (NULL for NULL), in place of the old one (an
+ * answer read again after a resend). 0 when out of memory. */
+static int take_text(char **out, const PGresult *result, int row, int column) {
+    free(*out);
+    *out = NULL;
+    if (PQgetisnull(result, row, column))
+        return 1;
+    *out = strdup(PQgetvalue(result, row, column));
+    return *out != NULL;
+}
+
+static int read_hold_columns(struct mx_hold *h, const PGresult *result, int row, const int at[10]) {
     if (at[0] >= 0) /* else the caller knows it */
         h->id = mx_pg_int64(result, row, at[0]);
     mx_pg_text(h->account, sizeof h->account, result, row, at[1]);
@@ -309,11 +324,13 @@ static void read_hold_columns(struct mx_hold *h, const PGresult *result, int row
     mx_pg_text(h->expires_at, sizeof h->expires_at, result, row, at[5]);
     mx_pg_text(h->created_at, sizeof h->created_at, result, row, at[6]);
     mx_pg_text(h->currency, sizeof h->currency, result, row, at[7]);
+    mx_pg_text(h->reference, sizeof h->reference, result, row, at[8]);
+    return take_text(&h->metadata, result, row, at[9]);
 }
 
 /* o_ord, o_outcome, o_replayed, o_own, o_number, o_balance, o_other_balance, o_overdraft, o_id,
- * o_created_at, o_status, o_available, o_sum, o_captured, o_expires_at, o_currency: one row per
- * operation. */
+ * o_created_at, o_status, o_available, o_sum, o_captured, o_expires_at, o_currency,
+ * o_reference, o_metadata: one row per operation. */
 static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
     const char *outcome = PQgetvalue(result, row, 1);
     if (op->kind == MX_DB_CREATE && strcmp(outcome, "number_taken") == 0) {
@@ -330,8 +347,9 @@ static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
     op->replayed = is_true(result, row, 2) && !own;
     if (is_hold_kind(op->kind) && (status == MX_OK || status == MX_INVALID_SUM)) {
         /* A capture over the sum held is refused with that sum, for the sentence. */
-        static const int columns[8] = {8, 4, 12, 13, 10, 14, 9, 15};
-        read_hold_columns(&op->hold_out, result, row, columns);
+        static const int columns[10] = {8, 4, 12, 13, 10, 14, 9, 15, 16, 17};
+        if (!read_hold_columns(&op->hold_out, result, row, columns))
+            status = MX_INTERNAL;
     } else if (status == MX_OK) {
         if (op->kind == MX_DB_TRANSFER) {
             struct mx_transfer *t = &op->transfer_out;
@@ -343,6 +361,9 @@ static void read_move(struct mx_db_op *op, const PGresult *result, int row) {
             t->to_balance_cents = mx_pg_int64(result, row, 6);
             mx_pg_text(t->created_at, sizeof t->created_at, result, row, 9);
             mx_pg_text(t->currency, sizeof t->currency, result, row, 15);
+            mx_pg_text(t->reference, sizeof t->reference, result, row, 16);
+            if (!take_text(&t->metadata, result, row, 17))
+                status = MX_INTERNAL;
         } else {
             struct mx_account *a = &op->account_out;
             mx_pg_text(a->number, sizeof a->number, result, row, 4);
@@ -379,7 +400,8 @@ static void read_account(struct mx_db_op *op, const PGresult *result, int row) {
     op->status = MX_OK;
 }
 
-/* u.ord, from, to, amount, from balance after, to balance after, created_at, currency. */
+/* u.ord, from, to, amount, from balance after, to balance after, created_at, currency,
+ * reference, metadata. */
 static void read_transfer(struct mx_db_op *op, const PGresult *result, int row) {
     struct mx_transfer *t = &op->transfer_out;
     t->id = op->id;
@@ -390,7 +412,8 @@ static void read_transfer(struct mx_db_op *op, const PGresult *result, int row) 
     t->to_balance_cents = mx_pg_int64(result, row, 5);
     mx_pg_text(t->created_at, sizeof t->created_at, result, row, 6);
     mx_pg_text(t->currency, sizeof t->currency, result, row, 7);
-    op->status = MX_OK;
+    mx_pg_text(t->reference, sizeof t->reference, result, row, 8);
+    op->status = take_text(&t->metadata, result, row, 9) ? MX_OK : MX_INTERNAL;
 }
 
 /* u.ord, account found, then the entry (NULLs for none): id, kind, amount, balance after,
@@ -418,6 +441,9 @@ static int read_history_row(struct mx_db_op *op, const PGresult *result, int row
     mx_pg_text(e->counterparty, sizeof e->counterparty, result, row, 8);
     e->hold_id = mx_pg_int64(result, row, 9);
     mx_pg_text(e->currency, sizeof e->currency, result, row, 10);
+    mx_pg_text(e->reference, sizeof e->reference, result, row, 11);
+    if (!take_text(&e->metadata, result, row, 12))
+        return 0;
     return 1;
 }
 
@@ -444,15 +470,16 @@ static int read_hold_page_row(struct mx_db_op *op, const PGresult *result, int r
     mx_pg_text(h->expires_at, sizeof h->expires_at, result, row, 6);
     mx_pg_text(h->created_at, sizeof h->created_at, result, row, 7);
     mx_pg_text(h->currency, sizeof h->currency, result, row, 8);
-    return 1;
+    mx_pg_text(h->reference, sizeof h->reference, result, row, 9);
+    return take_text(&h->metadata, result, row, 10);
 }
 
-/* u.ord, account, sum, captured, status, expires_at, created_at, currency. */
+/* u.ord, account, sum, captured, status, expires_at, created_at, currency, reference,
+ * metadata. */
 static void read_hold(struct mx_db_op *op, const PGresult *result, int row) {
-    static const int columns[8] = {-1, 1, 2, 3, 4, 5, 6, 7};
+    static const int columns[10] = {-1, 1, 2, 3, 4, 5, 6, 7, 8, 9};
     op->hold_out.id = op->id;
-    read_hold_columns(&op->hold_out, result, row, columns);
-    op->status = MX_OK;
+    op->status = read_hold_columns(&op->hold_out, result, row, columns) ? MX_OK : MX_INTERNAL;
 }
 
 /* Every history (or holds) operation's page: found (an account row came) or not, unless memory

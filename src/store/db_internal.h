@@ -50,7 +50,7 @@ enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind);
 enum mx_stmt db_batch_statement(enum db_batch_kind kind);
 int db_batch_params(const struct db_batch *batch, char *values[], int *count);
 void db_params_free(char *values[], int count);
-#define DB_PARAMS_MAX 11 /* apply_batch's */
+#define DB_PARAMS_MAX 13 /* apply_batch's */
 
 /* Reads each operation's answer from the statement's rows into it: op->status, or op->resend when
  * it must go out once more (a creation whose number was taken has drawn another). Calls nothing of

@@ -14,11 +14,13 @@ static const Oid sweep_types[] = {OID_INT8, OID_INT8};
 #define OID_TEXT_ARRAY 1009
 #define OID_INT8_ARRAY 1016
 static const Oid read_batch_types[] = {OID_TEXT_ARRAY};
-#define OID_INT4_ARRAY 1007
-#define OID_BOOL       16
+#define OID_INT4_ARRAY  1007
+#define OID_BOOL        16
+#define OID_JSONB_ARRAY 3807
 static const Oid apply_batch_types[] = {
-    OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT8_ARRAY, OID_INT4_ARRAY,
-    OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_BOOL};
+    OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,  OID_INT8_ARRAY, OID_INT8_ARRAY,
+    OID_INT4_ARRAY, OID_TEXT_ARRAY, OID_JSONB_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
+    OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_BOOL};
 static const Oid int8_array_only[] = {OID_INT8_ARRAY};
 static const Oid history_batch_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT4_ARRAY};
 static const Oid holds_page_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT4_ARRAY,
@@ -61,18 +63,18 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
          "SELECT o_ord, o_outcome, o_replayed, o_own, o_number, o_balance, o_other_balance,"
          " o_overdraft, o_id, " UTC_TIMESTAMP(
              "o_created_at") ", o_status, o_available, o_sum,"
-                             " o_captured, " UTC_TIMESTAMP("o_expires_at") ", o_currency FROM"
-                                                                           " apply_batch($1,"
-                                                                           " $2, $3, $4, $5,"
-                                                                           " $6, $7, $8, $9,"
-                                                                           " $10, $11)",
-         11, apply_batch_types},
+                             " o_captured, " UTC_TIMESTAMP(
+                                 "o_expires_at") ", o_currency, o_reference, o_metadata"
+                                                 " FROM apply_batch($1, $2, $3, $4, $5, $6, $7, "
+                                                 "$8, $9, $10, $11, $12, $13)",
+         13, apply_batch_types},
     /* Many requests' transfer reads at once: $1 ids; no row for an unknown id. */
     [MX_STMT_READ_TRANSFERS] =
         {"read_transfers",
          "SELECT u.ord, f.account_number, t.account_number, tr.amount_cents,"
          " out_leg.balance_after_cents, in_leg.balance_after_cents, " UTC_TIMESTAMP(
-             "tr.created_at") ", f.currency FROM unnest($1) WITH ORDINALITY AS u(id, ord)"
+             "tr.created_at") ", f.currency, tr.reference, tr.metadata"
+                              " FROM unnest($1) WITH ORDINALITY AS u(id, ord)"
                               " JOIN transfers tr ON tr.id = u.id"
                               " JOIN accounts f ON f.id = tr.from_account_id"
                               " JOIN accounts t ON t.id = tr.to_account_id"
@@ -88,28 +90,31 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
         {"history_batch",
          "SELECT u.ord, a.id IS NOT NULL, e.id, e.kind, e.amount_cents, "
          "e.balance_after_cents,"
-         " " UTC_TIMESTAMP("e.created_at") ", e.transfer_id, e.counterparty, e.hold_id, a.currency"
-                                           " FROM unnest($1, $2, $3) WITH ORDINALITY"
-                                           " AS u(number, before, wanted, ord)"
-                                           " LEFT JOIN accounts a ON a.account_number = u.number"
-                                           " LEFT JOIN LATERAL ("
-                                           " SELECT e.*, other.account_number AS counterparty"
-                                           " FROM entries e"
-                                           " LEFT JOIN transfers t ON t.id = e.transfer_id"
-                                           " LEFT JOIN accounts other ON other.id = CASE e.kind"
-                                           " WHEN 'transfer_out' THEN t.to_account_id"
-                                           " WHEN 'transfer_in' THEN t.from_account_id END"
-                                           " WHERE e.account_id = a.id"
-                                           " AND e.id < COALESCE(u.before, 9223372036854775807)"
-                                           " ORDER BY e.id DESC LIMIT u.wanted) e ON true"
-                                           " ORDER BY u.ord, e.id DESC",
+         " " UTC_TIMESTAMP(
+             "e.created_at") ", e.transfer_id, e.counterparty, e.hold_id, a.currency, e.reference,"
+                             " e.metadata"
+                             " FROM unnest($1, $2, $3) WITH ORDINALITY"
+                             " AS u(number, before, wanted, ord)"
+                             " LEFT JOIN accounts a ON a.account_number = u.number"
+                             " LEFT JOIN LATERAL ("
+                             " SELECT e.*, other.account_number AS counterparty"
+                             " FROM entries e"
+                             " LEFT JOIN transfers t ON t.id = e.transfer_id"
+                             " LEFT JOIN accounts other ON other.id = CASE e.kind"
+                             " WHEN 'transfer_out' THEN t.to_account_id"
+                             " WHEN 'transfer_in' THEN t.from_account_id END"
+                             " WHERE e.account_id = a.id"
+                             " AND e.id < COALESCE(u.before, 9223372036854775807)"
+                             " ORDER BY e.id DESC LIMIT u.wanted) e ON true"
+                             " ORDER BY u.ord, e.id DESC",
          3, history_batch_types},
     /* Many requests' hold reads at once: $1 ids; no row for an unknown id. */
     [MX_STMT_READ_HOLDS] =
         {"read_holds",
          "SELECT u.ord, a.account_number, h.amount_cents, "
          "h.captured_cents, " HOLD_STATUS("h") ", " UTC_TIMESTAMP(
-             "h.expires_at") ", " UTC_TIMESTAMP("h.created_at") ", a.currency FROM unnest($1) WITH "
+             "h.expires_at") ", " UTC_TIMESTAMP("h.created_at") ", a.currency, h.reference, "
+                                                                "h.metadata FROM unnest($1) WITH "
                                                                 "ORDINALITY AS u(id,"
                                                                 " ord) JOIN holds h ON "
                                                                 "h.id = u.id"
@@ -124,7 +129,8 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
         {"holds_page",
          "SELECT u.ord, a.id IS NOT NULL, h.id, h.amount_cents, h.captured_cents, h.shown,"
          " " UTC_TIMESTAMP("h.expires_at") ", " UTC_TIMESTAMP(
-             "h.created_at") ", a.currency FROM unnest($1, $2, $3, $4) WITH ORDINALITY"
+             "h.created_at") ", a.currency, h.reference, h.metadata"
+                             " FROM unnest($1, $2, $3, $4) WITH ORDINALITY"
                              " AS u(number, before, wanted, status, ord)"
                              " LEFT JOIN accounts a ON a.account_number = u.number"
                              " LEFT JOIN LATERAL (SELECT x.*, " HOLD_STATUS(

@@ -13,7 +13,8 @@
 #define BATCH_ANSWER                                                                               \
     "SELECT string_agg(concat_ws(':', o_ord, o_outcome || CASE WHEN o_replayed THEN '+r'"          \
     " ELSE '' END, coalesce(o_balance::text, '-'), coalesce(o_other_balance::text, '-')), ' '"     \
-    " ORDER BY o_ord) FROM apply_batch($1, $2, $3, $4, NULL, NULL, $5, $6, $7, NULL, $8)"
+    " ORDER BY o_ord) FROM apply_batch($1, $2, $3, $4, NULL, NULL, NULL, NULL, $5, $6, $7, NULL, " \
+    "$8)"
 
 struct batch {
     const char *kinds, *accounts, *others, *amounts, *clients, *keys, *fingerprints;
@@ -183,17 +184,19 @@ START_TEST(keyed_operations_store_their_outcome_with_the_effect_and_replay_it) {
     struct batch create = {LIST("create"), create_number, LIST("NULL"), LIST("500"),
                            LIST("teller"), LIST("k4"),    LIST("f4")};
     ck_assert_str_eq(
-        ft_sql_text("SELECT o_outcome || o_number || ':' || o_overdraft"
-                    " FROM apply_batch($1, $2, $3, $4, NULL, NULL, $5, $6, $7, NULL, false)",
-                    create.kinds, create.accounts, create.others, create.amounts, create.clients,
-                    create.keys, create.fingerprints, (const char *)NULL),
+        ft_sql_text(
+            "SELECT o_outcome || o_number || ':' || o_overdraft"
+            " FROM apply_batch($1, $2, $3, $4, NULL, NULL, NULL, NULL, $5, $6, $7, NULL, false)",
+            create.kinds, create.accounts, create.others, create.amounts, create.clients,
+            create.keys, create.fingerprints, (const char *)NULL),
         ft_sql_text("SELECT 'ok' || $1 || ':500'", fresh, (const char *)NULL));
     create.accounts = retry_number;
     ck_assert_str_eq(
-        ft_sql_text("SELECT o_outcome || o_replayed || o_number"
-                    " FROM apply_batch($1, $2, $3, $4, NULL, NULL, $5, $6, $7, NULL, false)",
-                    create.kinds, create.accounts, create.others, create.amounts, create.clients,
-                    create.keys, create.fingerprints, (const char *)NULL),
+        ft_sql_text(
+            "SELECT o_outcome || o_replayed || o_number"
+            " FROM apply_batch($1, $2, $3, $4, NULL, NULL, NULL, NULL, $5, $6, $7, NULL, false)",
+            create.kinds, create.accounts, create.others, create.amounts, create.clients,
+            create.keys, create.fingerprints, (const char *)NULL),
         ft_sql_text("SELECT 'oktrue' || $1", fresh, (const char *)NULL));
     /* Without a key, a taken number is the caller's to draw again; nothing is made. */
     struct batch taken = {LIST("create"), retry_number, LIST("NULL"), LIST("0"),
@@ -246,7 +249,7 @@ END_TEST
 
 START_TEST(an_empty_batch_answers_nothing) {
     ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM apply_batch('{}', '{}', '{}', '{}', '{}',"
-                                  " '{}', '{}', '{}', '{}', '{}', false)",
+                                  " '{}', '{}', '{}', '{}', '{}', '{}', '{}', false)",
                                   (const char *)NULL),
                      0);
 }

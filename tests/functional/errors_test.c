@@ -324,7 +324,8 @@ START_TEST(unknown_body_field_is_named_with_the_fields_the_body_takes) {
     snprintf(body, sizeof body, "{\"from\": \"%s\", \"to\": \"%s\", \"sum\": 5, \"memo\": 1}", a,
              b);
     expect_sentence("POST", "/api/transfers", body, NULL, 400, "invalid_request",
-                    "unknown field \"memo\": this body takes only \"from\", \"to\" and \"sum\"",
+                    "unknown field \"memo\": this body takes only \"from\", \"to\", \"sum\", "
+                    "\"reference\" and \"metadata\"",
                     "memo");
     /* A name that cannot be quoted plainly (too long, or with a quote in it) is not echoed. */
     const char *odd[] = {"{\"a\\\"b\": 1}",
@@ -500,7 +501,9 @@ START_TEST(bad_sum_in_a_deposit_body_is_invalid_sum_and_other_bodies_say_where_t
         expect_sentence("PUT", path, body, NULL, 400, "invalid_sum", INVALID_SUM_MESSAGE, "sum");
     }
     expect_sentence("PUT", path, "{\"amount\": 5}", NULL, 400, "invalid_request",
-                    "unknown field \"amount\": this body takes only \"sum\"", "amount");
+                    "unknown field \"amount\": this body takes only \"sum\", \"reference\" and "
+                    "\"metadata\"",
+                    "amount");
     expect_sentence("POST", path, "500", NULL, 400, "invalid_request",
                     "the body must be a JSON object, e.g. {\"sum\": 500}, or no body and ?sum=500 "
                     "in the query",

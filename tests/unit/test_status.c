@@ -32,6 +32,7 @@ static const struct {
     [MX_HOLD_NOT_FOUND] = {404, "hold_not_found"},
     [MX_HOLD_NOT_PENDING] = {409, "hold_not_pending"},
     [MX_CURRENCY_MISMATCH] = {409, "currency_mismatch"},
+    [MX_DUPLICATE_REFERENCE] = {409, "duplicate_reference"},
     [MX_IDEMPOTENCY_KEY_IN_USE] = {409, "idempotency_key_in_use"},
     [MX_IDEMPOTENCY_KEY_REUSED] = {422, "idempotency_key_reused"},
     [MX_PAYLOAD_TOO_LARGE] = {413, "payload_too_large"},
