@@ -73,15 +73,17 @@ function formatCents(cents) {
   return formatIntegerText(String(cents));
 }
 
-// What a withdrawal may take: the balance plus the overdraft limit, both safe integers of cents
-// whose sum may not be one, hence BigInt.
-function availableText(balance, overdraftLimit) {
-  const available = formatIntegerText((BigInt(balance) + BigInt(overdraftLimit)).toString());
+// What a withdrawal may take: the available balance (the balance less pending holds) plus the
+// overdraft limit, both safe integers of cents whose sum may not be one, hence BigInt.
+function availableText(balance, available, overdraftLimit) {
+  const most = formatIntegerText((BigInt(available) + BigInt(overdraftLimit)).toString());
   if (overdraftLimit === 0) {
-    return 'Insufficient funds: the available balance is ' + available + '.';
+    return 'Insufficient funds: the available balance is ' + most + '.';
   }
-  return 'Insufficient funds: the available balance is ' + available + ' (the balance ' +
-    formatCents(balance) + ' plus an overdraft of ' + formatCents(overdraftLimit) + ').';
+  const base = available === balance ? 'the balance ' + formatCents(balance)
+    : 'the balance less pending holds, ' + formatCents(available) + ',';
+  return 'Insufficient funds: the available balance is ' + most + ' (' + base +
+    ' plus an overdraft of ' + formatCents(overdraftLimit) + ').';
 }
 
 // The same with an explicit sign for amounts that move money: "+€12.34", "-€2.34".
@@ -237,6 +239,8 @@ const page = {
   account: byId('account'),
   accountLines: lines('account'),
   balance: byId('balance'),
+  available: byId('available'),
+  status: byId('status'),
   balanceOf: byId('balance-of'),
   moveForm: byId('move-form'),
   amount: byId('amount'),
@@ -343,10 +347,17 @@ function renderAccounts() {
   page.accountsEmpty.hidden = accounts.length > 0;
 }
 
-function showBalance(number, cents) {
+// An answer that shows an account (or its balance): the balance, what of it is available (the
+// balance less its pending holds), and its status when the answer says it.
+function showBalance(number, data) {
   shownAccount = number;
   page.balanceOf.textContent = ' of ' + number;
-  page.balance.textContent = formatCents(cents);
+  page.balance.textContent = formatCents(data.balance);
+  page.available.textContent = Number.isSafeInteger(data.available_balance)
+    ? formatCents(data.available_balance) : '—';
+  if (typeof data.status === 'string') {
+    page.status.textContent = data.status;
+  }
   renderAccounts();
 }
 
@@ -354,6 +365,8 @@ function forgetShown() {
   shownAccount = null;
   page.balanceOf.textContent = '';
   page.balance.textContent = '—';
+  page.available.textContent = '—';
+  page.status.textContent = '—';
   page.historyOf.textContent = '';
   page.history.hidden = true;
   silence(page.historyLines);
@@ -436,13 +449,13 @@ async function getBalance() {
   if (number === null) {
     return;
   }
-  const answer = await callApi('GET', accountPath(number) + '/balance', false);
+  const answer = await callApi('GET', accountPath(number), false);
   if (!answer.ok) {
     forgetShown();
     complain(page.accountLines, errorText(answer), fieldOf(answer));
     return;
   }
-  showBalance(number, answer.data.balance);
+  showBalance(number, answer.data);
   await loadHistory(number);
 }
 
@@ -452,14 +465,15 @@ async function refuseForFunds(number) {
   const answer = await callApi('GET', accountPath(number), false);
   const data = answer.data;
   if (!answer.ok || data === null || !Number.isSafeInteger(data.balance) ||
-      !Number.isSafeInteger(data.overdraft_limit)) {
+      !Number.isSafeInteger(data.available_balance) || !Number.isSafeInteger(data.overdraft_limit)) {
     complain(page.moveLines,
       'Insufficient funds (the available balance could not be read: ' + errorText(answer) + ').',
       page.amount);
     return;
   }
-  complain(page.moveLines, availableText(data.balance, data.overdraft_limit), page.amount);
-  showBalance(number, data.balance);
+  complain(page.moveLines, availableText(data.balance, data.available_balance, data.overdraft_limit),
+    page.amount);
+  showBalance(number, data);
   await loadHistory(number);
 }
 
@@ -489,7 +503,7 @@ async function move(operation) {
   page.amount.value = '';
   const done = operation === 'deposit' ? 'Deposited ' : 'Withdrew ';
   tell(page.moveLines, done + formatDigits(amount.cents) + '.', 'ok');
-  showBalance(number, answer.data.balance);
+  showBalance(number, answer.data);
   await loadHistory(number);
 }
 
@@ -507,7 +521,7 @@ async function createAccount() {
   page.account.value = number;
   markValid(page.account);
   tell(page.createLines, 'Created account ' + number + '.', 'ok');
-  showBalance(number, answer.data.balance);
+  showBalance(number, answer.data);
   await loadHistory(number);
 }
 

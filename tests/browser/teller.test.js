@@ -422,6 +422,36 @@ describe('teller page', () => {
       await closePage(session);
     });
 
+  it('a pending hold shows as less available, and a withdrawal may take only what is available',
+    TEST_OPTIONS, async () => {
+      const number = await createAccountViaApi();
+      assert.equal((await api('POST', `/api/accounts/${number}/deposit?sum=5000`)).status, 200);
+      const held = await fetch(baseUrl + `/api/accounts/${number}/holds`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ sum: 2000, expires_in: 3600 }),
+      });
+      assert.equal(held.status, 201);
+      const session = await openPage();
+      const { page } = session;
+      await page.getByLabel('Account number').fill(number);
+      await page.getByRole('button', { name: 'Get balance' }).click();
+      await waitForText(page, '#balance', '€50.00');
+      await waitForText(page, '#available', '€30.00');
+      await waitForText(page, '#status', 'active');
+      await page.getByLabel('Amount in euros').fill('30.01');
+      await page.getByRole('button', { name: 'Withdraw' }).click();
+      const refused = 'Insufficient funds: the available balance is €30.00.';
+      await waitForText(page, '#move-error', refused);
+      assert.equal(await balanceViaApi(number), 5000);
+      await page.getByLabel('Amount in euros').fill('30.00');
+      await page.getByRole('button', { name: 'Withdraw' }).click();
+      await waitForText(page, '#move-message', 'Withdrew €30.00.');
+      await waitForText(page, '#balance', '€20.00');
+      await waitForText(page, '#available', '€0.00');
+      await closePage(session);
+    });
+
   it('an unknown account number shows "account does not exist" next to the action', TEST_OPTIONS, async () => {
     const session = await openPage();
     const { page } = session;
