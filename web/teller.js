@@ -141,14 +141,19 @@ function setApiKey(value) {
   }
 }
 
-// { ok, status, data } for any answer; throws Unreachable when none came.
-async function callApi(method, path, retryable) {
+// { ok, status, data } for any answer; throws Unreachable when none came. `body` (optional) is
+// sent as JSON; a retry of the same request with the same body reuses its Idempotency-Key.
+async function callApi(method, path, retryable, body) {
   const headers = { Accept: 'application/json' };
   if (apiKey() !== '') {
     headers.Authorization = 'Bearer ' + apiKey();
   }
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  if (text !== undefined) {
+    headers['Content-Type'] = 'application/json';
+  }
+  const signature = method + ' ' + path + (text === undefined ? '' : ' ' + text);
   if (retryable) {
-    const signature = method + ' ' + path;
     if (!unansweredKeys.has(signature)) {
       unansweredKeys.set(signature, newIdempotencyKey());
     }
@@ -156,7 +161,7 @@ async function callApi(method, path, retryable) {
   }
   let response;
   try {
-    response = await fetch(path, { method, headers, cache: 'no-store' });
+    response = await fetch(path, { method, headers, body: text, cache: 'no-store' });
   } catch (failure) {
     throw new Unreachable(String(failure));
   }
@@ -169,7 +174,7 @@ async function callApi(method, path, retryable) {
   if (retryable) {
     const inProgress = data !== null && data.code === 'idempotency_key_in_use';
     if (response.status < 500 && !inProgress) {
-      unansweredKeys.delete(method + ' ' + path);
+      unansweredKeys.delete(signature);
     }
   }
   if (response.status === 401) {
@@ -245,6 +250,10 @@ const page = {
   moveForm: byId('move-form'),
   amount: byId('amount'),
   moveLines: lines('move'),
+  transferForm: byId('transfer-form'),
+  transferTo: byId('transfer-to'),
+  transferAmount: byId('transfer-amount'),
+  transferLines: lines('transfer'),
   createForm: byId('create-form'),
   createLines: lines('create'),
   accounts: byId('accounts'),
@@ -259,7 +268,7 @@ let shownAccount = null; // whose balance and history are on the page
 let busy = false; // one action (a request and its follow-ups) at a time: a double click acts once
 
 // What each field's aria-describedby names when nothing is wrong with it (its hint, if any).
-const hintsOf = new Map([page.key, page.account, page.amount].map(
+const hintsOf = new Map([page.key, page.account, page.amount, page.transferTo, page.transferAmount].map(
   (field) => [field, field.getAttribute('aria-describedby')]));
 
 // `kind` is "ok" (something was done) or "info".
@@ -319,11 +328,12 @@ function askForApiKey() {
 }
 
 function clearMessages() {
-  for (const where of [page.accountLines, page.moveLines, page.createLines]) {
+  for (const where of [page.accountLines, page.moveLines, page.transferLines, page.createLines]) {
     silence(where);
   }
-  markValid(page.account);
-  markValid(page.amount);
+  for (const field of [page.account, page.amount, page.transferTo, page.transferAmount]) {
+    markValid(field);
+  }
 }
 
 function renderAccounts() {
@@ -507,6 +517,43 @@ async function move(operation) {
   await loadHistory(number);
 }
 
+// A transfer from the account in the account field to the one typed here; on success the page
+// shows the from account afresh (its balance, what is available, its history).
+async function transfer() {
+  const from = typedAccount(page.transferLines);
+  if (from === null) {
+    return;
+  }
+  const to = page.transferTo.value.trim();
+  if (!/^[0-9]+$/.test(to)) {
+    complain(page.transferLines, 'An account number has digits only.', page.transferTo);
+    page.transferTo.focus();
+    return;
+  }
+  const amount = parseCents(page.transferAmount.value);
+  if (amount.error !== undefined) {
+    complain(page.transferLines, amount.error, page.transferAmount);
+    page.transferAmount.focus();
+    return;
+  }
+  // At most 2^53-1 (parseCents), so the number is exact.
+  const answer = await callApi('POST', '/api/transfers', true, { from, to, sum: Number(amount.cents) });
+  if (!answer.ok) {
+    const code = errorCode(answer);
+    const field = code === 'invalid_sum' || code === 'insufficient_funds' ? page.transferAmount
+      : code === 'invalid_request' ? page.transferTo : null;
+    complain(page.transferLines, errorText(answer), field);
+    return;
+  }
+  page.transferAmount.value = '';
+  tell(page.transferLines, 'Transferred ' + formatDigits(amount.cents) + ' to ' + to + '.', 'ok');
+  const fresh = await callApi('GET', accountPath(from), false);
+  if (fresh.ok && fresh.data !== null) {
+    showBalance(from, fresh.data);
+  }
+  await loadHistory(from);
+}
+
 async function createAccount() {
   const answer = await callApi('POST', '/api/accounts', true);
   if (!answer.ok || answer.data === null || typeof answer.data.account_number !== 'string') {
@@ -571,6 +618,7 @@ onSubmit(page.accountForm, page.accountLines, getBalance);
 // Enter in the amount field submits with the first button: a deposit.
 onSubmit(page.moveForm, page.moveLines, (submitter) =>
   move(submitter && submitter.value === 'withdraw' ? 'withdraw' : 'deposit'));
+onSubmit(page.transferForm, page.transferLines, transfer);
 onSubmit(page.createForm, page.createLines, createAccount);
 page.keyForm.addEventListener('submit', (event) => {
   event.preventDefault();

@@ -452,6 +452,38 @@ describe('teller page', () => {
       await closePage(session);
     });
 
+  it('a transfer moves the money to the other account once, and the page shows the sender afresh',
+    TEST_OPTIONS, async () => {
+      const from = await createAccountViaApi();
+      const to = await createAccountViaApi();
+      assert.equal((await api('POST', `/api/accounts/${from}/deposit?sum=5000`)).status, 200);
+      const session = await openPage();
+      const { page } = session;
+      await page.getByLabel('Account number').fill(from);
+      await page.getByLabel('Transfer to account').fill(to);
+      await page.getByLabel('Amount to transfer in euros').fill('12.50');
+      // A double click transfers once.
+      await page.getByRole('button', { name: 'Transfer' }).dblclick();
+      await waitForText(page, '#transfer-message', `Transferred €12.50 to ${to}.`);
+      await waitForText(page, '#balance', '€37.50');
+      await waitForText(page, '#available', '€37.50');
+      assert.equal(await balanceViaApi(to), 1250);
+      assert.equal(await balanceViaApi(from), 3750);
+      assert.equal(await page.inputValue('#transfer-amount'), '', 'a done amount is typed afresh');
+
+      // The API's refusals, next to the form: too much, and the same account twice.
+      await page.getByLabel('Amount to transfer in euros').fill('37.51');
+      await page.getByRole('button', { name: 'Transfer' }).click();
+      await waitForText(page, '#transfer-error', 'insufficient funds');
+      await assertInvalid(page, '#transfer-amount', 'insufficient funds');
+      await page.getByLabel('Transfer to account').fill(from);
+      await page.getByLabel('Amount to transfer in euros').fill('1.00');
+      await page.getByRole('button', { name: 'Transfer' }).click();
+      await waitForText(page, '#transfer-error', 'from and to must be two different accounts');
+      assert.equal(await balanceViaApi(from), 3750);
+      await closePage(session);
+    });
+
   it('an unknown account number shows "account does not exist" next to the action', TEST_OPTIONS, async () => {
     const session = await openPage();
     const { page } = session;
@@ -677,9 +709,10 @@ describe('teller page', () => {
         }
         seen.push(ring);
       }
-      assert.deepEqual(seen.map((r) => r.name).slice(0, 6),
-        ['account', 'get-balance', 'amount', 'deposit', 'withdraw', 'create']);
-      assert.equal(seen.length, 7, JSON.stringify(seen.map((r) => r.name)));
+      assert.deepEqual(seen.map((r) => r.name).slice(0, 9),
+        ['account', 'get-balance', 'amount', 'deposit', 'withdraw', 'transfer-to',
+          'transfer-amount', 'transfer', 'create']);
+      assert.equal(seen.length, 10, JSON.stringify(seen.map((r) => r.name)));
       for (const ring of seen) {
         assert.ok(ring.focusVisible, ring.name);
         assert.equal(ring.style, 'solid', ring.name);
