@@ -1,41 +1,74 @@
 // The teller page: a small client of the Mondu X API. Plain JavaScript, no framework, no build
 // step. Text from the server or the user only ever reaches the page through textContent.
 //
-// Money is integer cents, as in the API. Amounts typed in euros are turned into cents with string
-// operations only (no floating point), and balances are formatted from their digits.
+// Money is integer minor units (cents), as in the API. Typed amounts are turned into them with
+// string operations only (no floating point), and balances are formatted from their digits in the
+// shown account's currency.
 'use strict';
 
 // ---- money (pure; the browser test calls these directly) ---------------------------------------
 
-// 2^53 - 1: the largest number of cents the API accepts or answers.
+// 2^53 - 1: the largest number of minor units the API accepts or answers.
 const MAX_CENTS = '9007199254740991';
 
-// "12.34", "12", "0.5" → { cents: "1234" } (a canonical digit string, the API's `sum`);
-// anything else → { error: "<sentence for the user>" }. The decimal mark is the point, the one the
-// page shows in every amount (€1,234.56), so a comma is refused rather than guessed: "1,234" could
-// be either mark.
+// The currency the page's amounts are in: the shown account's (EUR until one is shown). Its
+// minor-unit exponent and its formatting come from the browser's Intl.NumberFormat, which knows
+// ISO 4217 (EUR 2, JPY 0, KWD 3).
+let currency = 'EUR';
+const formats = new Map();
+
+function formatOf(code) {
+  if (!formats.has(code)) {
+    let format;
+    try {
+      format = new Intl.NumberFormat('en', { style: 'currency', currency: code });
+    } catch (ignored) {
+      format = new Intl.NumberFormat('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    }
+    formats.set(code, format);
+  }
+  return formats.get(code);
+}
+
+// Digits after the decimal mark in the currency: 2 for EUR, 0 for JPY.
+function exponentOf(code) {
+  return formatOf(code).resolvedOptions().maximumFractionDigits;
+}
+
+// "12.34", "12", "0.5" → { cents: "1234" } (a canonical digit string of minor units, the API's
+// `sum`); anything else → { error: "<sentence for the user>" }. The decimal mark is the point, the
+// one the page shows in every amount (€1,234.56), so a comma is refused rather than guessed:
+// "1,234" could be either mark. The digits after it are at most the currency's exponent.
 function parseCents(text) {
+  const exponent = exponentOf(currency);
   const typed = String(text).trim();
+  const example = exponent === 0 ? '1234' : '12.' + '345'.slice(0, exponent);
   if (typed === '') {
-    return { error: 'Enter an amount, e.g. 12.34.' };
+    return { error: 'Enter an amount, e.g. ' + example + '.' };
   }
   if (/^[+\-−]/.test(typed)) {
     return { error: 'Enter the amount without a sign.' };
   }
   if (typed.includes(',')) {
-    return { error: 'Use a point before the cents, not a comma, and no thousands separators: e.g. 1234.56.' };
+    return { error: exponent === 0
+      ? 'Use digits only, without thousands separators: e.g. 1234.'
+      : 'Use a point before the cents, not a comma, and no thousands separators: e.g. 1234.56.' };
   }
   const parts = /^([0-9]+)(?:\.([0-9]+))?$/.exec(typed);
   if (parts === null) {
-    return { error: 'That is not an amount: use digits, and a point before the cents, e.g. 12.34.' };
+    return { error: 'That is not an amount: use digits, and a point before the cents, e.g. ' +
+      example + '.' };
   }
   const fraction = parts[2] === undefined ? '' : parts[2];
-  if (fraction.length > 2) {
+  if (fraction.length > exponent) {
     return {
-      error: 'At most two digits after the decimal separator: cents are the smallest unit.',
+      error: exponent === 2
+        ? 'At most two digits after the decimal separator: cents are the smallest unit.'
+        : exponent === 0 ? 'Whole amounts only: ' + currency + ' has no smaller unit.'
+          : 'At most ' + exponent + ' digits after the decimal separator.',
     };
   }
-  const cents = (parts[1] + fraction.padEnd(2, '0')).replace(/^0+/, '');
+  const cents = (parts[1] + fraction.padEnd(exponent, '0')).replace(/^0+/, '');
   if (cents === '') {
     return { error: 'The amount must be more than zero.' };
   }
@@ -45,18 +78,15 @@ function parseCents(text) {
   return { cents };
 }
 
-// "123456" → "€1,234.56"; digits is a string of decimal digits (the cents, no sign).
+// "123456" → "€1,234.56" in EUR, "¥123,456" in JPY; digits is a string of decimal digits (minor
+// units, no sign). Intl.NumberFormat is handed the decimal as a string, which it formats exactly:
+// no floating point touches the amount.
 function formatDigits(digits) {
-  const padded = digits.replace(/^0+/, '').padStart(3, '0');
-  const whole = padded.slice(0, -2);
-  let grouped = '';
-  for (let i = 0; i < whole.length; i++) {
-    if (i > 0 && (whole.length - i) % 3 === 0) {
-      grouped += ',';
-    }
-    grouped += whole[i];
-  }
-  return '€' + grouped + '.' + padded.slice(-2);
+  const exponent = exponentOf(currency);
+  const padded = digits.replace(/^0+/, '').padStart(exponent + 1, '0');
+  const decimal = exponent === 0 ? padded
+    : padded.slice(0, -exponent) + '.' + padded.slice(-exponent);
+  return formatOf(currency).format(decimal);
 }
 
 // "-500" → "-€5.00": an integer's decimal digits with an optional sign.
@@ -357,9 +387,36 @@ function renderAccounts() {
   page.accountsEmpty.hidden = accounts.length > 0;
 }
 
+// The amounts on the page are in code from now on: the labels and the hint say so.
+function setCurrency(code) {
+  currency = code;
+  const exponent = exponentOf(code);
+  const euros = code === 'EUR';
+  document.querySelector('label[for="amount"]').textContent =
+    euros ? 'Amount in euros' : 'Amount in ' + code;
+  document.querySelector('label[for="transfer-amount"]').textContent =
+    euros ? 'Amount to transfer in euros' : 'Amount to transfer in ' + code;
+  const hint = byId('amount-hint');
+  const example = document.createElement('span');
+  example.id = 'amount-example';
+  if (exponent === 0) {
+    example.textContent = '1234';
+    hint.replaceChildren('Whole ' + code + ', e.g. ', example);
+  } else if (exponent === 2) {
+    example.textContent = '12.34';
+    hint.replaceChildren('With a point before the cents, e.g. ', example);
+  } else {
+    example.textContent = '12.' + '3456'.slice(0, exponent);
+    hint.replaceChildren('With a point before the last ' + exponent + ' digits, e.g. ', example);
+  }
+}
+
 // An answer that shows an account (or its balance): the balance, what of it is available (the
 // balance less its pending holds), and its status when the answer says it.
 function showBalance(number, data) {
+  if (typeof data.currency === 'string') {
+    setCurrency(data.currency);
+  }
   shownAccount = number;
   page.balanceOf.textContent = ' of ' + number;
   page.balance.textContent = formatCents(data.balance);

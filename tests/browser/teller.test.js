@@ -484,6 +484,41 @@ describe('teller page', () => {
       await closePage(session);
     });
 
+  it('an account in yen shows and takes whole yen, formatted by the browser for its currency',
+    TEST_OPTIONS, async () => {
+      const created = await fetch(baseUrl + '/api/accounts', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ currency: 'JPY' }),
+      });
+      assert.equal(created.status, 201);
+      const number = (await created.json()).account_number;
+      assert.equal((await api('POST', `/api/accounts/${number}/deposit?sum=1500`)).status, 200);
+      const session = await openPage();
+      const { page } = session;
+      await page.getByLabel('Account number').fill(number);
+      await page.getByRole('button', { name: 'Get balance' }).click();
+      await waitForText(page, '#balance', '¥1,500');
+      assert.equal(await page.textContent('label[for="amount"]'), 'Amount in JPY');
+      assert.equal(await page.textContent('#amount-example'), '1234');
+      await page.getByLabel('Amount in JPY').fill('12.5');
+      await page.getByRole('button', { name: 'Deposit' }).click();
+      await waitForText(page, '#move-error', 'Whole amounts only: JPY has no smaller unit.');
+      assert.equal(await balanceViaApi(number), 1500);
+      await page.getByLabel('Amount in JPY').fill('250');
+      await page.getByRole('button', { name: 'Deposit' }).click();
+      await waitForText(page, '#move-message', 'Deposited ¥250.');
+      await waitForText(page, '#balance', '¥1,750');
+      assert.equal(await balanceViaApi(number), 1750);
+      // Back to a euro account, the page speaks euros again.
+      const euros = await createAccountViaApi();
+      await page.getByLabel('Account number').fill(euros);
+      await page.getByRole('button', { name: 'Get balance' }).click();
+      await waitForText(page, '#balance', '€0.00');
+      assert.equal(await page.textContent('label[for="amount"]'), 'Amount in euros');
+      await closePage(session);
+    });
+
   it('an unknown account number shows "account does not exist" next to the action', TEST_OPTIONS, async () => {
     const session = await openPage();
     const { page } = session;
