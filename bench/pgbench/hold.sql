@@ -1,6 +1,6 @@
 -- hold: a hold and its capture as a correct client sends them, ONE statement each, autocommit:
 -- the hold locks its account and is made only if the available balance (balance minus the pending
--- holds, held_cents in db/functions.sql) allows it; the capture settles the pending hold, takes
+-- holds, pending_holds in db/functions.sql) allows it; the capture settles the pending hold, takes
 -- its whole sum from the balance and writes the journal entry. Two operations per pgbench
 -- transaction (bench/run's OPS_PER_TX), as bench/wrk/hold.lua alternates them.
 --
@@ -15,7 +15,8 @@ WITH locked AS (
   WHERE account_number = :account::text FOR NO KEY UPDATE)
 INSERT INTO holds (account_id, amount_cents, expires_at)
  SELECT id, :amount::int8, clock_timestamp() + interval '1 hour' FROM locked
- WHERE balance_allowed(balance_cents - held_cents(id) - :amount::int8, overdraft_limit_cents)
+ WHERE balance_allowed(balance_cents - (SELECT held_cents FROM pending_holds(id, now()))
+  - :amount::int8, overdraft_limit_cents)
  RETURNING id AS hold_id \gset
 WITH settled AS (
   UPDATE holds SET status = 'captured', captured_cents = amount_cents,

@@ -9,6 +9,8 @@
 \set x :base + :i * :stride
 \set account :x * 100 + 98 - (:x % 97) * 100 % 97
 SELECT u.ord, a.balance_cents, a.overdraft_limit_cents,
- to_char(a.created_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS"Z"'), a.status
+ to_char(a.created_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS"Z"'), a.status,
+ a.balance_cents - p.held_cents, a.currency
  FROM unnest(ARRAY[:account::text]) WITH ORDINALITY AS u(number, ord)
- LEFT JOIN accounts a ON a.account_number = u.number;
+ LEFT JOIN accounts a ON a.account_number = u.number
+ LEFT JOIN LATERAL pending_holds(a.id, now()) p ON true;

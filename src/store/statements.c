@@ -50,9 +50,10 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
     [MX_STMT_READ_BATCH] =
         {"read_batch",
          "SELECT u.ord, a.balance_cents, a.overdraft_limit_cents, " UTC_TIMESTAMP(
-             "a.created_at") ", a.status, a.balance_cents - held_cents(a.id), a.currency"
+             "a.created_at") ", a.status, a.balance_cents - p.held_cents, a.currency"
                              " FROM unnest($1) WITH ORDINALITY AS u(number, ord)"
-                             " LEFT JOIN accounts a ON a.account_number = u.number",
+                             " LEFT JOIN accounts a ON a.account_number = u.number"
+                             " LEFT JOIN LATERAL pending_holds(a.id, now()) p ON true",
          1, read_batch_types},
     [MX_STMT_PING] = {"ping", "SELECT 1", 0, NULL},
     /* Every move of a batch (src/store/db.c): kinds, accounts, other accounts, amounts,

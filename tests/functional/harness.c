@@ -1376,9 +1376,11 @@ static const struct {
      "(kind = 'capture' AND amount_cents < 0 AND transfer_id IS NULL AND hold_id IS NOT NULL) OR "
      "(kind IN ('freeze', 'unfreeze', 'close') AND amount_cents = 0 AND transfer_id IS NULL))"},
     {"no account's available balance is below minus its overdraft limit",
-     "SELECT account_number || ': balance ' || balance_cents || ', held ' || held_cents(id) || "
+     "SELECT account_number || ': balance ' || balance_cents || ', held ' || (SELECT held_cents "
+     "FROM pending_holds(id, now())) || "
      "', overdraft limit ' || overdraft_limit_cents FROM accounts "
-     "WHERE balance_cents - held_cents(id) < -overdraft_limit_cents"},
+     "WHERE balance_cents - (SELECT held_cents FROM pending_holds(id, now())) < "
+     "-overdraft_limit_cents"},
     {"a captured hold has its one capture entry of minus what it took, no other hold has one",
      "SELECT 'hold ' || h.id || ' ' || h.status || ' captured ' || h.captured_cents || ' of ' || "
      "h.amount_cents || ': ' || count(e.id) || ' entries summing to ' || "
@@ -1391,8 +1393,9 @@ static const struct {
      "JOIN accounts f ON f.id = t.from_account_id JOIN accounts a ON a.id = t.to_account_id "
      "WHERE f.currency <> a.currency"},
     {"a closed account has no pending hold",
-     "SELECT a.account_number || ': closed, holding ' || held_cents(a.id) FROM accounts a "
-     "WHERE a.status = 'closed' AND held_cents(a.id) <> 0"},
+     "SELECT a.account_number || ': closed, holding ' || (SELECT held_cents FROM "
+     "pending_holds(a.id, now())) FROM accounts a "
+     "WHERE a.status = 'closed' AND (SELECT held_cents FROM pending_holds(a.id, now())) <> 0"},
     {"a closed account is empty, and its close is its last entry",
      "SELECT a.account_number || ': ' || a.status || ', balance ' || a.balance_cents || "
      "', last entry ' || coalesce(l.kind, 'none') FROM accounts a LEFT JOIN LATERAL (SELECT "
