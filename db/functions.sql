@@ -614,28 +614,19 @@ BEGIN
             END IF;
             CONTINUE;
         END IF;
-        IF p_kinds[i] = 'set_overdraft' THEN
+        -- What an account is (its limit, its status): answered with the account.
+        IF p_kinds[i] IN ('set_overdraft', 'freeze', 'unfreeze', 'close') THEN
             IF acc_status[a] = 'closed' THEN
                 outcome[i] := 'account_closed';
-            ELSIF NOT balance_allowed(acc_balance[a] - acc_held[a], p_amounts[i]) THEN
-                outcome[i] := 'insufficient_funds';
-            ELSE
-                acc_limit[a] := p_amounts[i];
-                acc_dirty[a] := true;
-                outcome[i] := 'ok';
-                made[i] := acc_id[a];
-            END IF;
-            number[i] := acc_number[a];
-            balance[i] := acc_balance[a];
-            available[i] := acc_balance[a] - acc_held[a];
-            overdraft[i] := acc_limit[a];
-            made_at[i] := acc_created[a];
-            status_of[i] := acc_status[a];
-            CONTINUE;
-        END IF;
-        IF p_kinds[i] IN ('freeze', 'unfreeze', 'close') THEN
-            IF acc_status[a] = 'closed' THEN
-                outcome[i] := 'account_closed';
+            ELSIF p_kinds[i] = 'set_overdraft' THEN
+                IF NOT balance_allowed(acc_balance[a] - acc_held[a], p_amounts[i]) THEN
+                    outcome[i] := 'insufficient_funds';
+                ELSE
+                    acc_limit[a] := p_amounts[i];
+                    acc_dirty[a] := true;
+                    outcome[i] := 'ok';
+                    made[i] := acc_id[a];
+                END IF;
             ELSIF p_kinds[i] = 'close' AND (acc_balance[a] <> 0 OR acc_held[a] <> 0) THEN
                 outcome[i] := 'account_not_empty';
             ELSIF acc_status[a] = (CASE p_kinds[i] WHEN 'freeze' THEN 'frozen'
