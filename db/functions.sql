@@ -242,15 +242,13 @@ DECLARE
     entry_hold bigint[] := '{}';
     entry_ref text[] := '{}';
     entry_meta jsonb[] := '{}';
-    -- References: those the batch's accounts have, as "account id/reference", and those it claims.
-    taken_refs text[];
-    claim_account bigint[] := '{}';
-    claim_ref text[] := '{}';
-    ref_key text;
     entry_of integer[] := '{}';
     transfer_of integer[] := '{}';
     new_hold_of integer[] := '{}';
     capture_entry bigint[];
+    -- The references the batch's accounts have, as "account id/reference", those of its own
+    -- movements included once made.
+    taken_refs text[];
     -- Keys seen earlier in this batch: client/key, and the ord of their first operation.
     seen_key text[] := '{}';
     seen_ord integer[] := '{}';
@@ -593,11 +591,7 @@ BEGIN
                         entry_meta := entry_meta || p_metadata[i];
                         entry_of := entry_of || i;
                     END IF;
-                    IF p_references[i] IS NOT NULL THEN
-                        taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
-                        claim_account := claim_account || acc_id[a];
-                        claim_ref := claim_ref || p_references[i];
-                    END IF;
+                    taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
                     outcome[i] := 'ok';
                 END IF;
             END IF;
@@ -677,11 +671,7 @@ BEGIN
             ELSE
                 acc_held[a] := acc_held[a] + p_amounts[i];
                 new_hold_of := new_hold_of || i;
-                IF p_references[i] IS NOT NULL THEN
-                    taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
-                    claim_account := claim_account || acc_id[a];
-                    claim_ref := claim_ref || p_references[i];
-                END IF;
+                taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
                 outcome[i] := 'ok';
                 reference_of[i] := p_references[i];
                 metadata_of[i] := p_metadata[i];
@@ -713,11 +703,7 @@ BEGIN
                 entry_ref := entry_ref || p_references[i] || p_references[i];
                 entry_meta := entry_meta || p_metadata[i] || p_metadata[i];
                 entry_of := entry_of || i || i;
-                IF p_references[i] IS NOT NULL THEN
-                    taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
-                    claim_account := claim_account || acc_id[a];
-                    claim_ref := claim_ref || p_references[i];
-                END IF;
+                taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
                 reference_of[i] := p_references[i];
                 metadata_of[i] := p_metadata[i];
             END IF;
@@ -744,11 +730,7 @@ BEGIN
         entry_ref := entry_ref || p_references[i];
         entry_meta := entry_meta || p_metadata[i];
         entry_of := entry_of || i;
-        IF p_references[i] IS NOT NULL THEN
-            taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
-            claim_account := claim_account || acc_id[a];
-            claim_ref := claim_ref || p_references[i];
-        END IF;
+        taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
     END LOOP;
 
     -- 4. What moved: each account's row once, the holds, then the transfers and the journal,
@@ -843,8 +825,11 @@ BEGIN
         END LOOP;
     END IF;
 
+    -- The references of the movements made now are theirs from here on.
     INSERT INTO movement_references (account_id, reference)
-    SELECT * FROM unnest(claim_account, claim_ref);
+    SELECT acc_id[op_from[g]], p_references[g] FROM generate_series(1, n) AS g
+    WHERE outcome[g] = 'ok' AND NOT replayed[g] AND p_references[g] IS NOT NULL
+      AND p_kinds[g] IN ('deposit', 'withdraw', 'transfer', 'hold', 'capture');
 
     -- 5. The new accounts; a number someone already has is the caller's to draw again.
     FOR row IN
