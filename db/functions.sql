@@ -117,9 +117,14 @@ BEGIN
         RETURNING balance_cents INTO o_from_balance;
     UPDATE accounts SET balance_cents = balance_cents + p_amount WHERE id = to_row.id
         RETURNING balance_cents INTO o_to_balance;
-    INSERT INTO entries (account_id, kind, amount_cents, balance_after_cents, transfer_id)
-        VALUES (from_row.id, 'transfer_out', -p_amount, o_from_balance, o_transfer_id),
-               (to_row.id, 'transfer_in', p_amount, o_to_balance, o_transfer_id);
+    WITH journal AS (
+        INSERT INTO entries (account_id, kind, amount_cents, balance_after_cents, transfer_id)
+            VALUES (from_row.id, 'transfer_out', -p_amount, o_from_balance, o_transfer_id),
+                   (to_row.id, 'transfer_in', p_amount, o_to_balance, o_transfer_id)
+            RETURNING id, account_id, kind, amount_cents, balance_after_cents, created_at)
+    INSERT INTO events (account_id, type, amount_cents, balance_after_cents, entry_id, created_at)
+    SELECT j.account_id, j.kind, j.amount_cents, j.balance_after_cents, j.id, j.created_at
+    FROM journal j ORDER BY j.id;
     o_outcome := 'ok';
 END
 $$;
@@ -243,6 +248,20 @@ DECLARE
     entry_ref text[] := '{}';
     entry_meta jsonb[] := '{}';
     entry_of integer[] := '{}';
+    -- The entries as written (by their index above), for their change-feed events.
+    entry_made bigint[];
+    entry_kind text[];
+    entry_made_at timestamptz[];
+    -- The batch's hold events (hold made, void), each after the entries appended before it,
+    -- so that an account's events keep the order of its operations (db/migrations/0008).
+    hev_type text[] := '{}';
+    hev_account bigint[] := '{}';
+    hev_after bigint[] := '{}';
+    hev_held bigint[] := '{}';
+    hev_hold bigint[] := '{}';
+    hev_of integer[] := '{}';
+    hev_entries integer[] := '{}';
+    settled timestamptz;
     transfer_of integer[] := '{}';
     new_hold_of integer[] := '{}';
     capture_entry bigint[];
@@ -349,7 +368,13 @@ BEGIN
                   WHERE d.outcome = 'ok')
                 AS l(ord, leg, account, kind, amount, after, transfer)
             ORDER BY l.ord, l.leg
-            RETURNING id, account_id)
+            RETURNING id, account_id, kind, amount_cents, balance_after_cents, created_at),
+        feed AS (
+            -- Each entry is a change-feed event, in the entries' order (db/migrations/0008).
+            INSERT INTO events (account_id, type, amount_cents, balance_after_cents, entry_id,
+                                created_at)
+            SELECT j.account_id, j.kind, j.amount_cents, j.balance_after_cents, j.id, j.created_at
+            FROM journal j ORDER BY j.id)
         SELECT d.ord, d.outcome, false, false, d.account,
                CASE WHEN d.outcome = 'ok' THEN d.from_after END,
                CASE WHEN d.outcome = 'ok' AND d.kind = 'transfer' THEN d.to_after END,
@@ -580,6 +605,15 @@ BEGIN
                     hold_status[h] := CASE WHEN take > 0 THEN 'captured' ELSE 'voided' END;
                     hold_captured[h] := take;
                     hold_dirty[h] := true;
+                    IF take = 0 THEN
+                        hev_type := hev_type || 'void'::text;
+                        hev_account := hev_account || acc_id[a];
+                        hev_after := hev_after || acc_balance[a];
+                        hev_held := hev_held || hold_amount[h];
+                        hev_hold := hev_hold || hold_id[h];
+                        hev_of := hev_of || i;
+                        hev_entries := hev_entries || cardinality(entry_of);
+                    END IF;
                     IF take > 0 THEN
                         acc_balance[a] := acc_balance[a] - take;
                         acc_dirty[a] := true;
@@ -671,6 +705,13 @@ BEGIN
             ELSE
                 acc_held[a] := acc_held[a] + p_amounts[i];
                 new_hold_of := new_hold_of || i;
+                hev_type := hev_type || 'hold'::text;
+                hev_account := hev_account || acc_id[a];
+                hev_after := hev_after || acc_balance[a];
+                hev_held := hev_held || p_amounts[i];
+                hev_hold := hev_hold || NULL::bigint; -- made[i], once drawn
+                hev_of := hev_of || i;
+                hev_entries := hev_entries || cardinality(entry_of);
                 taken_refs := taken_refs || (acc_id[a] || '/' || p_references[i]);
                 outcome[i] := 'ok';
                 reference_of[i] := p_references[i];
@@ -741,8 +782,8 @@ BEGIN
     FROM unnest(acc_id, acc_balance, acc_status, acc_limit, acc_dirty)
         AS v(id, balance, status, overdraft, dirty)
     WHERE x.id = v.id AND v.dirty;
-    UPDATE holds x SET status = v.status, captured_cents = v.captured,
-                       settled_at = clock_timestamp()
+    settled := clock_timestamp();
+    UPDATE holds x SET status = v.status, captured_cents = v.captured, settled_at = settled
     FROM unnest(hold_id, hold_status, hold_captured, hold_dirty) AS v(id, status, captured, dirty)
     WHERE x.id = v.id AND v.dirty;
     IF cardinality(new_hold_of) > 0 THEN
@@ -812,10 +853,14 @@ BEGIN
                             entry_ref, entry_meta)
                     WITH ORDINALITY AS e(op, account, amount, after, hold, ref, meta, ord)
                 JOIN drawn d ON d.ord = e.ord
-                RETURNING id)
-            SELECT e.op, d.id FROM unnest(entry_of) WITH ORDINALITY AS e(op, ord)
+                RETURNING id, kind, created_at)
+            SELECT e.op, e.ord, d.id, w.kind, w.created_at
+            FROM unnest(entry_of) WITH ORDINALITY AS e(op, ord)
             JOIN drawn d ON d.ord = e.ord JOIN written w ON w.id = d.id
         LOOP
+            entry_made[row.ord] := row.id;
+            entry_kind[row.ord] := row.kind;
+            entry_made_at[row.ord] := row.created_at;
             -- A capture's answer is its hold; its key points at the entry (step 7).
             IF p_kinds[row.op] = 'capture' THEN
                 capture_entry[row.op] := row.id;
@@ -823,6 +868,29 @@ BEGIN
                 made[row.op] := row.id;
             END IF;
         END LOOP;
+    END IF;
+
+    -- The change-feed events of it all: each entry, each hold made or voided, in the order of
+    --    the operations (a hold event after the entries appended before it).
+    IF cardinality(entry_of) + cardinality(hev_of) > 0 THEN
+        INSERT INTO events (account_id, type, amount_cents, balance_after_cents,
+                            hold_amount_cents, entry_id, hold_id, created_at)
+        SELECT v.account, v.type, v.amount, v.after, v.held, v.entry, v.hold, v.at
+        FROM (SELECT e.account, entry_kind[e.ord] AS type, e.amount, e.after, h.amount_cents,
+                     entry_made[e.ord], e.hold, entry_made_at[e.ord], e.ord AS turn, 0 AS sub,
+                     e.ord AS tie
+              FROM unnest(entry_account, entry_amount, entry_after, entry_hold)
+                  WITH ORDINALITY AS e(account, amount, after, hold, ord)
+              LEFT JOIN holds h ON h.id = e.hold
+              UNION ALL
+              SELECT x.account, x.type, 0, x.after, x.held, NULL, coalesce(x.hold, made[x.op]),
+                     CASE WHEN x.type = 'void' THEN settled ELSE made_at[x.op] END, x.entries,
+                     1, x.ord
+              FROM unnest(hev_type, hev_account, hev_after, hev_held, hev_hold, hev_of,
+                          hev_entries)
+                  WITH ORDINALITY AS x(type, account, after, held, hold, op, entries, ord))
+            AS v(account, type, amount, after, held, entry, hold, at, turn, sub, tie)
+        ORDER BY v.turn, v.sub, v.tie;
     END IF;
 
     -- The references of the movements made now are theirs from here on.
@@ -846,7 +914,10 @@ BEGIN
             INSERT INTO accounts (account_number, overdraft_limit_cents, currency)
             SELECT w.account, w.amount, w.currency FROM wanted w WHERE w.known ORDER BY w.ord
             ON CONFLICT (account_number) DO NOTHING
-            RETURNING id, account_number, overdraft_limit_cents, created_at, currency)
+            RETURNING id, account_number, overdraft_limit_cents, created_at, currency),
+        feed AS (
+            INSERT INTO events (account_id, type, amount_cents, balance_after_cents, created_at)
+            SELECT o.id, 'open', 0, 0, o.created_at FROM opened o ORDER BY o.id)
         SELECT w.ord, w.known, o.id, o.account_number, o.overdraft_limit_cents, o.created_at,
                o.currency
         FROM wanted w LEFT JOIN opened o ON o.account_number = w.account
@@ -937,5 +1008,35 @@ BEGIN
            available[g], overdraft[g], made[g], made_at[g], status_of[g], sum_of[g],
            captured_of[g], expiry_of[g], currency_of[g], reference_of[g], metadata_of[g]
     FROM generate_series(1, n) AS g;
+END
+$$;
+
+-- ---- the change feed's positions -------------------------------------------------------------------
+-- One numbering round (db/migrations/0008_events.sql says why there are rounds): the events that
+-- have committed without a position get the next ones, in id order, at most p_limit of them; the
+-- number given comes back. Under event_sequencer's row lock, so rounds run one after another, each
+-- committing before the next reads the last position. The lock comes first, in a statement of its
+-- own: the next statement's snapshot is then taken once it is held, and sees every round and every
+-- event committed before. With nothing to number it takes no lock and writes nothing.
+CREATE OR REPLACE FUNCTION sequence_events(p_limit integer) RETURNS integer
+LANGUAGE plpgsql
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    last bigint;
+    given integer;
+BEGIN
+    IF NOT EXISTS (SELECT FROM events WHERE position IS NULL) THEN
+        RETURN 0;
+    END IF;
+    SELECT s.last_position INTO last FROM event_sequencer s FOR UPDATE;
+    UPDATE events e SET position = last + p.rank
+    FROM (SELECT w.id, row_number() OVER (ORDER BY w.id) AS rank
+          FROM (SELECT x.id FROM events x WHERE x.position IS NULL
+                ORDER BY x.id LIMIT p_limit) w) p
+    WHERE e.id = p.id;
+    GET DIAGNOSTICS given = ROW_COUNT;
+    UPDATE event_sequencer SET last_position = last + given WHERE given > 0;
+    RETURN given;
 END
 $$;

@@ -123,6 +123,7 @@ int mx_serve(void) {
         goto out;
     }
     mx_db_sweep_keys(db, config.idempotency_ttl_seconds, config.idempotency_sweep_seconds);
+    mx_db_sequence_events(db);
     listener_ours = 0;
     if (mx_http_start(&config.http, running.loop, db, &running.server, &port) != MX_OK) {
         exit_code = MX_EXIT_RUNTIME;

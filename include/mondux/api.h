@@ -101,6 +101,8 @@ void mx_api_get_balance(const struct mx_request *request, struct mx_response *re
 void mx_api_deposit(const struct mx_request *request, struct mx_response *response);
 void mx_api_withdraw(const struct mx_request *request, struct mx_response *response);
 void mx_api_get_transactions(const struct mx_request *request, struct mx_response *response);
+void mx_api_get_events(const struct mx_request *request, struct mx_response *response);
+void mx_api_get_account_events(const struct mx_request *request, struct mx_response *response);
 void mx_api_freeze_account(const struct mx_request *request, struct mx_response *response);
 void mx_api_unfreeze_account(const struct mx_request *request, struct mx_response *response);
 void mx_api_close_account(const struct mx_request *request, struct mx_response *response);

@@ -38,9 +38,14 @@ enum mx_db_kind {
     MX_DB_HISTORY,
     MX_DB_READ_HOLD,  /* id */
     MX_DB_LIST_HOLDS, /* account, before_id, limit, status_filter */
+    MX_DB_EVENTS,     /* the feed after position after, limit events; of account ("": all) */
+    MX_DB_BALANCE_AT, /* account's balance as of instant at */
     MX_DB_PING,
     /* The expired Idempotency-Keys: amount their age in seconds, limit rows at most. */
     MX_DB_SWEEP,
+    /* A numbering round of the change feed: at most limit events get positions; entry_count says
+     * how many did. */
+    MX_DB_SEQUENCE,
     MX_DB_KIND_COUNT
 };
 
@@ -65,6 +70,8 @@ struct mx_db_op {
     unsigned limit;
     unsigned seconds;
     char status_filter[12];
+    int64_t after;                   /* the feed's events after this position */
+    char at[MX_TIMESTAMP_SIZE];      /* a balance's instant, RFC 3339 in UTC (mondux/instant.h) */
     char currency[MX_CURRENCY_SIZE]; /* a new account's */
     /* A move's, hold's or capture's reference ("" for none) and metadata (a JSON object's text,
      * borrowed until done; NULL for none). */
@@ -84,10 +91,12 @@ struct mx_db_op {
     struct mx_account account_out;   /* a move's account and balance after; a create's or read's */
     struct mx_transfer transfer_out; /* a transfer's, or a read one */
     struct mx_hold hold_out;         /* a hold made, captured, voided or read */
-    struct mx_entry *entries;        /* a history page: new, newest first (mx_db_op_release) */
+    struct mx_entry *entries;        /* a history page: new, newest first (mx_db_op_release); a
+                                        feed page, oldest first */
     struct mx_hold *holds;           /* a page of holds: the same */
     unsigned entry_count;            /* a page's entries or holds; a sweep's keys deleted */
     int has_more;                    /* older entries (holds) than the page exist */
+    int existed;                     /* a balance at: the account had been opened by then */
 
     mx_db_done *done;
     void *arg; /* the caller's */
@@ -121,6 +130,10 @@ unsigned mx_db_pending(const struct mx_db *db);
 /* Deletes the stored answers older than ttl_seconds every interval_seconds (none when 0), in
  * short batches, as operations of the loop. */
 void mx_db_sweep_keys(struct mx_db *db, unsigned ttl_seconds, unsigned interval_seconds);
+
+/* Gives the change feed's new events their positions: a numbering round shortly after every batch
+ * of moves, and one every second besides (for events another server wrote and could not number). */
+void mx_db_sequence_events(struct mx_db *db);
 
 /* Closes every connection. Call when nothing is pending, or the pending completions never come. */
 void mx_db_free(struct mx_db *db);

@@ -63,11 +63,16 @@ struct mx_transfer {
     char *metadata;                       /* its JSON object, malloc'd; NULL when none */
 };
 
-/* One journal entry, as the history shows it. */
+/* One journal entry, as the history shows it; or one change-feed event (position > 0), which is
+ * a journal entry (id > 0) or a hold made or voided, or an account opened (id 0). */
 struct mx_entry {
+    int64_t position;                 /* an event's place in the feed; 0 for a history entry */
+    char account[MX_ACCT_LENGTH + 1]; /* an event's account */
+    int64_t hold_amount_cents;        /* an event's hold's sum, for hold, void and capture */
     int64_t id;
     char kind[16];        /* "deposit", "withdrawal", "transfer_in", "transfer_out", "capture"; or
-                             "freeze", "unfreeze", "close" (amount 0: the account's status changed) */
+                             "freeze", "unfreeze", "close" (amount 0: the account's status changed);
+                             an event's also "open", "hold", "void" */
     int64_t amount_cents; /* signed: + into the account, - out of it */
     int64_t balance_after_cents;
     char created_at[MX_TIMESTAMP_SIZE];
@@ -94,6 +99,9 @@ mx_status mx_store_migrate(unsigned wait_seconds, int (*stop_requested)(void));
 
 /* The largest page the history (and the list of holds) hands out. */
 #define MX_HISTORY_MAX_LIMIT 100
+/* The change feed's pages: 1 to this many events, 100 when not said. */
+#define MX_EVENTS_MAX_LIMIT     1000
+#define MX_EVENTS_DEFAULT_LIMIT 100
 
 /* A hold's expires_in: 1 s to 30 days, a week when not given. */
 #define MX_HOLD_SECONDS_MIN     1

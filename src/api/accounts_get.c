@@ -1,5 +1,8 @@
-/* GET /api/accounts/{n} and GET /api/accounts/{n}/balance (the original route). */
+/* GET /api/accounts/{n} and GET /api/accounts/{n}/balance (the original route; ?at= for the
+ * balance at an instant). */
 #include <stdio.h>
+
+#include "mondux/instant.h"
 
 #include "account_json.h"
 #include "render.h"
@@ -49,6 +52,51 @@ void mx_api_get_account(const struct mx_request *request, struct mx_response *re
     answer(request, response, render_account);
 }
 
+/* The balance after the account's last entry written at or before the instant. */
+static void render_balance_at(struct mx_later *later, struct mx_response *response) {
+    if (mx_api_render_failure(later, response))
+        return;
+    const struct mx_db_op *op = &later->op;
+    const struct mx_account *account = &op->account_out;
+    if (!op->existed) {
+        char message[160];
+        snprintf(message, sizeof message, "account %s had not been opened at %s", account->number,
+                 op->at);
+        mx_api_error_detail(MX_ACCOUNT_NOT_FOUND, "at", message, response);
+        return;
+    }
+    mx_api_render_json(response, 200,
+                       json_pack("{s:s, s:s, s:I, s:s}", "account_number", account->number,
+                                 "currency", account->currency, "balance",
+                                 (json_int_t)account->balance_cents, "at", op->at));
+}
+
 void mx_api_get_balance(const struct mx_request *request, struct mx_response *response) {
-    answer(request, response, mx_api_render_balance);
+    unsigned count = 0;
+    const char *at = request->query(request, "at", &count);
+    if (count == 0) {
+        answer(request, response, mx_api_render_balance);
+        return;
+    }
+    struct mx_instant instant;
+    if (count > 1) {
+        mx_api_error_detail(MX_INVALID_REQUEST, "at", "at must be given once", response);
+        return;
+    }
+    if (!mx_instant_parse(at, &instant)) {
+        mx_api_error_detail(MX_INVALID_REQUEST, "at",
+                            "at must be an RFC 3339 instant (2026-12-03T10:30:00Z, "
+                            "2026-12-03T10:30:00.5+01:00) or a date (2026-12-03: midnight UTC)",
+                            response);
+        return;
+    }
+    if (!mx_acct_is_valid(request->account_number)) {
+        mx_api_error(MX_ACCOUNT_NOT_FOUND, response);
+        return;
+    }
+    struct mx_db_op *op = &request->later->op;
+    op->kind = MX_DB_BALANCE_AT;
+    snprintf(op->account, sizeof op->account, "%s", request->account_number);
+    snprintf(op->at, sizeof op->at, "%s", instant.utc);
+    mx_api_submit(request, response, render_balance_at);
 }

@@ -7,30 +7,11 @@
 #include "query.h"
 #include "render.h"
 
-static json_t *entry_json(const struct mx_entry *entry) {
-    json_t *json = json_pack(
-        "{s:I, s:s, s:I, s:s, s:I, s:s}", "id", (json_int_t)entry->id, "type", entry->kind,
-        "amount", (json_int_t)entry->amount_cents, "currency", entry->currency, "balance_after",
-        (json_int_t)entry->balance_after_cents, "created_at", entry->created_at);
-    if (json != NULL && entry->transfer_id != 0 &&
-        (json_object_set_new(json, "transfer_id", json_integer(entry->transfer_id)) != 0 ||
-         json_object_set_new(json, "counterparty", json_string(entry->counterparty)) != 0)) {
-        json_decref(json);
-        json = NULL;
-    }
-    if (json != NULL && entry->hold_id != 0 &&
-        json_object_set_new(json, "hold_id", json_integer(entry->hold_id)) != 0) {
-        json_decref(json);
-        json = NULL;
-    }
-    return mx_api_with_tags(json, entry->reference, entry->metadata);
-}
-
 static json_t *page_json(const char *number, const struct mx_entry *entries, unsigned count,
                          int has_more, unsigned limit) {
     json_t *list = json_array();
     for (unsigned i = 0; list != NULL && i < count; i++) {
-        if (json_array_append_new(list, entry_json(&entries[i])) != 0) {
+        if (json_array_append_new(list, mx_api_entry_json(&entries[i])) != 0) {
             json_decref(list);
             list = NULL;
         }

@@ -109,3 +109,22 @@ void mx_api_response_free(struct mx_response *response) {
     response->body_size = 0;
     response->body_is_static = 0;
 }
+
+json_t *mx_api_entry_json(const struct mx_entry *entry) {
+    json_t *json = json_pack(
+        "{s:I, s:s, s:I, s:s, s:I, s:s}", "id", (json_int_t)entry->id, "type", entry->kind,
+        "amount", (json_int_t)entry->amount_cents, "currency", entry->currency, "balance_after",
+        (json_int_t)entry->balance_after_cents, "created_at", entry->created_at);
+    if (json != NULL && entry->transfer_id != 0 &&
+        (json_object_set_new(json, "transfer_id", json_integer(entry->transfer_id)) != 0 ||
+         json_object_set_new(json, "counterparty", json_string(entry->counterparty)) != 0)) {
+        json_decref(json);
+        json = NULL;
+    }
+    if (json != NULL && entry->hold_id != 0 &&
+        json_object_set_new(json, "hold_id", json_integer(entry->hold_id)) != 0) {
+        json_decref(json);
+        json = NULL;
+    }
+    return mx_api_with_tags(json, entry->reference, entry->metadata);
+}

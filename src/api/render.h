@@ -14,6 +14,9 @@ void mx_api_render_json(struct mx_response *response, unsigned http_status, json
  * stolen; the object, or NULL (freed) when out of memory. */
 json_t *mx_api_with_tags(json_t *object, const char *reference, const char *metadata);
 
+/* A history entry, as GET /api/accounts/{n}/transactions shows it. NULL when out of memory. */
+json_t *mx_api_entry_json(const struct mx_entry *entry);
+
 /* The error answer for why: its status, its sentence (or the table's) and its field, if any. */
 void mx_api_render_refusal(const struct mx_api_refusal *why, struct mx_response *response);
 

@@ -51,6 +51,9 @@ struct mx_db {
     struct mx_loop_hook hook;
     struct mx_loop_timer expiry; /* the oldest queued operation's deadline */
     struct db_sweep sweep;
+    struct db_sequencer sequencer;
+    void (*moves_answered)(void *arg);
+    void *moves_answered_arg;
     /* Attempt tokens: a random prefix for this process, then a counter. */
     uint64_t attempt_prefix, next_attempt;
 };
@@ -61,6 +64,15 @@ struct mx_loop *db_loop(const struct mx_db *db) {
 
 struct db_sweep *db_sweep_of(struct mx_db *db) {
     return &db->sweep;
+}
+
+struct db_sequencer *db_sequencer_of(struct mx_db *db) {
+    return &db->sequencer;
+}
+
+void db_on_moves_answered(struct mx_db *db, void (*fn)(void *arg), void *arg) {
+    db->moves_answered = fn;
+    db->moves_answered_arg = arg;
 }
 
 static void conn_start(void *arg);
@@ -338,6 +350,8 @@ static int batch_answered(struct mx_db *db, struct db_conn *c, struct db_batch *
     switch (db_classify(c->pg, result)) {
     case DB_OK:
         db_batch_read(batch, result);
+        if (batch->kind == DB_BATCH_MOVES && db->moves_answered != NULL)
+            db->moves_answered(db->moves_answered_arg);
         for (struct mx_db_op *op = batch->first, *next; op != NULL; op = next) {
             next = op->next;
             if (op->resend)
@@ -628,6 +642,7 @@ void mx_db_free(struct mx_db *db) {
     }
     mx_loop_timer_cancel(db->loop, &db->expiry);
     mx_loop_timer_cancel(db->loop, &db->sweep.timer);
+    mx_loop_timer_cancel(db->loop, &db->sequencer.timer);
     mx_loop_forget(db->loop, &db->hook);
     free(db->conns);
     free(db);

@@ -28,6 +28,12 @@ enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind) {
         return DB_BATCH_PING;
     case MX_DB_SWEEP:
         return DB_BATCH_SWEEP;
+    case MX_DB_EVENTS:
+        return DB_BATCH_EVENTS;
+    case MX_DB_BALANCE_AT:
+        return DB_BATCH_BALANCES_AT;
+    case MX_DB_SEQUENCE:
+        return DB_BATCH_SEQUENCE;
     default:
         return DB_BATCH_MOVES;
     }
@@ -43,6 +49,9 @@ enum mx_stmt db_batch_statement(enum db_batch_kind kind) {
         [DB_BATCH_HOLD_PAGES] = MX_STMT_HOLDS_PAGE,
         [DB_BATCH_PING] = MX_STMT_PING,
         [DB_BATCH_SWEEP] = MX_STMT_IDEMPOTENCY_SWEEP,
+        [DB_BATCH_EVENTS] = MX_STMT_EVENTS_PAGE,
+        [DB_BATCH_BALANCES_AT] = MX_STMT_BALANCE_AT,
+        [DB_BATCH_SEQUENCE] = MX_STMT_SEQUENCE,
     };
     return statements[kind];
 }
@@ -156,6 +165,13 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
         }
         return 1;
     }
+    if (batch->kind == DB_BATCH_SEQUENCE) { /* one round at a time: its limit */
+        char text[24];
+        snprintf(text, sizeof text, "%u", batch->first->limit);
+        values[0] = strdup(text);
+        *count = 1;
+        return values[0] != NULL;
+    }
     enum { COLUMNS_MAX = 12 };
     struct literal columns[COLUMNS_MAX];
     memset(columns, 0, sizeof columns);
@@ -204,6 +220,17 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
         case DB_BATCH_HOLDS:
             n = 1;
             put_int(&columns[0], op->id, 0);
+            break;
+        case DB_BATCH_EVENTS:
+            n = 3;
+            put_text(&columns[0], op->account[0] != '\0' ? op->account : NULL);
+            put_int(&columns[1], op->after, 0);
+            put_int(&columns[2], op->limit, 0);
+            break;
+        case DB_BATCH_BALANCES_AT:
+            n = 2;
+            put_text(&columns[0], op->account);
+            put_text(&columns[1], op->at);
             break;
         default:
             break;
@@ -416,6 +443,13 @@ static void read_transfer(struct mx_db_op *op, const PGresult *result, int row) 
     op->status = take_text(&t->metadata, result, row, 9) ? MX_OK : MX_INTERNAL;
 }
 
+/* The next free entry of op's page, its room made on first use; NULL when out of memory. */
+static struct mx_entry *next_entry(struct mx_db_op *op) {
+    if (op->entries == NULL)
+        op->entries = calloc(op->limit, sizeof *op->entries);
+    return op->entries != NULL ? &op->entries[op->entry_count++] : NULL;
+}
+
 /* u.ord, account found, then the entry (NULLs for none): id, kind, amount, balance after,
  * created_at, transfer id, counterparty. Rows of one operation come newest first, one more than
  * its page when older entries exist. 0 when out of memory. */
@@ -426,12 +460,9 @@ static int read_history_row(struct mx_db_op *op, const PGresult *result, int row
         op->has_more = 1;
         return 1;
     }
-    if (op->entries == NULL) {
-        op->entries = calloc(op->limit, sizeof *op->entries);
-        if (op->entries == NULL)
-            return 0;
-    }
-    struct mx_entry *e = &op->entries[op->entry_count++];
+    struct mx_entry *e = next_entry(op);
+    if (e == NULL)
+        return 0;
     e->id = mx_pg_int64(result, row, 2);
     mx_pg_text(e->kind, sizeof e->kind, result, row, 3);
     e->amount_cents = mx_pg_int64(result, row, 4);
@@ -474,6 +505,45 @@ static int read_hold_page_row(struct mx_db_op *op, const PGresult *result, int r
     return take_text(&h->metadata, result, row, 10);
 }
 
+/* u.ord, account found, then the event (NULLs for none): position, type, account, currency,
+ * amount, balance after, hold sum, entry, transfer, counterparty, hold, time, reference, metadata;
+ * oldest first. 0 when out of memory. */
+static int read_event_row(struct mx_db_op *op, const PGresult *result, int row) {
+    if (PQgetisnull(result, row, 2) || op->entry_count == op->limit)
+        return 1;
+    struct mx_entry *e = next_entry(op);
+    if (e == NULL)
+        return 0;
+    e->position = mx_pg_int64(result, row, 2);
+    mx_pg_text(e->kind, sizeof e->kind, result, row, 3);
+    mx_pg_text(e->account, sizeof e->account, result, row, 4);
+    mx_pg_text(e->currency, sizeof e->currency, result, row, 5);
+    e->amount_cents = mx_pg_int64(result, row, 6);
+    e->balance_after_cents = mx_pg_int64(result, row, 7);
+    e->hold_amount_cents = mx_pg_int64(result, row, 8);
+    e->id = mx_pg_int64(result, row, 9);
+    e->transfer_id = mx_pg_int64(result, row, 10);
+    mx_pg_text(e->counterparty, sizeof e->counterparty, result, row, 11);
+    e->hold_id = mx_pg_int64(result, row, 12);
+    mx_pg_text(e->created_at, sizeof e->created_at, result, row, 13);
+    mx_pg_text(e->reference, sizeof e->reference, result, row, 14);
+    return take_text(&e->metadata, result, row, 15);
+}
+
+/* u.ord, account found, opened by then, balance, currency. */
+static void read_balance_at(struct mx_db_op *op, const PGresult *result, int row) {
+    if (!is_true(result, row, 1)) {
+        op->status = MX_ACCOUNT_NOT_FOUND;
+        return;
+    }
+    struct mx_account *a = &op->account_out;
+    snprintf(a->number, sizeof a->number, "%s", op->account);
+    op->existed = is_true(result, row, 2);
+    a->balance_cents = mx_pg_int64(result, row, 3);
+    mx_pg_text(a->currency, sizeof a->currency, result, row, 4);
+    op->status = MX_OK;
+}
+
 /* u.ord, account, sum, captured, status, expires_at, created_at, currency, reference,
  * metadata. */
 static void read_hold(struct mx_db_op *op, const PGresult *result, int row) {
@@ -506,15 +576,19 @@ void db_batch_read(struct db_batch *batch, const PGresult *result) {
     mx_status no_row = batch->kind == DB_BATCH_TRANSFERS ? MX_TRANSFER_NOT_FOUND
                        : batch->kind == DB_BATCH_HOLDS   ? MX_HOLD_NOT_FOUND
                                                          : MX_INTERNAL;
-    if (batch->kind == DB_BATCH_PING || batch->kind == DB_BATCH_SWEEP)
+    int alone = batch->kind == DB_BATCH_PING || batch->kind == DB_BATCH_SWEEP ||
+                batch->kind == DB_BATCH_SEQUENCE;
+    if (alone)
         no_row = MX_OK;
     for (struct mx_db_op *op = batch->first; op != NULL; op = op->next) {
         op->status = no_row;
         op->resend = 0;
         if (batch->kind == DB_BATCH_SWEEP)
             op->entry_count = (unsigned)strtoul(PQcmdTuples((PGresult *)result), NULL, 10);
+        if (batch->kind == DB_BATCH_SEQUENCE)
+            op->entry_count = (unsigned)mx_pg_int64(result, 0, 0);
     }
-    if (batch->kind == DB_BATCH_PING || batch->kind == DB_BATCH_SWEEP)
+    if (alone)
         return;
     struct mx_db_op **ops = by_ord(batch);
     if (ops == NULL) {
@@ -522,9 +596,12 @@ void db_batch_read(struct db_batch *batch, const PGresult *result) {
             op->status = MX_INTERNAL;
         return;
     }
-    if (batch->kind == DB_BATCH_HISTORY || batch->kind == DB_BATCH_HOLD_PAGES) {
+    if (batch->kind == DB_BATCH_HISTORY || batch->kind == DB_BATCH_HOLD_PAGES ||
+        batch->kind == DB_BATCH_EVENTS) {
         read_pages(ops, batch->count, result,
-                   batch->kind == DB_BATCH_HISTORY ? read_history_row : read_hold_page_row);
+                   batch->kind == DB_BATCH_HISTORY  ? read_history_row
+                   : batch->kind == DB_BATCH_EVENTS ? read_event_row
+                                                    : read_hold_page_row);
         free(ops);
         return;
     }
@@ -538,6 +615,8 @@ void db_batch_read(struct db_batch *batch, const PGresult *result) {
             read_account(op, result, row);
         else if (batch->kind == DB_BATCH_HOLDS)
             read_hold(op, result, row);
+        else if (batch->kind == DB_BATCH_BALANCES_AT)
+            read_balance_at(op, result, row);
         else
             read_transfer(op, result, row);
     }

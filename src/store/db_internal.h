@@ -16,6 +16,9 @@ enum db_batch_kind {
     DB_BATCH_HOLD_PAGES,
     DB_BATCH_PING,
     DB_BATCH_SWEEP,
+    DB_BATCH_EVENTS,
+    DB_BATCH_BALANCES_AT,
+    DB_BATCH_SEQUENCE,
     DB_BATCH_KIND_COUNT
 };
 
@@ -40,8 +43,23 @@ struct db_sweep {
     int running;
 };
 
+/* The change feed's numbering rounds (db_sequence.c): one at a time, soon after moves committed. */
+struct db_sequencer {
+    struct mx_db *db;
+    struct mx_db_op op;
+    struct mx_loop_timer timer;
+    int running;
+    int wanted; /* moves committed since the running round began */
+    int soon;   /* the timer is set for a round soon, not the idle one */
+};
+
 struct mx_loop *db_loop(const struct mx_db *db);
 struct db_sweep *db_sweep_of(struct mx_db *db);
+struct db_sequencer *db_sequencer_of(struct mx_db *db);
+
+/* Calls fn(arg) each time a batch of moves has come back from the database, once its answers are
+ * read: what the change feed's numbering waits for (db_sequence.c). */
+void db_on_moves_answered(struct mx_db *db, void (*fn)(void *arg), void *arg);
 
 enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind);
 

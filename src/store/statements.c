@@ -31,6 +31,33 @@ static const Oid holds_page_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT4_
     "CASE WHEN " h ".status = 'pending' AND " h ".expires_at <= now() THEN 'expired'"              \
     " ELSE " h ".status END"
 
+#define OID_TIMESTAMPTZ_ARRAY 1185
+static const Oid events_page_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT4_ARRAY};
+static const Oid balance_at_types[] = {OID_TEXT_ARRAY, OID_TIMESTAMPTZ_ARRAY};
+#define OID_INT4 23
+static const Oid int4_only[] = {OID_INT4};
+
+/* An event's time to the microsecond: the feed's and balance?at's instants compare exactly. */
+#define UTC_INSTANT(column)                                                                        \
+    "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* An event's columns, after u.ord and whether its account exists: position, type, account,
+ * currency, amount, balance after, hold sum, entry, transfer, counterparty, hold, time, reference,
+ * metadata. */
+#define EVENT_COLUMNS                                                                              \
+    "ev.position, ev.type, acc.account_number, acc.currency, ev.amount_cents,"                     \
+    " ev.balance_after_cents, ev.hold_amount_cents, ev.entry_id, e.transfer_id,"                   \
+    " other.account_number, ev.hold_id, " UTC_INSTANT(                                             \
+        "ev.created_at") ","                                                                       \
+                         " coalesce(e.reference, h.reference), coalesce(e.metadata, h.metadata)"
+#define EVENT_JOINS                                                                                \
+    " LEFT JOIN accounts acc ON acc.id = ev.account_id"                                            \
+    " LEFT JOIN entries e ON e.id = ev.entry_id"                                                   \
+    " LEFT JOIN holds h ON h.id = ev.hold_id"                                                      \
+    " LEFT JOIN transfers t ON t.id = e.transfer_id"                                               \
+    " LEFT JOIN accounts other ON other.id = CASE e.kind"                                          \
+    " WHEN 'transfer_out' THEN t.to_account_id WHEN 'transfer_in' THEN t.from_account_id END"
+
 static const struct mx_statement statements[MX_STMT_COUNT] = {
     /* $1 age in seconds, $2 at most this many rows: short transactions, oldest first. Each
      * DELETE takes exactly the rows it selected, by their tuple ids: a key belongs to its
@@ -56,6 +83,37 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                              " LEFT JOIN LATERAL pending_holds(a.id, now()) p ON true",
          1, read_batch_types},
     [MX_STMT_PING] = {"ping", "SELECT 1", 0, NULL},
+    /* Many requests' pages of the change feed at once: $1 accounts (NULL: the whole ledger), $2
+     * only events after this position, $3 how many; oldest first, the operation's ord first and
+     * whether its account exists second. Only numbered events are read: positions are given
+     * after commit, in commit order (db/migrations/0008_events.sql). */
+    [MX_STMT_EVENTS_PAGE] = {"events_page",
+                             "SELECT u.ord, u.number IS NULL OR a.id IS NOT NULL, " EVENT_COLUMNS
+                             " FROM unnest($1, $2, $3) WITH ORDINALITY"
+                             " AS u(number, after, wanted, ord)"
+                             " LEFT JOIN accounts a ON a.account_number = u.number"
+                             " LEFT JOIN LATERAL ("
+                             "(SELECT x.* FROM events x WHERE u.number IS NULL"
+                             " AND x.position > u.after ORDER BY x.position LIMIT u.wanted)"
+                             " UNION ALL"
+                             " (SELECT x.* FROM events x WHERE x.account_id = a.id"
+                             " AND x.position > u.after ORDER BY x.position LIMIT u.wanted)"
+                             ") ev ON true" EVENT_JOINS " ORDER BY u.ord, ev.position",
+                             3, events_page_types},
+    /* Many requests' balances as of an instant: $1 accounts, $2 instants; a row per request:
+     * whether the account exists, whether it had been opened by then, the balance after its last
+     * entry written at or before then (0 before the first), its currency. */
+    [MX_STMT_BALANCE_AT] = {"balance_at",
+                            "SELECT u.ord, a.id IS NOT NULL, a.created_at <= u.at,"
+                            " coalesce(e.balance_after_cents, 0), a.currency"
+                            " FROM unnest($1, $2) WITH ORDINALITY AS u(number, at, ord)"
+                            " LEFT JOIN accounts a ON a.account_number = u.number"
+                            " LEFT JOIN LATERAL (SELECT x.balance_after_cents FROM entries x"
+                            " WHERE x.account_id = a.id AND x.created_at <= u.at"
+                            " ORDER BY x.created_at DESC, x.id DESC LIMIT 1) e ON true",
+                            2, balance_at_types},
+    /* A numbering round of the change feed: $1 events at most; how many got a position. */
+    [MX_STMT_SEQUENCE] = {"sequence_events", "SELECT sequence_events($1)", 1, int4_only},
     /* Every move of a batch (src/store/db.c): kinds, accounts, other accounts, amounts,
      * holds, seconds, clients, keys, fingerprints, attempt tokens, and whether to wait for
      * no lock; the rules are in apply_batch (db/functions.sql). */

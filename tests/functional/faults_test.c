@@ -623,7 +623,8 @@ static void reload_configuration(const char *sql) {
 }
 
 /* Sends method path body with key; if its COMMIT comes to wait for the standby, terminates that
- * backend and returns 1; 0 when the request was answered first (the setting was not yet in
+ * backend (the one running apply_batch: the change feed's numbering rounds wait for the standby
+ * too) and returns 1; 0 when the request was answered first (the setting was not yet in
  * force: it committed the ordinary way). Either way asserts a first answer of status. */
 static int send_with_its_commit_cut(const char *db, const char *method, const char *path,
                                     const char *body, const char *key, long status) {
@@ -632,7 +633,8 @@ static int send_with_its_commit_cut(const char *db, const char *method, const ch
     int64_t waiting = 0;
     while (!ft_call_done(call) &&
            (waiting = ft_sql_admin_int64("SELECT coalesce(max(pid), 0) FROM pg_stat_activity "
-                                         "WHERE datname = $1 AND wait_event = 'SyncRep'",
+                                         "WHERE datname = $1 AND wait_event = 'SyncRep'"
+                                         " AND query LIKE '%apply_batch%'",
                                          db, (const char *)NULL)) == 0 &&
            ft_now() < deadline)
         ft_pause_ms(5);

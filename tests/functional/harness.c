@@ -1392,6 +1392,24 @@ static const struct {
      "SELECT 'transfer ' || t.id || ': ' || f.currency || ' to ' || a.currency FROM transfers t "
      "JOIN accounts f ON f.id = t.from_account_id JOIN accounts a ON a.id = t.to_account_id "
      "WHERE f.currency <> a.currency"},
+    {"every entry, hold, void and account is one change-feed event that tells it as it is",
+     "SELECT 'entry ' || e.id || ': ' || count(v.id) || ' events' FROM entries e LEFT JOIN events "
+     "v ON v.entry_id = e.id AND v.account_id = e.account_id AND v.type = e.kind AND "
+     "v.amount_cents = e.amount_cents AND v.balance_after_cents = e.balance_after_cents "
+     "GROUP BY e.id HAVING count(v.id) <> 1 "
+     "UNION ALL SELECT 'hold ' || h.id || ' ' || h.status || ': ' || count(v.id) || "
+     "' hold or void events' FROM holds h LEFT JOIN events v ON v.hold_id = h.id AND "
+     "v.account_id = h.account_id AND v.hold_amount_cents = h.amount_cents AND v.type IN "
+     "('hold', 'void') GROUP BY h.id HAVING count(v.id) <> CASE h.status WHEN 'voided' THEN 2 "
+     "ELSE 1 END "
+     "UNION ALL SELECT 'account ' || a.account_number || ': ' || count(v.id) || ' open events' "
+     "FROM accounts a LEFT JOIN events v ON v.account_id = a.id AND v.type = 'open' "
+     "GROUP BY a.id HAVING count(v.id) <> 1"},
+    {"no two events share a feed position, and none is numbered past the last one given",
+     "SELECT 'position ' || position || ' of ' || (SELECT last_position FROM event_sequencer) "
+     "FROM events WHERE position > (SELECT last_position FROM event_sequencer) "
+     "UNION ALL SELECT 'position ' || position || ' twice' FROM events WHERE position IS NOT NULL "
+     "GROUP BY position HAVING count(*) > 1"},
     {"a closed account has no pending hold",
      "SELECT a.account_number || ': closed, holding ' || (SELECT held_cents FROM "
      "pending_holds(a.id, now())) FROM accounts a "

@@ -50,7 +50,7 @@ static void old_account_with(const char *number, const char *cents) {
 /* Every file of db/migrations, as schema_migrations records them. */
 #define ALL_VERSIONS                                                                               \
     "0001_baseline,0002_stored_outcomes,0003_account_status,0004_holds,0005_overdraft_changes,"    \
-    "0006_currencies,0007_references"
+    "0006_currencies,0007_references,0008_events"
 
 static const char *versions(void) {
     return ft_sql_text("SELECT string_agg(version, ',' ORDER BY version) FROM schema_migrations",
@@ -63,7 +63,7 @@ START_TEST(an_empty_database_gets_the_baseline_and_every_table_and_column_is_des
     ft_use_db(db);
     struct ft_server *server = ft_server_start(FT_DATABASE_URL, db, NULL);
     ck_assert_str_eq(versions(), ALL_VERSIONS);
-    ck_assert_int_eq(ft_migration_count(), 7);
+    ck_assert_int_eq(ft_migration_count(), 8);
     const char *undescribed =
         ft_sql_text("SELECT coalesce(string_agg(c.relname || coalesce('.' || a.attname, ''), ' '),"
                     " '') FROM pg_class c"
