@@ -1,5 +1,6 @@
 -- move: one deposit or withdrawal as a correct client sends it — ONE statement, autocommit: the
--- guarded UPDATE, its journal INSERT, and, when nothing moved, whether the account exists. The
+-- guarded UPDATE, its journal INSERT and its change-feed event, and, when nothing moved, whether
+-- the account exists. The
 -- same text as the threaded service's prepared statement "move" (src/store/statements.c).
 -- $1 the account number (text), $2 the signed change (int8). Used by the deposit, withdraw, hot
 -- and mix workloads, which bench/run tells apart with -D:
@@ -23,7 +24,11 @@ WITH moved AS (
  journal AS (
   INSERT INTO entries (account_id, kind, amount_cents, balance_after_cents)
   SELECT id, CASE WHEN :delta::int8 > 0 THEN 'deposit' ELSE 'withdrawal' END, :delta::int8,
-  balance_cents FROM moved RETURNING id)
+  balance_cents FROM moved
+  RETURNING id, account_id, kind, amount_cents, balance_after_cents, created_at),
+ feed AS (
+  INSERT INTO events (account_id, type, amount_cents, balance_after_cents, entry_id, created_at)
+  SELECT account_id, kind, amount_cents, balance_after_cents, id, created_at FROM journal)
  SELECT true, balance_cents, (SELECT id FROM journal) FROM moved
  UNION ALL
  SELECT false, balance_cents, NULL FROM accounts

@@ -1,12 +1,13 @@
 /* The change feed's numbering rounds (sequence_events in db/functions.sql), as operations of the
- * loop: one a few milliseconds after moves commit -- so that one round numbers the events of many
- * batches -- and one every second besides, which finds the events of another server that stopped
- * before numbering them. A round that comes back full is followed by the next at once. One runs at
- * a time; with nothing to number a round writes nothing. */
+ * loop: one 20 ms after moves commit, so that one round (and its commit) numbers the events of many
+ * batches -- measured: rounds 2 ms apart cost transfers at 8 connections 29 % of their rate, 20 ms
+ * apart nothing measurable -- and one every second besides, which finds the events of another
+ * server that stopped before numbering them. A round that comes back full is followed by the next
+ * at once. One runs at a time; with nothing to number a round writes nothing. */
 #include "db_internal.h"
 
 #define SEQUENCE_ROUND_EVENTS 10000
-#define SEQUENCE_SOON_MS      2
+#define SEQUENCE_SOON_MS      20
 #define SEQUENCE_IDLE_MS      1000
 
 static void sequence_start(void *arg);
