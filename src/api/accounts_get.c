@@ -2,9 +2,8 @@
  * balance at an instant). */
 #include <stdio.h>
 
-#include "mondux/instant.h"
-
 #include "account_json.h"
+#include "query.h"
 #include "render.h"
 
 json_t *mx_api_account_json(const struct mx_account *account) {
@@ -72,22 +71,15 @@ static void render_balance_at(struct mx_later *later, struct mx_response *respon
 }
 
 void mx_api_get_balance(const struct mx_request *request, struct mx_response *response) {
-    unsigned count = 0;
-    const char *at = request->query(request, "at", &count);
-    if (count == 0) {
-        answer(request, response, mx_api_render_balance);
-        return;
-    }
     struct mx_instant instant;
-    if (count > 1) {
-        mx_api_error_detail(MX_INVALID_REQUEST, "at", "at must be given once", response);
+    struct mx_api_refusal why;
+    int given;
+    if (mx_api_query_instant(request, "at", &given, &instant, &why) != MX_OK) {
+        mx_api_render_refusal(&why, response);
         return;
     }
-    if (!mx_instant_parse(at, &instant)) {
-        mx_api_error_detail(MX_INVALID_REQUEST, "at",
-                            "at must be an RFC 3339 instant (2026-12-03T10:30:00Z, "
-                            "2026-12-03T10:30:00.5+01:00) or a date (2026-12-03: midnight UTC)",
-                            response);
+    if (!given) {
+        answer(request, response, mx_api_render_balance);
         return;
     }
     if (!mx_acct_is_valid(request->account_number)) {

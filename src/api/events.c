@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mondux/money.h"
 #include "query.h"
 #include "render.h"
 
@@ -54,14 +53,11 @@ static void render_events(struct mx_later *later, struct mx_response *response) 
 static struct mx_db_op *feed_op(const struct mx_request *request, struct mx_response *response) {
     struct mx_api_refusal why;
     uint64_t limit = MX_EVENTS_DEFAULT_LIMIT, after = 0;
-    unsigned count = 0;
-    const char *text = request->query(request, "after", &count);
-    mx_status status = mx_api_query_number(request, "limit", MX_EVENTS_MAX_LIMIT, "", &limit, &why);
-    if (status == MX_OK && count > 1)
-        status = mx_api_refuse(&why, MX_INVALID_REQUEST, "after", "after must be given once");
-    if (status == MX_OK && count == 1 && !mx_parse_decimal(text, (uint64_t)MX_ID_MAX, &after))
-        status = mx_api_refuse(&why, MX_INVALID_REQUEST, "after",
-                               "after must be a position: a whole number from 0, as in \"next\"");
+    mx_status status =
+        mx_api_query_number(request, "limit", 1, MX_EVENTS_MAX_LIMIT, "", &limit, &why);
+    if (status == MX_OK)
+        status = mx_api_query_number(request, "after", 0, (uint64_t)MX_ID_MAX,
+                                     ": a position, as in \"next\"", &after, &why);
     if (status != MX_OK) {
         mx_api_render_refusal(&why, response);
         return NULL;

@@ -10,19 +10,43 @@
 
 #define DEFAULT_PAGE 20
 
-mx_status mx_api_query_number(const struct mx_request *request, const char *name, uint64_t max,
-                              const char *meaning, uint64_t *out, struct mx_api_refusal *why) {
+/* An optional parameter's text: NULL (and MX_OK in *status) when absent; refused when given more
+ * than once. */
+static const char *query_once(const struct mx_request *request, const char *name,
+                              struct mx_api_refusal *why, mx_status *status) {
     unsigned count = 0;
     const char *text = request->query(request, name, &count);
-    if (count == 0)
-        return MX_OK;
-    if (count > 1)
-        return mx_api_refuse(why, MX_INVALID_REQUEST, name, "%s must be given once", name);
-    if (!mx_parse_decimal(text, max, out) || *out == 0)
+    *status = count > 1
+                  ? mx_api_refuse(why, MX_INVALID_REQUEST, name, "%s must be given once", name)
+                  : MX_OK;
+    return count == 1 ? text : NULL;
+}
+
+mx_status mx_api_query_number(const struct mx_request *request, const char *name, uint64_t min,
+                              uint64_t max, const char *meaning, uint64_t *out,
+                              struct mx_api_refusal *why) {
+    mx_status status;
+    const char *text = query_once(request, name, why, &status);
+    if (text == NULL)
+        return status;
+    if (!mx_parse_decimal(text, max, out) || *out < min)
         return mx_api_refuse(why, MX_INVALID_REQUEST, name,
-                             "%s must be a whole number from 1 to %" PRIu64 "%s", name, max,
-                             meaning);
+                             "%s must be a whole number from %" PRIu64 " to %" PRIu64 "%s", name,
+                             min, max, meaning);
     return MX_OK;
+}
+
+mx_status mx_api_query_instant(const struct mx_request *request, const char *name, int *given,
+                               struct mx_instant *out, struct mx_api_refusal *why) {
+    mx_status status;
+    const char *text = query_once(request, name, why, &status);
+    *given = text != NULL;
+    if (text == NULL || mx_instant_parse(text, out))
+        return status;
+    return mx_api_refuse(why, MX_INVALID_REQUEST, name,
+                         "%s must be an RFC 3339 instant (2026-12-03T10:30:00Z, "
+                         "2026-12-03T10:30:00.5+01:00) or a date (2026-12-03: midnight UTC)",
+                         name);
 }
 
 struct mx_db_op *mx_api_page_op(const struct mx_request *request, enum mx_db_kind kind,
@@ -32,10 +56,10 @@ struct mx_db_op *mx_api_page_op(const struct mx_request *request, enum mx_db_kin
     snprintf(meaning, sizeof meaning, ": %s id, as in \"next\"", what);
     struct mx_api_refusal why;
     mx_status status =
-        mx_api_query_number(request, "limit", MX_HISTORY_MAX_LIMIT, "", &limit, &why);
+        mx_api_query_number(request, "limit", 1, MX_HISTORY_MAX_LIMIT, "", &limit, &why);
     if (status == MX_OK)
         status =
-            mx_api_query_number(request, "before", (uint64_t)MX_ID_MAX, meaning, &before, &why);
+            mx_api_query_number(request, "before", 1, (uint64_t)MX_ID_MAX, meaning, &before, &why);
     if (status != MX_OK) {
         mx_api_render_refusal(&why, response);
         return NULL;
@@ -55,13 +79,11 @@ struct mx_db_op *mx_api_page_op(const struct mx_request *request, enum mx_db_kin
 mx_status mx_api_query_word(const struct mx_request *request, const char *name,
                             const char *const *words, const char **out,
                             struct mx_api_refusal *why) {
-    unsigned count = 0;
-    const char *text = request->query(request, name, &count);
+    mx_status status;
+    const char *text = query_once(request, name, why, &status);
     *out = NULL;
-    if (count == 0)
-        return MX_OK;
-    if (count > 1)
-        return mx_api_refuse(why, MX_INVALID_REQUEST, name, "%s must be given once", name);
+    if (text == NULL)
+        return status;
     char list[128] = "";
     for (const char *const *w = words; *w != NULL; w++) {
         if (text != NULL && strcmp(text, *w) == 0) {

@@ -5,13 +5,20 @@
 #include <stdint.h>
 
 #include "mondux/api.h"
+#include "mondux/instant.h"
 #include "refusal.h"
 
-/* An optional parameter that, when given, is one canonical decimal in 1..max: MX_OK (and *out;
+/* An optional parameter that, when given, is one canonical decimal in min..max: MX_OK (and *out;
  * untouched when absent), or MX_INVALID_REQUEST naming it. meaning (may be "") follows the rule in
  * the sentence that refuses it. */
-mx_status mx_api_query_number(const struct mx_request *request, const char *name, uint64_t max,
-                              const char *meaning, uint64_t *out, struct mx_api_refusal *why);
+mx_status mx_api_query_number(const struct mx_request *request, const char *name, uint64_t min,
+                              uint64_t max, const char *meaning, uint64_t *out,
+                              struct mx_api_refusal *why);
+
+/* An optional parameter that, when given, is one instant (mondux/instant.h): MX_OK, with *given
+ * and *out, or MX_INVALID_REQUEST naming it. */
+mx_status mx_api_query_instant(const struct mx_request *request, const char *name, int *given,
+                               struct mx_instant *out, struct mx_api_refusal *why);
 
 /* An optional parameter that, when given, is one of the NULL-terminated words: MX_OK with *out
  * (borrowed, NULL when absent), or MX_INVALID_REQUEST naming it and the words. */

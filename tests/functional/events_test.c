@@ -6,6 +6,7 @@
  * entry written at or before T. */
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,7 +175,7 @@ END_TEST
 struct race {
     const char *base_url;
     char accounts[RACE_ACCOUNTS][FT_ACCOUNT_SIZE];
-    int stop;
+    atomic_int stop;
     double end;
 };
 
@@ -227,25 +228,24 @@ static void *write_loop(void *arg) {
 struct follower {
     struct race *race;
     json_t *seen; /* every event, in the order read */
-    int64_t next;
-    int broken; /* a page that was not 200 */
+    atomic_llong next;
+    atomic_int broken; /* a page that was not 200 */
 };
 
 static void *follow_loop(void *arg) {
     struct follower *f = arg;
     CURL *curl = curl_easy_init();
-    while (!__atomic_load_n(&f->race->stop, __ATOMIC_SEQ_CST)) {
+    while (!atomic_load(&f->race->stop)) {
         char path[128];
-        snprintf(path, sizeof path, "/api/events?after=%" PRId64 "&limit=1000", f->next);
+        snprintf(path, sizeof path, "/api/events?after=%lld&limit=1000", atomic_load(&f->next));
         struct ft_response *r = ft_http_on(curl, f->race->base_url, "GET", path, NULL, 0);
         if (r == NULL || r->status != 200 || r->json == NULL) {
-            f->broken = 1;
+            atomic_store(&f->broken, 1);
             ft_response_free(r);
             break;
         }
         json_array_extend(f->seen, json_object_get(r->json, "events"));
-        __atomic_store_n(&f->next, (int64_t)json_integer_value(json_object_get(r->json, "next")),
-                         __ATOMIC_SEQ_CST);
+        atomic_store(&f->next, json_integer_value(json_object_get(r->json, "next")));
         ft_response_free(r);
     }
     curl_easy_cleanup(curl);
@@ -278,14 +278,14 @@ START_TEST(a_follower_racing_32_writers_sees_every_event_once_in_each_accounts_o
     await_numbered();
     int64_t end = ft_sql_int64("SELECT max(position) FROM events", NULL);
     double deadline = ft_now() + 20;
-    while (__atomic_load_n(&follower.next, __ATOMIC_SEQ_CST) < end && !follower.broken &&
+    while (atomic_load(&follower.next) < end && !atomic_load(&follower.broken) &&
            ft_now() < deadline)
         ; /* the follower thread reads on */
-    __atomic_store_n(&race.stop, 1, __ATOMIC_SEQ_CST);
+    atomic_store(&race.stop, 1);
     pthread_join(follow_thread, NULL);
-    ck_assert_msg(!follower.broken, "a feed page was not answered 200");
-    ck_assert_msg(follower.next == end, "the follower stopped at %" PRId64 " of %" PRId64,
-                  follower.next, end);
+    ck_assert_msg(!atomic_load(&follower.broken), "a feed page was not answered 200");
+    int64_t reached = atomic_load(&follower.next);
+    ck_assert_msg(reached == end, "the follower stopped at %" PRId64 " of %" PRId64, reached, end);
 
     /* Exactly the table's events since start (positions rise strictly, so each once). */
     size_t count = json_array_size(follower.seen);

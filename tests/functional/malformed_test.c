@@ -1,7 +1,8 @@
 /* Malformed requests, written byte for byte on plain TCP sockets. Each gets exactly one well-formed
  * answer -- our JSON, with X-Request-Id and nosniff, wherever the service itself sees the request
  * -- or a clean close; never a hang; and none of them moves money. What libmicrohttpd 0.9.75
- * answers itself, before the service sees the request, is asserted as the README describes it.
+ * answers itself, before the service sees the request, is asserted as docs/operations.md describes
+ * it.
  *
  * Every request is a deposit of 5 on a real account, so one that were served would show in the
  * ledger; the same deposit well-formed is served, so the refusals are the malformations'. */
@@ -24,7 +25,8 @@
 enum answerer {
     SERVICE, /* our JSON error, and the connection closed */
     LIBRARY, /* libmicrohttpd's own short page (or a plain close), before our code runs */
-    /* The same, but libmicrohttpd 0.9.75 sends its status line and headers twice (README). */
+    /* The same, but libmicrohttpd 0.9.75 sends its status line and headers twice
+       (docs/operations.md). */
     LIBRARY_HEAD_TWICE,
 };
 
