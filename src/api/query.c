@@ -10,8 +10,8 @@
 
 #define DEFAULT_PAGE 20
 
-/* An optional parameter's text: NULL (and MX_OK in *status) when absent; refused when given more
- * than once. */
+/* An optional parameter's text: NULL (and MX_OK in *status) when absent, "" when given without a
+ * value ("?limit"), which no rule accepts; refused when given more than once. */
 static const char *query_once(const struct mx_request *request, const char *name,
                               struct mx_api_refusal *why, mx_status *status) {
     unsigned count = 0;
@@ -19,7 +19,9 @@ static const char *query_once(const struct mx_request *request, const char *name
     *status = count > 1
                   ? mx_api_refuse(why, MX_INVALID_REQUEST, name, "%s must be given once", name)
                   : MX_OK;
-    return count == 1 ? text : NULL;
+    if (count != 1)
+        return NULL;
+    return text != NULL ? text : "";
 }
 
 mx_status mx_api_query_number(const struct mx_request *request, const char *name, uint64_t min,

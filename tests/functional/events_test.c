@@ -147,6 +147,7 @@ START_TEST(a_feed_request_with_bad_parameters_is_refused_naming_them) {
         {"/api/events?after=01", "after"},
         {"/api/events?after=x", "after"},
         {"/api/events?after=1&after=2", "after"},
+        {"/api/events?after", "after"},
         {"/api/events?limit=0", "limit"},
         {"/api/events?limit=1001", "limit"},
         {"/api/accounts/1234567890123452/events?limit=abc", "limit"},
