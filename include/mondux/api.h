@@ -22,10 +22,12 @@ struct mx_later {
     /* The controller's own, for finish. */
     unsigned success_status; /* 200 or 201 */
     int with_location;       /* a success answers with a Location */
+    int variant;             /* which of its renderings finish writes (a statement's: 1 CSV) */
     char *fingerprint;       /* a keyed request's, which op.fingerprint borrows; malloc'd */
     char *metadata;          /* the request's metadata, which op.metadata borrows; malloc'd */
     /* Set by the HTTP layer: called once, when finish may run. */
     void (*wake)(struct mx_later *later);
+    struct mx_db *db; /* set by mx_api_submit: where an answer streamed later asks for more */
 };
 
 struct mx_request {
@@ -53,6 +55,33 @@ struct mx_request {
     struct mx_db *db;
 };
 
+/* What a streamed answer's body can say when asked for more (mx_stream). */
+enum mx_stream_state {
+    MX_STREAM_MORE,   /* bytes were written; ask again */
+    MX_STREAM_WAIT,   /* nothing now: wake is called once there is */
+    MX_STREAM_END,    /* the body is complete */
+    MX_STREAM_FAILED, /* it cannot go on: the answer ends cut off, so the client sees it incomplete
+                       */
+};
+
+/* An answer whose body is made while it is sent (a statement, the live stream): the HTTP layer
+ * asks read for more whenever the socket has room, and waits -- the connection put aside, never
+ * the loop -- after MX_STREAM_WAIT until wake. The producer embeds it first in its own struct. */
+struct mx_stream {
+    /* Up to size bytes of what comes next into buffer: how many (> 0 only with MX_STREAM_MORE). */
+    size_t (*read)(struct mx_stream *stream, char *buffer, size_t size,
+                   enum mx_stream_state *state);
+    /* Called once, when the answer is over (sent, or the client gone); frees the producer. */
+    void (*release)(struct mx_stream *stream);
+    /* The live stream: it never ends by itself, so shutdown ends it, and a client that stops
+     * reading is cut after the idle timeout with little of it buffered. */
+    int endless;
+    /* Set by the HTTP layer: the producer calls it (on the loop's thread, never inside read) once
+     * read has more to say after MX_STREAM_WAIT. Calling it at another time is harmless. */
+    void (*wake)(struct mx_stream *stream);
+    void *transport; /* the HTTP layer's */
+};
+
 struct mx_response {
     unsigned http_status;
     const char *content_type; /* static string, or NULL for a body-less 304 */
@@ -66,6 +95,10 @@ struct mx_response {
     int replayed;         /* the stored answer to an earlier request with the same key */
     /* static string, or NULL: the Content-Security-Policy of an answer a browser renders */
     const char *content_security_policy;
+    /* NULL, or a body made while it is sent (chunked); body is then unused. The response owns
+     * it: mx_api_response_free releases it if it is never sent. */
+    struct mx_stream *stream;
+    char disposition[160]; /* Content-Disposition, "" when none */
     /* The handler handed its work to the database (mx_api_submit): the answer is
      * later->finish's, and nothing else here is filled in. */
     int later;
@@ -103,6 +136,7 @@ void mx_api_withdraw(const struct mx_request *request, struct mx_response *respo
 void mx_api_get_transactions(const struct mx_request *request, struct mx_response *response);
 void mx_api_get_events(const struct mx_request *request, struct mx_response *response);
 void mx_api_get_account_events(const struct mx_request *request, struct mx_response *response);
+void mx_api_get_statement(const struct mx_request *request, struct mx_response *response);
 void mx_api_freeze_account(const struct mx_request *request, struct mx_response *response);
 void mx_api_unfreeze_account(const struct mx_request *request, struct mx_response *response);
 void mx_api_close_account(const struct mx_request *request, struct mx_response *response);

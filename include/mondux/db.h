@@ -40,6 +40,11 @@ enum mx_db_kind {
     MX_DB_LIST_HOLDS, /* account, before_id, limit, status_filter */
     MX_DB_EVENTS,     /* the feed after position after, limit events; of account ("": all) */
     MX_DB_BALANCE_AT, /* account's balance as of instant at */
+    /* A statement of account from instant at (inclusive) to until (exclusive): its sums
+     * (period_out), then its entries by pages: after id after, up to id period_out.last_id, limit
+     * at a time, oldest first. */
+    MX_DB_STATEMENT,
+    MX_DB_STATEMENT_PAGE,
     MX_DB_PING,
     /* The expired Idempotency-Keys: amount their age in seconds, limit rows at most. */
     MX_DB_SWEEP,
@@ -72,6 +77,7 @@ struct mx_db_op {
     char status_filter[12];
     int64_t after;                   /* the feed's events after this position */
     char at[MX_TIMESTAMP_SIZE];      /* a balance's instant, RFC 3339 in UTC (mondux/instant.h) */
+    char until[MX_TIMESTAMP_SIZE];   /* a statement's end, the same */
     char currency[MX_CURRENCY_SIZE]; /* a new account's */
     /* A move's, hold's or capture's reference ("" for none) and metadata (a JSON object's text,
      * borrowed until done; NULL for none). */
@@ -91,6 +97,7 @@ struct mx_db_op {
     struct mx_account account_out;   /* a move's account and balance after; a create's or read's */
     struct mx_transfer transfer_out; /* a transfer's, or a read one */
     struct mx_hold hold_out;         /* a hold made, captured, voided or read */
+    struct mx_period period_out;     /* a statement's sums; its pages read last_id from it */
     struct mx_entry *entries;        /* a history page: new, newest first (mx_db_op_release); a
                                         feed page, oldest first */
     struct mx_hold *holds;           /* a page of holds: the same */

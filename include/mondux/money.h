@@ -28,4 +28,8 @@ int64_t mx_money_delta(mx_move_kind kind, int64_t sum_cents);
  * a withdrawal only the lower one. */
 mx_status mx_money_refusal(mx_move_kind kind);
 
+/* minor units as a decimal of major units with exponent (0..4) digits after the point, e.g.
+ * -1234 with 2 is "-12.34", 5 with 0 is "5"; into out (at least 24 bytes). */
+void mx_money_format(int64_t minor, int exponent, char *out, unsigned long size);
+
 #endif

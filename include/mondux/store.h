@@ -25,6 +25,17 @@ struct mx_store_params {
 #define MX_CURRENCY_SIZE  4  /* an ISO 4217 code, e.g. "EUR", and its NUL */
 #define MX_REFERENCE_MAX  64 /* a movement's reference: 1 to 64 printable ASCII characters */
 
+/* A statement's period of one account, all read in one snapshot. */
+struct mx_period {
+    int64_t opening_cents; /* the balance before the period's first entry (0 before any) */
+    int64_t closing_cents; /* after its last; = opening + credits - debits */
+    int64_t credits_cents; /* the sum of the entries into the account */
+    int64_t debits_cents;  /* the sum of those out of it, as a positive number */
+    int64_t entry_count;
+    int64_t first_id, last_id; /* its entries lie between these ids (0 when it has none) */
+    int exponent;              /* of its currency: 2 when a major unit is 100 minor ones */
+};
+
 struct mx_account {
     char number[MX_ACCT_LENGTH + 1];
     int64_t balance_cents; /* may be negative, down to -overdraft_limit_cents */

@@ -10,6 +10,7 @@ void mx_api_submit(const struct mx_request *request, struct mx_response *respons
                    void (*finish)(struct mx_later *later, struct mx_response *response)) {
     struct mx_later *later = request->later;
     later->finish = finish;
+    later->db = request->db;
     later->op.done = later_done;
     later->op.arg = later;
     if (later->op.client == NULL)

@@ -108,6 +108,9 @@ void mx_api_response_free(struct mx_response *response) {
     response->body = NULL;
     response->body_size = 0;
     response->body_is_static = 0;
+    if (response->stream != NULL)
+        response->stream->release(response->stream);
+    response->stream = NULL;
 }
 
 json_t *mx_api_entry_json(const struct mx_entry *entry) {

@@ -1,7 +1,10 @@
-/* Strict decimal parsing: the sum is money, so anything not written exactly one way is refused. */
+/* Strict decimal parsing: the sum is money, so anything not written exactly one way is refused;
+ * and the one way an amount is written in major units. */
 #include "mondux/money.h"
 
+#include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
 
 int mx_parse_decimal(const char *text, uint64_t max, uint64_t *out) {
     if (text == NULL || text[0] == '\0')
@@ -37,4 +40,19 @@ int64_t mx_money_delta(mx_move_kind kind, int64_t sum_cents) {
 
 mx_status mx_money_refusal(mx_move_kind kind) {
     return kind == MX_MOVE_DEPOSIT ? MX_BALANCE_LIMIT_EXCEEDED : MX_INSUFFICIENT_FUNDS;
+}
+
+void mx_money_format(int64_t minor, int exponent, char *out, unsigned long size) {
+    /* The magnitude as unsigned, so that INT64_MIN has one too. */
+    uint64_t magnitude = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+    char fraction[8] = "";
+    int digits = exponent < 0 ? 0 : exponent > 4 ? 4 : exponent;
+    for (int i = digits; i > 0; i--) {
+        fraction[i] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    }
+    if (digits > 0)
+        fraction[0] = '.';
+    fraction[digits > 0 ? digits + 1 : 0] = '\0';
+    snprintf(out, size, "%s%" PRIu64 "%s", minor < 0 ? "-" : "", magnitude, fraction);
 }

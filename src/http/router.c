@@ -26,6 +26,7 @@ static const struct route routes[] = {
     {"POST", "/api/accounts/{n}/withdraw", mx_api_withdraw, TELLER},
     {"GET", "/api/accounts/{n}/transactions", mx_api_get_transactions, READ},
     {"GET", "/api/accounts/{n}/events", mx_api_get_account_events, READ},
+    {"GET", "/api/accounts/{n}/statement", mx_api_get_statement, READ},
     {"POST", "/api/accounts/{n}/freeze", mx_api_freeze_account, ADMIN},
     {"POST", "/api/accounts/{n}/unfreeze", mx_api_unfreeze_account, ADMIN},
     {"POST", "/api/accounts/{n}/close", mx_api_close_account, ADMIN},

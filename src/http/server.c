@@ -45,6 +45,7 @@ struct mx_http_server {
     unsigned in_flight;
     unsigned waiting; /* requests whose connection is suspended until the database answers */
     struct connection_ctx *connections; /* every open one, for the drain */
+    struct stream_ctx *streams;         /* every answer being streamed, for the drain */
     /* Stopping: no new connection is accepted, and the drain tells when the work is done. */
     int stopping;
     MHD_socket listener;        /* handed back by MHD_quiesce_daemon: ours to close */
@@ -85,6 +86,17 @@ struct connection_ctx {
     char peer[64];            /* "address:port" of the client, for the access log */
 };
 
+/* A streamed answer (mx_stream) being sent: created with its libmicrohttpd response, freed when
+ * libmicrohttpd lets go of that. */
+struct stream_ctx {
+    struct mx_stream *stream;
+    struct mx_http_server *server;
+    struct MHD_Connection *connection;
+    struct request_ctx *request; /* for the log's byte count; NULL once the request is over */
+    int suspended;               /* put aside until the producer wakes it */
+    struct stream_ctx *prev, *next;
+};
+
 /* Per-request state: created on the first call of a request, freed in on_completed. */
 struct request_ctx {
     struct mx_later later; /* first: wake() finds its request_ctx from it */
@@ -96,6 +108,7 @@ struct request_ctx {
     struct mx_http_server *server;
     struct MHD_Connection *connection;
     struct connection_ctx *conn;
+    struct stream_ctx *stream; /* its answer's, while it is streamed */
     struct timespec started;
     char *body;
     size_t body_size;
@@ -213,6 +226,104 @@ static void add_header(struct MHD_Response *response, const char *name, const ch
         mx_log(MX_LOG_ERROR, "could not add header %s", name);
 }
 
+/* ---- streamed answers ---------------------------------------------------------------------- */
+
+/* A stream's block: what one read may write. The live stream's is small because a thousand of
+ * them stay open; a statement's is large because it is read through once. */
+#define STREAM_BLOCK         (32 * 1024)
+#define ENDLESS_STREAM_BLOCK (4 * 1024)
+/* The kernel's send buffer of a live stream's connection: a subscriber that stops reading holds
+ * at most this much there, and soon nothing more can be written to it, so the idle timeout
+ * drops it. */
+#define ENDLESS_STREAM_SNDBUF (64 * 1024)
+
+static ssize_t read_stream(void *cls, uint64_t position, char *buffer, size_t size) {
+    (void)position;
+    struct stream_ctx *s = cls;
+    if (s->server->stopping && s->stream->endless)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    enum mx_stream_state state = MX_STREAM_FAILED;
+    size_t n = s->stream->read(s->stream, buffer, size, &state);
+    if (n > 0 && state == MX_STREAM_MORE) {
+        if (s->request != NULL)
+            s->request->bytes_sent += n;
+        return (ssize_t)n;
+    }
+    if (state == MX_STREAM_WAIT) {
+        /* libmicrohttpd's prescribed "no data yet": suspend, return 0, resume when there is. */
+        MHD_suspend_connection(s->connection);
+        s->suspended = 1;
+        s->server->waiting++;
+        return 0;
+    }
+    return state == MX_STREAM_END ? MHD_CONTENT_READER_END_OF_STREAM
+                                  : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void wake_stream(struct mx_stream *stream) {
+    struct stream_ctx *s = stream->transport;
+    if (!s->suspended)
+        return;
+    s->suspended = 0;
+    s->server->waiting--;
+    MHD_resume_connection(s->connection);
+    mx_loop_again(s->server->loop);
+}
+
+static void release_stream(void *cls) {
+    struct stream_ctx *s = cls;
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        s->server->streams = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    if (s->request != NULL)
+        s->request->stream = NULL;
+    s->stream->release(s->stream);
+    free(s);
+}
+
+/* The libmicrohttpd response of a streamed answer; takes over out->stream (released even when
+ * NULL is returned). */
+static struct MHD_Response *stream_response(struct request_ctx *ctx, struct mx_response *out) {
+    struct mx_stream *stream = out->stream;
+    out->stream = NULL;
+    struct stream_ctx *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        stream->release(stream);
+        return NULL;
+    }
+    *s = (struct stream_ctx){stream, ctx->server, ctx->connection, ctx, 0, NULL, NULL};
+    stream->transport = s;
+    stream->wake = wake_stream;
+    struct MHD_Response *response = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, stream->endless ? ENDLESS_STREAM_BLOCK : STREAM_BLOCK, read_stream, s,
+        release_stream);
+    if (response == NULL) {
+        stream->release(stream);
+        free(s);
+        return NULL;
+    }
+    s->next = ctx->server->streams;
+    if (s->next != NULL)
+        s->next->prev = s;
+    ctx->server->streams = s;
+    ctx->stream = s;
+    if (stream->endless && ctx->conn != NULL) {
+        int sndbuf = ENDLESS_STREAM_SNDBUF;
+        setsockopt(ctx->conn->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    }
+    return response;
+}
+
+/* Shutting down: every live stream ends (its read says so once woken); statements finish. */
+static void end_endless_streams(struct mx_http_server *server) {
+    for (struct stream_ctx *s = server->streams; s != NULL; s = s->next)
+        if (s->stream->endless)
+            wake_stream(s->stream);
+}
+
 /* Sends what the controller wrote; takes over response->body. */
 static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response *out) {
     /* Being answered, early ones (4xx before routing) too: the request timeout leaves it alone
@@ -227,7 +338,9 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
     if (out->http_status >= 500)
         mx_log(MX_LOG_ERROR, "request id=%s answered %u", ctx->request_id, out->http_status);
     struct MHD_Response *response;
-    if (out->body_is_static)
+    if (out->stream != NULL)
+        response = stream_response(ctx, out);
+    else if (out->body_is_static)
         response =
             MHD_create_response_from_buffer(out->body_size, out->body, MHD_RESPMEM_PERSISTENT);
     else
@@ -246,6 +359,8 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
                out->etag != NULL ? "no-cache" : "no-store");
     if (out->etag != NULL)
         add_header(response, MHD_HTTP_HEADER_ETAG, out->etag);
+    if (out->disposition[0] != '\0')
+        add_header(response, "Content-Disposition", out->disposition);
     if (out->content_security_policy != NULL)
         add_header(response, "Content-Security-Policy", out->content_security_policy);
     /* Every answer means exactly its declared type, and no URL of ours leaks in a Referer. */
@@ -271,6 +386,9 @@ static enum MHD_Result send_response(struct request_ctx *ctx, struct mx_response
     add_header(response, "X-Request-Id", ctx->request_id);
     ctx->status = out->http_status;
     ctx->bytes_sent = strcmp(ctx->method, MHD_HTTP_METHOD_HEAD) == 0 ? 0 : out->body_size;
+    /* Through a proxy too, each piece of a stream is passed on as it comes. */
+    if (ctx->stream != NULL)
+        add_header(response, "X-Accel-Buffering", "no");
     enum MHD_Result result = MHD_queue_response(ctx->connection, out->http_status, response);
     MHD_destroy_response(response);
     return result;
@@ -641,6 +759,8 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
             ctx->conn != NULL ? ctx->conn->peer : "", ctx->user_agent, ctx->bytes_sent});
     if (ctx->conn != NULL && ctx->conn->phase != PHASE_CUT)
         set_phase(ctx->conn, PHASE_IDLE);
+    if (ctx->stream != NULL)
+        ctx->stream->request = NULL;
     mx_api_response_free(&ctx->answer);
     mx_api_later_release(&ctx->later);
     free(ctx->body);
@@ -834,6 +954,7 @@ void mx_http_drain(struct mx_http_server *server, void (*drained)(void *arg), vo
      * with Connection: close. */
     server->listener = MHD_quiesce_daemon(server->daemon);
     server->stopping = 1;
+    end_endless_streams(server);
     server->drained = drained;
     server->drained_arg = arg;
     server->drain_deadline_ns = mx_loop_now_ns(server->loop) + DRAIN_TIMEOUT_MS * 1000000ull;

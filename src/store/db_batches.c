@@ -34,6 +34,10 @@ enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind) {
         return DB_BATCH_BALANCES_AT;
     case MX_DB_SEQUENCE:
         return DB_BATCH_SEQUENCE;
+    case MX_DB_STATEMENT:
+        return DB_BATCH_STATEMENTS;
+    case MX_DB_STATEMENT_PAGE:
+        return DB_BATCH_STATEMENT_PAGES;
     default:
         return DB_BATCH_MOVES;
     }
@@ -52,6 +56,8 @@ enum mx_stmt db_batch_statement(enum db_batch_kind kind) {
         [DB_BATCH_EVENTS] = MX_STMT_EVENTS_PAGE,
         [DB_BATCH_BALANCES_AT] = MX_STMT_BALANCE_AT,
         [DB_BATCH_SEQUENCE] = MX_STMT_SEQUENCE,
+        [DB_BATCH_STATEMENTS] = MX_STMT_STATEMENT_SUMMARY,
+        [DB_BATCH_STATEMENT_PAGES] = MX_STMT_STATEMENT_PAGE,
     };
     return statements[kind];
 }
@@ -231,6 +237,18 @@ int db_batch_params(const struct db_batch *batch, char *values[], int *count) {
             n = 2;
             put_text(&columns[0], op->account);
             put_text(&columns[1], op->at);
+            break;
+        case DB_BATCH_STATEMENTS:
+        case DB_BATCH_STATEMENT_PAGES:
+            n = batch->kind == DB_BATCH_STATEMENTS ? 3 : 6;
+            put_text(&columns[0], op->account);
+            put_text(&columns[1], op->at);
+            put_text(&columns[2], op->until);
+            if (n == 6) {
+                put_int(&columns[3], op->after, 0);
+                put_int(&columns[4], op->period_out.last_id, 0);
+                put_int(&columns[5], op->limit, 0);
+            }
             break;
         default:
             break;
@@ -544,6 +562,27 @@ static void read_balance_at(struct mx_db_op *op, const PGresult *result, int row
     op->status = MX_OK;
 }
 
+/* u.ord, account found, currency, opening, closing, count, credits, debits, first and last id,
+ * exponent. */
+static void read_statement(struct mx_db_op *op, const PGresult *result, int row) {
+    if (!is_true(result, row, 1)) {
+        op->status = MX_ACCOUNT_NOT_FOUND;
+        return;
+    }
+    snprintf(op->account_out.number, sizeof op->account_out.number, "%s", op->account);
+    mx_pg_text(op->account_out.currency, sizeof op->account_out.currency, result, row, 2);
+    struct mx_period *p = &op->period_out;
+    p->opening_cents = mx_pg_int64(result, row, 3);
+    p->closing_cents = mx_pg_int64(result, row, 4);
+    p->entry_count = mx_pg_int64(result, row, 5);
+    p->credits_cents = mx_pg_int64(result, row, 6);
+    p->debits_cents = mx_pg_int64(result, row, 7);
+    p->first_id = mx_pg_int64(result, row, 8);
+    p->last_id = mx_pg_int64(result, row, 9);
+    p->exponent = (int)mx_pg_int64(result, row, 10);
+    op->status = MX_OK;
+}
+
 /* u.ord, account, sum, captured, status, expires_at, created_at, currency, reference,
  * metadata. */
 static void read_hold(struct mx_db_op *op, const PGresult *result, int row) {
@@ -597,9 +636,10 @@ void db_batch_read(struct db_batch *batch, const PGresult *result) {
         return;
     }
     if (batch->kind == DB_BATCH_HISTORY || batch->kind == DB_BATCH_HOLD_PAGES ||
-        batch->kind == DB_BATCH_EVENTS) {
+        batch->kind == DB_BATCH_EVENTS || batch->kind == DB_BATCH_STATEMENT_PAGES) {
         read_pages(ops, batch->count, result,
-                   batch->kind == DB_BATCH_HISTORY  ? read_history_row
+                   batch->kind == DB_BATCH_HISTORY || batch->kind == DB_BATCH_STATEMENT_PAGES
+                       ? read_history_row
                    : batch->kind == DB_BATCH_EVENTS ? read_event_row
                                                     : read_hold_page_row);
         free(ops);
@@ -617,6 +657,8 @@ void db_batch_read(struct db_batch *batch, const PGresult *result) {
             read_hold(op, result, row);
         else if (batch->kind == DB_BATCH_BALANCES_AT)
             read_balance_at(op, result, row);
+        else if (batch->kind == DB_BATCH_STATEMENTS)
+            read_statement(op, result, row);
         else
             read_transfer(op, result, row);
     }

@@ -34,6 +34,11 @@ static const Oid holds_page_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT4_
 #define OID_TIMESTAMPTZ_ARRAY 1185
 static const Oid events_page_types[] = {OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_INT4_ARRAY};
 static const Oid balance_at_types[] = {OID_TEXT_ARRAY, OID_TIMESTAMPTZ_ARRAY};
+static const Oid statement_summary_types[] = {OID_TEXT_ARRAY, OID_TIMESTAMPTZ_ARRAY,
+                                              OID_TIMESTAMPTZ_ARRAY};
+static const Oid statement_page_types[] = {OID_TEXT_ARRAY,        OID_TIMESTAMPTZ_ARRAY,
+                                           OID_TIMESTAMPTZ_ARRAY, OID_INT8_ARRAY,
+                                           OID_INT8_ARRAY,        OID_INT4_ARRAY};
 #define OID_INT4 23
 static const Oid int4_only[] = {OID_INT4};
 
@@ -54,6 +59,13 @@ static const Oid int4_only[] = {OID_INT4};
     " LEFT JOIN accounts acc ON acc.id = ev.account_id"                                            \
     " LEFT JOIN entries e ON e.id = ev.entry_id"                                                   \
     " LEFT JOIN holds h ON h.id = ev.hold_id"                                                      \
+    " LEFT JOIN transfers t ON t.id = e.transfer_id"                                               \
+    " LEFT JOIN accounts other ON other.id = CASE e.kind"                                          \
+    " WHEN 'transfer_out' THEN t.to_account_id WHEN 'transfer_in' THEN t.from_account_id END"
+
+/* Journal entries, each with the other account of its transfer (NULL for none) as counterparty. */
+#define ENTRIES_WITH_COUNTERPARTY                                                                  \
+    " SELECT e.*, other.account_number AS counterparty FROM entries e"                             \
     " LEFT JOIN transfers t ON t.id = e.transfer_id"                                               \
     " LEFT JOIN accounts other ON other.id = CASE e.kind"                                          \
     " WHEN 'transfer_out' THEN t.to_account_id WHEN 'transfer_in' THEN t.from_account_id END"
@@ -112,6 +124,52 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                             " WHERE x.account_id = a.id AND x.created_at <= u.at"
                             " ORDER BY x.created_at DESC, x.id DESC LIMIT 1) e ON true",
                             2, balance_at_types},
+    /* Many requests' statements at once: $1 accounts, $2 from (inclusive), $3 to (exclusive); a
+     * row per request, all of one snapshot: whether the account exists, its currency, the
+     * balance before the period (after the last entry written before it; 0 before the first),
+     * the balance after the period's last entry, the number of its entries, the sums in and out,
+     * the ids of its first and last entries, and the currency's exponent. An account's entries are
+     * written one after another under its row lock, their times taken after it, so the period's
+     * entries are exactly those between the two ids, and its pages (below) read nothing written
+     * later. */
+    [MX_STMT_STATEMENT_SUMMARY] =
+        {"statement_summary",
+         "SELECT u.ord, a.id IS NOT NULL, a.currency, coalesce(o.balance_after_cents, 0),"
+         " coalesce(c.balance_after_cents, o.balance_after_cents, 0), coalesce(s.n, 0),"
+         " coalesce(s.credits, 0), coalesce(s.debits, 0), coalesce(s.first_id, 0),"
+         " coalesce(s.last_id, 0), cur.exponent"
+         " FROM unnest($1, $2, $3) WITH ORDINALITY AS u(number, since, until, ord)"
+         " LEFT JOIN accounts a ON a.account_number = u.number"
+         " LEFT JOIN currencies cur ON cur.code = a.currency"
+         " LEFT JOIN LATERAL (SELECT x.balance_after_cents FROM entries x"
+         " WHERE x.account_id = a.id AND x.created_at < u.since"
+         " ORDER BY x.created_at DESC, x.id DESC LIMIT 1) o ON true"
+         " LEFT JOIN LATERAL (SELECT count(*) AS n,"
+         " (sum(x.amount_cents) FILTER (WHERE x.amount_cents > 0))::bigint AS credits,"
+         " (-sum(x.amount_cents) FILTER (WHERE x.amount_cents < 0))::bigint AS debits,"
+         " min(x.id) AS first_id, max(x.id) AS last_id FROM entries x"
+         " WHERE x.account_id = a.id AND x.created_at >= u.since AND x.created_at < u.until) s"
+         " ON true"
+         " LEFT JOIN entries c ON c.id = s.last_id",
+         3, statement_summary_types},
+    /* Many requests' pages of a statement at once: $1 accounts, $2 from, $3 to, $4 only entries
+     * after this id, $5 up to this one (the summary's last), $6 how many; oldest first, with the
+     * columns of history_batch. */
+    [MX_STMT_STATEMENT_PAGE] =
+        {"statement_page",
+         "SELECT u.ord, a.id IS NOT NULL, e.id, e.kind, e.amount_cents, e.balance_after_cents,"
+         " " UTC_INSTANT("e.created_at") ", e.transfer_id, e.counterparty, e.hold_id,"
+                                         " a.currency, e.reference, e.metadata"
+                                         " FROM unnest($1, $2, $3, $4, $5, $6) WITH ORDINALITY"
+                                         " AS u(number, since, until, after, last, wanted, ord)"
+                                         " LEFT JOIN accounts a ON a.account_number = u.number"
+                                         " LEFT JOIN LATERAL (" ENTRIES_WITH_COUNTERPARTY
+                                         " WHERE e.account_id = a.id AND e.id > u.after"
+                                         " AND e.id <= u.last AND e.created_at >= u.since"
+                                         " AND e.created_at < u.until"
+                                         " ORDER BY e.id LIMIT u.wanted) e ON true"
+                                         " ORDER BY u.ord, e.id",
+         6, statement_page_types},
     /* A numbering round of the change feed: $1 events at most; how many got a position. */
     [MX_STMT_SEQUENCE] = {"sequence_events", "SELECT sequence_events($1)", 1, int4_only},
     /* Every move of a batch (src/store/db.c): kinds, accounts, other accounts, amounts,
@@ -155,13 +213,7 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                              " FROM unnest($1, $2, $3) WITH ORDINALITY"
                              " AS u(number, before, wanted, ord)"
                              " LEFT JOIN accounts a ON a.account_number = u.number"
-                             " LEFT JOIN LATERAL ("
-                             " SELECT e.*, other.account_number AS counterparty"
-                             " FROM entries e"
-                             " LEFT JOIN transfers t ON t.id = e.transfer_id"
-                             " LEFT JOIN accounts other ON other.id = CASE e.kind"
-                             " WHEN 'transfer_out' THEN t.to_account_id"
-                             " WHEN 'transfer_in' THEN t.from_account_id END"
+                             " LEFT JOIN LATERAL (" ENTRIES_WITH_COUNTERPARTY
                              " WHERE e.account_id = a.id"
                              " AND e.id < COALESCE(u.before, 9223372036854775807)"
                              " ORDER BY e.id DESC LIMIT u.wanted) e ON true"

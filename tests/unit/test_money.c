@@ -291,6 +291,32 @@ static void add_single(Suite *suite, const char *name, const TTest *test) {
 
 #define ADD_TABLE(suite, test, table) add_table((suite), #test, (test), COUNT(table))
 
+/* Amounts in major units, as a statement's CSV writes them. */
+static const struct {
+    int64_t minor;
+    int exponent;
+    const char *text;
+} formatted[] = {
+    {-1234, 2, "-12.34"},
+    {5, 2, "0.05"},
+    {-5, 2, "-0.05"},
+    {0, 2, "0.00"},
+    {100, 2, "1.00"},
+    {5, 0, "5"},
+    {-7, 0, "-7"},
+    {1234, 3, "1.234"},
+    {1, 4, "0.0001"},
+    {INT64_MIN, 2, "-92233720368547758.08"},
+    {INT64_MAX, 2, "92233720368547758.07"},
+};
+
+START_TEST(an_amount_in_major_units_has_exactly_its_exponent_of_digits_after_the_point) {
+    char text[32];
+    mx_money_format(formatted[_i].minor, formatted[_i].exponent, text, sizeof text);
+    ck_assert_str_eq(text, formatted[_i].text);
+}
+END_TEST
+
 static Suite *money_suite(void) {
     Suite *s = suite_create("money");
     ADD_TABLE(s, sum_of_ascii_digits_from_1_to_2pow53_minus_1_is_accepted_exactly, sums_accepted);
@@ -303,6 +329,8 @@ static Suite *money_suite(void) {
     ADD_TABLE(s, sum_with_non_ascii_or_non_decimal_characters_is_invalid_sum, sums_not_decimal);
     ADD_TABLE(s, sum_above_2pow53_minus_1_is_invalid_sum, sums_too_large);
     ADD_TABLE(s, decimal_is_canonical_ascii_digits_zero_allowed_at_most_max, decimal_rows);
+    ADD_TABLE(s, an_amount_in_major_units_has_exactly_its_exponent_of_digits_after_the_point,
+              formatted);
     add_single(s, "deposit_adds_the_sum_and_withdrawal_subtracts_it",
                deposit_adds_the_sum_and_withdrawal_subtracts_it);
     add_single(
