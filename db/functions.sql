@@ -1037,6 +1037,10 @@ BEGIN
     WHERE e.id = p.id;
     GET DIAGNOSTICS given = ROW_COUNT;
     UPDATE event_sequencer SET last_position = last + given WHERE given > 0;
+    -- Live streams listen (LISTEN mondux_events): the news is delivered once this commits.
+    IF given > 0 THEN
+        PERFORM pg_notify('mondux_events', (last + given)::text);
+    END IF;
     RETURN given;
 END
 $$;

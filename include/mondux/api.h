@@ -136,6 +136,7 @@ void mx_api_withdraw(const struct mx_request *request, struct mx_response *respo
 void mx_api_get_transactions(const struct mx_request *request, struct mx_response *response);
 void mx_api_get_events(const struct mx_request *request, struct mx_response *response);
 void mx_api_get_account_events(const struct mx_request *request, struct mx_response *response);
+void mx_api_stream_events(const struct mx_request *request, struct mx_response *response);
 void mx_api_get_statement(const struct mx_request *request, struct mx_response *response);
 void mx_api_freeze_account(const struct mx_request *request, struct mx_response *response);
 void mx_api_unfreeze_account(const struct mx_request *request, struct mx_response *response);

@@ -45,6 +45,7 @@ enum mx_db_kind {
      * at a time, oldest first. */
     MX_DB_STATEMENT,
     MX_DB_STATEMENT_PAGE,
+    MX_DB_FEED_HEAD, /* the feed's last position given so far, into after */
     MX_DB_PING,
     /* The expired Idempotency-Keys: amount their age in seconds, limit rows at most. */
     MX_DB_SWEEP,
@@ -141,6 +142,15 @@ void mx_db_sweep_keys(struct mx_db *db, unsigned ttl_seconds, unsigned interval_
 /* Gives the change feed's new events their positions: a numbering round shortly after every batch
  * of moves, and one every second besides (for events another server wrote and could not number). */
 void mx_db_sequence_events(struct mx_db *db);
+
+/* Listens for the change feed's news on a connection of its own (LISTEN; sequence_events
+ * notifies when it has given positions): news(arg) is called on the loop's thread after each
+ * notification, and after the listening connection came back from a failure (a notification may
+ * have been missed meanwhile). One listener per db; a second call replaces the callback. */
+void mx_db_listen(struct mx_db *db, void (*news)(void *arg), void *arg);
+
+/* The loop db runs on. */
+struct mx_loop *mx_db_loop(const struct mx_db *db);
 
 /* Closes every connection. Call when nothing is pending, or the pending completions never come. */
 void mx_db_free(struct mx_db *db);

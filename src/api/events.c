@@ -7,37 +7,13 @@
 #include "query.h"
 #include "render.h"
 
-/* An event: an entry's members under the feed's names, with its position and account. */
-static json_t *event_json(const struct mx_entry *event) {
-    json_t *json =
-        json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:s}", "position", (json_int_t)event->position,
-                  "type", event->kind, "account_number", event->account, "currency",
-                  event->currency, "amount", (json_int_t)event->amount_cents, "balance_after",
-                  (json_int_t)event->balance_after_cents, "created_at", event->created_at);
-    int failed = json == NULL;
-    if (!failed && event->id != 0)
-        failed = json_object_set_new(json, "entry_id", json_integer(event->id)) != 0;
-    if (!failed && event->transfer_id != 0)
-        failed = json_object_set_new(json, "transfer_id", json_integer(event->transfer_id)) != 0 ||
-                 json_object_set_new(json, "counterparty", json_string(event->counterparty)) != 0;
-    if (!failed && event->hold_id != 0)
-        failed =
-            json_object_set_new(json, "hold_id", json_integer(event->hold_id)) != 0 ||
-            json_object_set_new(json, "hold_amount", json_integer(event->hold_amount_cents)) != 0;
-    if (failed) {
-        json_decref(json);
-        return NULL;
-    }
-    return mx_api_with_tags(json, event->reference, event->metadata);
-}
-
 static void render_events(struct mx_later *later, struct mx_response *response) {
     const struct mx_db_op *op = &later->op;
     if (mx_api_render_failure(later, response))
         return;
     json_t *list = json_array();
     for (unsigned i = 0; list != NULL && i < op->entry_count; i++) {
-        if (json_array_append_new(list, event_json(&op->entries[i])) != 0) {
+        if (json_array_append_new(list, mx_api_event_json(&op->entries[i])) != 0) {
             json_decref(list);
             list = NULL;
         }

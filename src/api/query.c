@@ -24,6 +24,13 @@ static const char *query_once(const struct mx_request *request, const char *name
     return text != NULL ? text : "";
 }
 
+mx_status mx_api_query_text(const struct mx_request *request, const char *name, const char **out,
+                            struct mx_api_refusal *why) {
+    mx_status status;
+    *out = query_once(request, name, why, &status);
+    return status;
+}
+
 mx_status mx_api_query_number(const struct mx_request *request, const char *name, uint64_t min,
                               uint64_t max, const char *meaning, uint64_t *out,
                               struct mx_api_refusal *why) {

@@ -20,6 +20,11 @@ mx_status mx_api_query_number(const struct mx_request *request, const char *name
 mx_status mx_api_query_instant(const struct mx_request *request, const char *name, int *given,
                                struct mx_instant *out, struct mx_api_refusal *why);
 
+/* An optional parameter given at most once: MX_OK with *out (borrowed; NULL when absent, "" when
+ * given without a value), or MX_INVALID_REQUEST naming it. */
+mx_status mx_api_query_text(const struct mx_request *request, const char *name, const char **out,
+                            struct mx_api_refusal *why);
+
 /* An optional parameter that, when given, is one of the NULL-terminated words: MX_OK with *out
  * (borrowed, NULL when absent), or MX_INVALID_REQUEST naming it and the words. */
 mx_status mx_api_query_word(const struct mx_request *request, const char *name,

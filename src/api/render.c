@@ -131,3 +131,26 @@ json_t *mx_api_entry_json(const struct mx_entry *entry) {
     }
     return mx_api_with_tags(json, entry->reference, entry->metadata);
 }
+
+json_t *mx_api_event_json(const struct mx_entry *event) {
+    json_t *json =
+        json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:s}", "position", (json_int_t)event->position,
+                  "type", event->kind, "account_number", event->account, "currency",
+                  event->currency, "amount", (json_int_t)event->amount_cents, "balance_after",
+                  (json_int_t)event->balance_after_cents, "created_at", event->created_at);
+    int failed = json == NULL;
+    if (!failed && event->id != 0)
+        failed = json_object_set_new(json, "entry_id", json_integer(event->id)) != 0;
+    if (!failed && event->transfer_id != 0)
+        failed = json_object_set_new(json, "transfer_id", json_integer(event->transfer_id)) != 0 ||
+                 json_object_set_new(json, "counterparty", json_string(event->counterparty)) != 0;
+    if (!failed && event->hold_id != 0)
+        failed =
+            json_object_set_new(json, "hold_id", json_integer(event->hold_id)) != 0 ||
+            json_object_set_new(json, "hold_amount", json_integer(event->hold_amount_cents)) != 0;
+    if (failed) {
+        json_decref(json);
+        return NULL;
+    }
+    return mx_api_with_tags(json, event->reference, event->metadata);
+}

@@ -17,6 +17,10 @@ json_t *mx_api_with_tags(json_t *object, const char *reference, const char *meta
 /* A history entry, as GET /api/accounts/{n}/transactions shows it. NULL when out of memory. */
 json_t *mx_api_entry_json(const struct mx_entry *entry);
 
+/* A change feed's event, as GET /api/events and the live stream show it: an entry's members under
+ * the feed's names, with its position and account. NULL when out of memory. */
+json_t *mx_api_event_json(const struct mx_entry *event);
+
 /* The error answer for why: its status, its sentence (or the table's) and its field, if any. */
 void mx_api_render_refusal(const struct mx_api_refusal *why, struct mx_response *response);
 

@@ -11,6 +11,7 @@
 #include "mondux/account_number.h"
 #include "mondux/log.h"
 #include "mondux/money.h"
+#include "outbox.h"
 #include "query.h"
 #include "render.h"
 
@@ -27,38 +28,24 @@ struct statement {
     struct mx_db_op page; /* the summary's answer, then each page's */
     int csv;
     enum { PART_HEAD, PART_ENTRIES, PART_TAIL, PART_DONE } part;
-    char *head; /* the JSON summary, without its closing brace */
-    char *text; /* rendered, not yet all sent */
-    size_t used, sent, size;
-    int64_t shown; /* entries rendered so far */
-    int reading;   /* a page is with the database */
-    int arrived;   /* it has come: its entries are to be rendered */
-    int failed;    /* the answer cannot be completed */
-    int abandoned; /* released while a page was with the database: freed when it comes */
+    char *head;        /* the JSON summary, without its closing brace */
+    struct outbox out; /* rendered, not yet all sent */
+    int64_t shown;     /* entries rendered so far */
+    int reading;       /* a page is with the database */
+    int arrived;       /* it has come: its entries are to be rendered */
+    int failed;        /* the answer cannot be completed */
+    int abandoned;     /* released while a page was with the database: freed when it comes */
 };
 
 /* ---- the text being sent ----------------------------------------------------------------------
  */
 
 static void append(struct statement *s, const char *bytes, size_t n) {
-    if (s->failed)
-        return;
-    if (s->used + n > s->size) {
-        size_t size = (s->used + n) * 2;
-        char *text = realloc(s->text, size);
-        if (text == NULL) {
-            s->failed = 1;
-            return;
-        }
-        s->text = text;
-        s->size = size;
-    }
-    memcpy(s->text + s->used, bytes, n);
-    s->used += n;
+    outbox_append(&s->out, bytes, n);
 }
 
 static void append_text(struct statement *s, const char *text) {
-    append(s, text, strlen(text));
+    outbox_append_text(&s->out, text);
 }
 
 /* One CSV field (RFC 4180): quoted, its quotes doubled, when it holds a comma, a quote or a line
@@ -153,7 +140,7 @@ static void render_page(struct statement *s) {
 static void free_statement(struct statement *s) {
     mx_db_op_release(&s->page);
     free(s->head);
-    free(s->text);
+    outbox_free(&s->out);
     free(s);
 }
 
@@ -176,15 +163,11 @@ static size_t read_statement(struct mx_stream *stream, char *buffer, size_t size
                              enum mx_stream_state *state) {
     struct statement *s = (struct statement *)stream;
     for (;;) {
-        if (s->sent < s->used) {
-            size_t n = s->used - s->sent < size ? s->used - s->sent : size;
-            memcpy(buffer, s->text + s->sent, n);
-            s->sent += n;
+        if (!outbox_empty(&s->out)) {
             *state = MX_STREAM_MORE;
-            return n;
+            return outbox_take(&s->out, buffer, size);
         }
-        s->used = s->sent = 0;
-        if (s->failed) {
+        if (s->failed || s->out.failed) {
             *state = MX_STREAM_FAILED;
             return 0;
         }

@@ -36,6 +36,7 @@ static const struct route routes[] = {
     {"POST", "/api/holds/{n}/capture", mx_api_capture_hold, TELLER},
     {"POST", "/api/holds/{n}/void", mx_api_void_hold, TELLER},
     {"GET", "/api/events", mx_api_get_events, READ},
+    {"GET", "/api/events/stream", mx_api_stream_events, READ},
     {"POST", "/api/transfers", mx_api_create_transfer, TELLER},
     {"GET", "/api/transfers/{n}", mx_api_get_transfer, READ},
     {"GET", "/healthz", mx_api_healthz, READ},

@@ -52,6 +52,7 @@ struct mx_db {
     struct mx_loop_timer expiry; /* the oldest queued operation's deadline */
     struct db_sweep sweep;
     struct db_sequencer sequencer;
+    struct db_listener listener;
     void (*moves_answered)(void *arg);
     void *moves_answered_arg;
     /* Attempt tokens: a random prefix for this process, then a counter. */
@@ -60,6 +61,14 @@ struct mx_db {
 
 struct mx_loop *db_loop(const struct mx_db *db) {
     return db->loop;
+}
+
+struct mx_loop *mx_db_loop(const struct mx_db *db) {
+    return db->loop;
+}
+
+void mx_db_listen(struct mx_db *db, void (*news)(void *arg), void *arg) {
+    db_listener_start(&db->listener, db->loop, news, arg);
 }
 
 struct db_sweep *db_sweep_of(struct mx_db *db) {
@@ -622,6 +631,7 @@ struct mx_db *mx_db_new(struct mx_loop *loop, unsigned connections) {
 void mx_db_free(struct mx_db *db) {
     if (db == NULL)
         return;
+    db_listener_close(&db->listener);
     for (unsigned i = 0; i < db->conn_count; i++) {
         struct db_conn *c = &db->conns[i];
         mx_loop_timer_cancel(db->loop, &c->retry);

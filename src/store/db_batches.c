@@ -38,6 +38,8 @@ enum db_batch_kind db_batch_kind_of(enum mx_db_kind kind) {
         return DB_BATCH_STATEMENTS;
     case MX_DB_STATEMENT_PAGE:
         return DB_BATCH_STATEMENT_PAGES;
+    case MX_DB_FEED_HEAD:
+        return DB_BATCH_FEED_HEAD;
     default:
         return DB_BATCH_MOVES;
     }
@@ -58,6 +60,7 @@ enum mx_stmt db_batch_statement(enum db_batch_kind kind) {
         [DB_BATCH_SEQUENCE] = MX_STMT_SEQUENCE,
         [DB_BATCH_STATEMENTS] = MX_STMT_STATEMENT_SUMMARY,
         [DB_BATCH_STATEMENT_PAGES] = MX_STMT_STATEMENT_PAGE,
+        [DB_BATCH_FEED_HEAD] = MX_STMT_FEED_HEAD,
     };
     return statements[kind];
 }
@@ -616,7 +619,7 @@ void db_batch_read(struct db_batch *batch, const PGresult *result) {
                        : batch->kind == DB_BATCH_HOLDS   ? MX_HOLD_NOT_FOUND
                                                          : MX_INTERNAL;
     int alone = batch->kind == DB_BATCH_PING || batch->kind == DB_BATCH_SWEEP ||
-                batch->kind == DB_BATCH_SEQUENCE;
+                batch->kind == DB_BATCH_SEQUENCE || batch->kind == DB_BATCH_FEED_HEAD;
     if (alone)
         no_row = MX_OK;
     for (struct mx_db_op *op = batch->first; op != NULL; op = op->next) {
@@ -626,6 +629,8 @@ void db_batch_read(struct db_batch *batch, const PGresult *result) {
             op->entry_count = (unsigned)strtoul(PQcmdTuples((PGresult *)result), NULL, 10);
         if (batch->kind == DB_BATCH_SEQUENCE)
             op->entry_count = (unsigned)mx_pg_int64(result, 0, 0);
+        if (batch->kind == DB_BATCH_FEED_HEAD)
+            op->after = PQntuples(result) > 0 ? mx_pg_int64(result, 0, 0) : 0;
     }
     if (alone)
         return;

@@ -21,6 +21,7 @@ enum db_batch_kind {
     DB_BATCH_SEQUENCE,
     DB_BATCH_STATEMENTS,
     DB_BATCH_STATEMENT_PAGES,
+    DB_BATCH_FEED_HEAD,
     DB_BATCH_KIND_COUNT
 };
 
@@ -55,7 +56,24 @@ struct db_sequencer {
     int soon;   /* the timer is set for a round soon, not the idle one */
 };
 
+/* The change feed's listening connection (db_listen.c). */
+struct db_listener {
+    struct mx_loop *loop; /* NULL until started */
+    PGconn *pg;
+    struct mx_loop_io io;
+    int watching;
+    int listening; /* LISTEN has been sent */
+    struct mx_loop_timer retry;
+    void (*news)(void *arg);
+    void *arg;
+};
+
 struct mx_loop *db_loop(const struct mx_db *db);
+/* Starts listening on loop (mx_db_listen); a second call only replaces the callback. */
+void db_listener_start(struct db_listener *listener, struct mx_loop *loop,
+                       void (*news)(void *arg), void *arg);
+/* Closes the listening connection (mx_db_free). */
+void db_listener_close(struct db_listener *listener);
 struct db_sweep *db_sweep_of(struct mx_db *db);
 struct db_sequencer *db_sequencer_of(struct mx_db *db);
 

@@ -170,6 +170,8 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                                          " ORDER BY e.id LIMIT u.wanted) e ON true"
                                          " ORDER BY u.ord, e.id",
          6, statement_page_types},
+    /* The last position the change feed has given: where a live stream starts. */
+    [MX_STMT_FEED_HEAD] = {"feed_head", "SELECT last_position FROM event_sequencer", 0, NULL},
     /* A numbering round of the change feed: $1 events at most; how many got a position. */
     [MX_STMT_SEQUENCE] = {"sequence_events", "SELECT sequence_events($1)", 1, int4_only},
     /* Every move of a batch (src/store/db.c): kinds, accounts, other accounts, amounts,
@@ -305,6 +307,9 @@ const struct mx_statement *mx_statement(enum mx_stmt stmt) {
  * depend on its parameters, so it is planned once per connection instead of on each execution
  * (measured: batched balance reads at 8 connections 16.3k/s with the default, 20.6k/s with
  * plan_cache_mode = force_generic_plan). */
+/* sequence_events notifies this channel when it has given positions (db/functions.sql). */
+const char mx_sql_listen[] = "LISTEN mondux_events";
+
 const char mx_sql_session_setup[] = "SET idle_in_transaction_session_timeout = '10s';"
                                     " SET default_transaction_isolation = 'read committed';"
                                     " SET plan_cache_mode = force_generic_plan";

@@ -22,6 +22,7 @@ enum mx_stmt {
     MX_STMT_SEQUENCE,
     MX_STMT_STATEMENT_SUMMARY,
     MX_STMT_STATEMENT_PAGE,
+    MX_STMT_FEED_HEAD,
     MX_STMT_COUNT
 };
 
@@ -48,6 +49,8 @@ extern const struct mx_statement mx_check_statements[MX_CHECK_STMT_COUNT];
 
 /* SQL run outside the prepared set: on each new connection, and by the migrator. */
 extern const char mx_sql_session_setup[];
+/* What the change feed's listening connection sends (db_listen.c). */
+extern const char mx_sql_listen[];
 extern const char mx_sql_migration_quiet[];
 extern const char mx_sql_migration_lock[];
 extern const char mx_sql_migration_table[];
