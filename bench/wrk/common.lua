@@ -1,11 +1,14 @@
 -- common.lua — shared by every workload script of scripts/bench (bench/run runs wrk from this
 -- directory, so `require("common")` finds it).
 --
--- Arguments after wrk's `--`: ACCOUNTS BASE STRIDE. Account i (1..ACCOUNTS) has the number that
--- bench/sql/seed.sql gave it and that bench/pgbench/*.sql compute with the same formula:
+-- Arguments after wrk's `--`: ACCOUNTS BASE STRIDE STATEMENT_ACCOUNTS FROM TO. Account i
+-- (1..ACCOUNTS + STATEMENT_ACCOUNTS) has the number that bench/sql/seed.sql gave it and that
+-- bench/pgbench/*.sql compute with the same formula:
 --   x = BASE + i * STRIDE  (14 digits),  number = x * 100 + 98 - (x % 97) * 100 % 97
 -- (ISO 7064 MOD 97-10 check digits, as src/core/account_number.c appends them). All values stay
--- below 2^53, so LuaJIT's doubles hold them exactly.
+-- below 2^53, so LuaJIT's doubles hold them exactly. Accounts ACCOUNTS + 1 .. ACCOUNTS +
+-- STATEMENT_ACCOUNTS are the statement accounts, each with its 1,000 entries in [FROM, TO) (two
+-- dates); no other workload draws them.
 --
 -- Every thread counts the answers that are not 2xx (by status) in response(); done() prints one
 -- line for bench/run to parse:
@@ -13,6 +16,8 @@
 local M = {}
 
 local accounts, base, stride = 10000, 0, 0
+local statement_accounts = 100
+M.from, M.to = "2026-11-01", "2026-12-01"
 
 function M.number(i)
    local x = base + i * stride
@@ -21,6 +26,11 @@ end
 
 function M.random_account()
    return M.number(math.random(1, accounts))
+end
+
+-- One of the statement accounts, uniform, as bench/pgbench/statement.sql draws them.
+function M.random_statement_account()
+   return M.number(accounts + math.random(1, statement_accounts))
 end
 
 -- Two different accounts, each uniform, as bench/pgbench/transfer.sql draws them.
@@ -42,6 +52,9 @@ function init(args)
    accounts = tonumber(args[1]) or accounts
    base = tonumber(args[2]) or base
    stride = tonumber(args[3]) or stride
+   statement_accounts = tonumber(args[4]) or statement_accounts
+   M.from = args[5] or M.from
+   M.to = args[6] or M.to
    -- Each thread its own random sequence (two identical ones would collide on the same rows).
    math.randomseed(os.time() * 1000 + (thread_index or 0) * 7919 + math.floor(os.clock() * 1e6))
    non2xx = 0
