@@ -55,13 +55,20 @@ static const Oid int4_only[] = {OID_INT4};
     " other.account_number, ev.hold_id, " UTC_INSTANT(                                             \
         "ev.created_at") ","                                                                       \
                          " coalesce(e.reference, h.reference), coalesce(e.metadata, h.metadata)"
+/* Each a lateral subquery of one row by its key: a generic plan, which cannot know how many events
+ * a page has, would otherwise hash whole tables to join them (measured: a page of 100 events read
+ * all of entries, 70 ms with 310,000 of them; this way 100 index lookups). */
 #define EVENT_JOINS                                                                                \
-    " LEFT JOIN accounts acc ON acc.id = ev.account_id"                                            \
-    " LEFT JOIN entries e ON e.id = ev.entry_id"                                                   \
-    " LEFT JOIN holds h ON h.id = ev.hold_id"                                                      \
-    " LEFT JOIN transfers t ON t.id = e.transfer_id"                                               \
-    " LEFT JOIN accounts other ON other.id = CASE e.kind"                                          \
-    " WHEN 'transfer_out' THEN t.to_account_id WHEN 'transfer_in' THEN t.from_account_id END"
+    " LEFT JOIN LATERAL (SELECT acc.account_number, acc.currency FROM accounts acc"                \
+    " WHERE acc.id = ev.account_id LIMIT 1) acc ON true"                                           \
+    " LEFT JOIN LATERAL (SELECT e.kind, e.transfer_id, e.reference, e.metadata FROM entries e"     \
+    " WHERE e.id = ev.entry_id LIMIT 1) e ON true"                                                 \
+    " LEFT JOIN LATERAL (SELECT h.reference, h.metadata FROM holds h"                              \
+    " WHERE h.id = ev.hold_id LIMIT 1) h ON true"                                                  \
+    " LEFT JOIN LATERAL (SELECT other.account_number FROM transfers t JOIN accounts other"         \
+    " ON other.id = CASE e.kind WHEN 'transfer_out' THEN t.to_account_id"                          \
+    " WHEN 'transfer_in' THEN t.from_account_id END WHERE t.id = e.transfer_id LIMIT 1) other"     \
+    " ON true"
 
 /* Journal entries, each with the other account of its transfer (NULL for none) as counterparty. */
 #define ENTRIES_WITH_COUNTERPARTY                                                                  \
@@ -108,8 +115,9 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                              "(SELECT x.* FROM events x WHERE u.number IS NULL"
                              " AND x.position > u.after ORDER BY x.position LIMIT u.wanted)"
                              " UNION ALL"
-                             " (SELECT x.* FROM events x WHERE x.account_id = a.id"
-                             " AND x.position > u.after ORDER BY x.position LIMIT u.wanted)"
+                             " (SELECT x.* FROM events x WHERE u.number IS NOT NULL"
+                             " AND x.account_id = a.id AND x.position > u.after"
+                             " ORDER BY x.account_id, x.position LIMIT u.wanted)"
                              ") ev ON true" EVENT_JOINS " ORDER BY u.ord, ev.position",
                              3, events_page_types},
     /* Many requests' balances as of an instant: $1 accounts, $2 instants; a row per request:
