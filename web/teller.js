@@ -171,13 +171,18 @@ function setApiKey(value) {
   }
 }
 
-// { ok, status, data } for any answer; throws Unreachable when none came. `body` (optional) is
-// sent as JSON; a retry of the same request with the same body reuses its Idempotency-Key.
-async function callApi(method, path, retryable, body) {
-  const headers = { Accept: 'application/json' };
+// headers, with the API key when there is one.
+function withKey(headers) {
   if (apiKey() !== '') {
     headers.Authorization = 'Bearer ' + apiKey();
   }
+  return headers;
+}
+
+// { ok, status, data } for any answer; throws Unreachable when none came. `body` (optional) is
+// sent as JSON; a retry of the same request with the same body reuses its Idempotency-Key.
+async function callApi(method, path, retryable, body) {
+  const headers = withKey({ Accept: 'application/json' });
   const text = body === undefined ? undefined : JSON.stringify(body);
   if (text !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -291,6 +296,12 @@ const page = {
   history: byId('history'),
   historyOf: byId('history-of'),
   historyLines: lines('history'),
+  live: byId('live'),
+  liveOf: byId('live-of'),
+  liveLines: lines('live'),
+  statementForm: byId('statement-form'),
+  statementMonth: byId('statement-month'),
+  statementLines: lines('statement'),
 };
 
 const accounts = loadAccounts();
@@ -298,7 +309,8 @@ let shownAccount = null; // whose balance and history are on the page
 let busy = false; // one action (a request and its follow-ups) at a time: a double click acts once
 
 // What each field's aria-describedby names when nothing is wrong with it (its hint, if any).
-const hintsOf = new Map([page.key, page.account, page.amount, page.transferTo, page.transferAmount].map(
+const hintsOf = new Map([page.key, page.account, page.amount, page.transferTo, page.transferAmount,
+  page.statementMonth].map(
   (field) => [field, field.getAttribute('aria-describedby')]));
 
 // `kind` is "ok" (something was done) or "info".
@@ -358,10 +370,12 @@ function askForApiKey() {
 }
 
 function clearMessages() {
-  for (const where of [page.accountLines, page.moveLines, page.transferLines, page.createLines]) {
+  for (const where of [page.accountLines, page.moveLines, page.transferLines, page.createLines,
+    page.statementLines]) {
     silence(where);
   }
-  for (const field of [page.account, page.amount, page.transferTo, page.transferAmount]) {
+  for (const field of [page.account, page.amount, page.transferTo, page.transferAmount,
+    page.statementMonth]) {
     markValid(field);
   }
 }
@@ -426,6 +440,7 @@ function showBalance(number, data) {
     page.status.textContent = data.status;
   }
   renderAccounts();
+  followLive(number);
 }
 
 function forgetShown() {
@@ -438,6 +453,7 @@ function forgetShown() {
   page.history.hidden = true;
   silence(page.historyLines);
   renderAccounts();
+  followLive(null);
 }
 
 const ENTRY_NAMES = {
@@ -448,8 +464,14 @@ const ENTRY_NAMES = {
   freeze: 'Account frozen',
   unfreeze: 'Account unfrozen',
   close: 'Account closed',
+  capture: 'Hold captured',
+  open: 'Account opened',
+  hold: 'Hold placed',
+  void: 'Hold voided',
 };
 
+// A history entry or a live event: when, what, amount (a hold's sum for hold and void), balance
+// after.
 function historyRow(entry) {
   const known = Object.prototype.hasOwnProperty.call(ENTRY_NAMES, entry.type);
   let what = known ? ENTRY_NAMES[entry.type] : String(entry.type);
@@ -458,7 +480,9 @@ function historyRow(entry) {
   }
   // "2026-11-25T19:52:10Z" → "2026-11-25 19:52:10" (the column heading says UTC)
   const when = String(entry.created_at).replace('T', ' ').replace('Z', '');
-  const cells = [when, what, formatSignedCents(entry.amount), formatCents(entry.balance_after)];
+  const amount = (entry.type === 'hold' || entry.type === 'void') && Number.isSafeInteger(entry.hold_amount)
+    ? formatCents(entry.hold_amount) : formatSignedCents(entry.amount);
+  const cells = [when, what, amount, formatCents(entry.balance_after)];
   const row = document.createElement('tr');
   cells.forEach((text, i) => {
     const cell = document.createElement('td');
@@ -488,6 +512,148 @@ async function loadHistory(number) {
   const summary =
     entries.length === 0 ? 'No transactions yet.' : `The last ${entries.length}, newest first.`;
   tell(page.historyLines, summary, 'info');
+}
+
+// ---- live events of the shown account (GET /api/events/stream) --------------------------------
+
+// Read with fetch, not EventSource, which cannot send the API key. The stream's ids are positions
+// in the change feed: after a cut the page reconnects with the last one as Last-Event-ID and so
+// misses nothing.
+const LIVE_ROWS = 10;
+const LIVE_RETRY_MS = 2000;
+let live = null; // { number, controller, lastId } of the stream being followed
+
+// Follows number's events (null: none), unless it already does.
+function followLive(number) {
+  if (live !== null && live.number === number) {
+    return;
+  }
+  if (live !== null) {
+    live.controller.abort();
+    live = null;
+  }
+  page.live.tBodies[0].replaceChildren();
+  page.live.hidden = true;
+  page.liveOf.textContent = number === null ? '' : ' of ' + number;
+  silence(page.liveLines);
+  if (number !== null) {
+    live = { number, controller: new AbortController(), lastId: null };
+    readLive(live);
+  }
+}
+
+// One block of the stream: an event (id and data lines), or only an id (where the stream starts),
+// or a comment that keeps the connection open.
+function onLiveBlock(state, block) {
+  let data = null;
+  for (const line of block.split('\n')) {
+    if (line.startsWith('id: ')) {
+      state.lastId = line.slice(4);
+    } else if (line.startsWith('data: ')) {
+      data = line.slice(6);
+    }
+  }
+  if (data === null) {
+    return;
+  }
+  const event = JSON.parse(data);
+  const rows = page.live.tBodies[0];
+  rows.prepend(historyRow(event));
+  while (rows.rows.length > LIVE_ROWS) {
+    rows.lastElementChild.remove();
+  }
+  page.live.hidden = false;
+  if (event.account_number === shownAccount && Number.isSafeInteger(event.balance_after)) {
+    page.balance.textContent = formatCents(event.balance_after);
+  }
+}
+
+async function readLive(state) {
+  while (live === state) {
+    try {
+      const headers = withKey({ Accept: 'text/event-stream' });
+      if (state.lastId !== null) {
+        headers['Last-Event-ID'] = state.lastId;
+      }
+      const response = await fetch('/api/events/stream?account=' + encodeURIComponent(state.number),
+        { headers, signal: state.controller.signal, cache: 'no-store' });
+      if (!response.ok) {
+        const answer = { status: response.status, data: await response.json().catch(() => null) };
+        complain(page.liveLines, 'No live events: ' + errorText(answer), null);
+        if (response.status < 500) {
+          return; // asking again would be refused again
+        }
+      } else {
+        tell(page.liveLines, 'New events of this account appear here as they happen, newest first.', 'info');
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done || live !== state) {
+            break;
+          }
+          text += decoder.decode(value, { stream: true });
+          for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+            onLiveBlock(state, text.slice(0, end));
+            text = text.slice(end + 2);
+          }
+        }
+      }
+    } catch (failure) {
+      if (live !== state) {
+        return; // aborted: another account is shown
+      }
+    }
+    if (live === state) {
+      tell(page.liveLines, 'Live events were cut off; reconnecting…', 'info');
+      await new Promise((resolve) => setTimeout(resolve, LIVE_RETRY_MS));
+    }
+  }
+}
+
+// ---- the monthly statement ---------------------------------------------------------------------
+
+// "2026-11" → the statement of that month (UTC) of the account in the field, as a CSV download.
+async function downloadStatement() {
+  const number = typedAccount(page.statementLines);
+  if (number === null) {
+    return;
+  }
+  const month = page.statementMonth.value;
+  if (!/^[0-9]{4}-[0-9]{2}$/.test(month)) {
+    complain(page.statementLines, 'Choose a month.', page.statementMonth);
+    page.statementMonth.focus();
+    return;
+  }
+  const [year, monthNumber] = month.split('-').map(Number);
+  const next = monthNumber === 12 ? `${year + 1}-01` : `${year}-${String(monthNumber + 1).padStart(2, '0')}`;
+  const path = accountPath(number) + `/statement?from=${month}-01&to=${next}-01&format=csv`;
+  let response;
+  try {
+    response = await fetch(path, { headers: withKey({ Accept: 'text/csv' }), cache: 'no-store' });
+  } catch (failure) {
+    throw new Unreachable(String(failure));
+  }
+  if (!response.ok) {
+    const answer = { status: response.status, data: await response.json().catch(() => null) };
+    if (response.status === 401) {
+      askForApiKey();
+    }
+    const about = answer.data !== null && ['from', 'to'].includes(answer.data.field) ? page.statementMonth
+      : errorCode(answer) === 'account_not_found' ? page.account : null;
+    complain(page.statementLines, errorText(answer), about);
+    return;
+  }
+  const blob = await response.blob();
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = `statement-${number}-${month}.csv`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+  tell(page.statementLines, `Downloaded the statement of ${month} for ${number}.`, 'ok');
 }
 
 // The account number in the field, or null after telling the user (in `where`) what is wrong.
@@ -677,6 +843,8 @@ onSubmit(page.moveForm, page.moveLines, (submitter) =>
   move(submitter && submitter.value === 'withdraw' ? 'withdraw' : 'deposit'));
 onSubmit(page.transferForm, page.transferLines, transfer);
 onSubmit(page.createForm, page.createLines, createAccount);
+onSubmit(page.statementForm, page.statementLines, downloadStatement);
+page.statementMonth.value = new Date().toISOString().slice(0, 7); // this month, in UTC
 page.keyForm.addEventListener('submit', (event) => {
   event.preventDefault();
   setApiKey(page.key.value.trim());
