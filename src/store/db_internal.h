@@ -70,8 +70,8 @@ struct db_listener {
 
 struct mx_loop *db_loop(const struct mx_db *db);
 /* Starts listening on loop (mx_db_listen); a second call only replaces the callback. */
-void db_listener_start(struct db_listener *listener, struct mx_loop *loop,
-                       void (*news)(void *arg), void *arg);
+void db_listener_start(struct db_listener *listener, struct mx_loop *loop, void (*news)(void *arg),
+                       void *arg);
 /* Closes the listening connection (mx_db_free). */
 void db_listener_close(struct db_listener *listener);
 struct db_sweep *db_sweep_of(struct mx_db *db);

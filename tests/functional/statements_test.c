@@ -14,7 +14,7 @@
 #include "raw_http.h"
 
 static struct ft_response *statement(const char *number, const char *query) {
-    char path[384];
+    char path[512];
     snprintf(path, sizeof path, "/api/accounts/%s/statement?%s", number, query);
     return ft_http("GET", path, NULL);
 }
