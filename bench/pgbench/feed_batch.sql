@@ -21,13 +21,18 @@ SELECT u.ord, u.number IS NULL OR a.id IS NOT NULL, ev.position, ev.type, acc.ac
  (SELECT x.* FROM events x WHERE u.number IS NULL
  AND x.position > u.after ORDER BY x.position LIMIT u.wanted)
  UNION ALL
- (SELECT x.* FROM events x WHERE x.account_id = a.id
- AND x.position > u.after ORDER BY x.position LIMIT u.wanted)
+ (SELECT x.* FROM events x WHERE u.number IS NOT NULL
+ AND x.account_id = a.id AND x.position > u.after
+ ORDER BY x.account_id, x.position LIMIT u.wanted)
  ) ev ON true
- LEFT JOIN accounts acc ON acc.id = ev.account_id
- LEFT JOIN entries e ON e.id = ev.entry_id
- LEFT JOIN holds h ON h.id = ev.hold_id
- LEFT JOIN transfers t ON t.id = e.transfer_id
- LEFT JOIN accounts other ON other.id = CASE e.kind
- WHEN 'transfer_out' THEN t.to_account_id WHEN 'transfer_in' THEN t.from_account_id END
+ LEFT JOIN LATERAL (SELECT acc.account_number, acc.currency FROM accounts acc
+ WHERE acc.id = ev.account_id LIMIT 1) acc ON true
+ LEFT JOIN LATERAL (SELECT e.kind, e.transfer_id, e.reference, e.metadata FROM entries e
+ WHERE e.id = ev.entry_id LIMIT 1) e ON true
+ LEFT JOIN LATERAL (SELECT h.reference, h.metadata FROM holds h
+ WHERE h.id = ev.hold_id LIMIT 1) h ON true
+ LEFT JOIN LATERAL (SELECT other.account_number FROM transfers t JOIN accounts other
+ ON other.id = CASE e.kind WHEN 'transfer_out' THEN t.to_account_id
+ WHEN 'transfer_in' THEN t.from_account_id END WHERE t.id = e.transfer_id LIMIT 1) other
+ ON true
  ORDER BY u.ord, ev.position;
