@@ -20,6 +20,8 @@ typedef enum mx_metrics_db_event {
     MX_METRICS_DB_UNAVAILABLE, /* a statement or connect failed for a passing reason (503) */
     MX_METRICS_DB_ERROR,       /* any other failure (500) */
     MX_METRICS_DB_CONNECT,     /* a connection was (re)opened */
+    MX_METRICS_DB_FAILOVER,    /* ... to another server than the connection before it */
+    MX_METRICS_DB_READ_ONLY,   /* a server refused a write or readiness as read-only: left */
     MX_METRICS_DB_EVENT_COUNT
 } mx_metrics_db_event;
 

@@ -25,8 +25,8 @@ static const uint64_t bucket_us[] = {500,   1000,   2500,   5000,   10000,   250
                                      50000, 100000, 250000, 500000, 1000000, 2500000};
 #define BUCKET_COUNT (sizeof bucket_us / sizeof bucket_us[0])
 
-static const char *const db_event_names[MX_METRICS_DB_EVENT_COUNT] = {"unavailable", "error",
-                                                                      "connect"};
+static const char *const db_event_names[MX_METRICS_DB_EVENT_COUNT] = {
+    "unavailable", "error", "connect", "failover", "read_only"};
 static const char *const money_kind_names[MX_METRICS_MONEY_KIND_COUNT] = {"deposit", "withdrawal",
                                                                           "transfer", "capture"};
 

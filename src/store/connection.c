@@ -63,6 +63,10 @@ enum db_outcome db_classify(PGconn *pg, const PGresult *result) {
     const char *state = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
     if (pg == NULL || PQstatus(pg) == CONNECTION_BAD || state == NULL)
         return DB_GONE;
+    /* 25006: a read-only server (a standby, or one made read-only for a switchover): nothing was
+     * written, and the primary is elsewhere. */
+    if (strcmp(state, "25006") == 0)
+        return DB_READ_ONLY;
     /* 40001 serialization failure, 40P01 deadlock, 55P03 a lock wait that ran out. */
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
         return DB_SOFT;

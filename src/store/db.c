@@ -53,6 +53,7 @@ struct mx_db {
     struct db_sweep sweep;
     struct db_sequencer sequencer;
     struct db_listener listener;
+    char server[192]; /* "host:port" of the last connection made */
     void (*moves_answered)(void *arg);
     void *moves_answered_arg;
     /* Attempt tokens: a random prefix for this process, then a counter. */
@@ -186,6 +187,19 @@ static void orphan_batch(struct mx_db *db, struct db_batch *batch) {
     }
 }
 
+/* A batch that certainly did nothing: each operation goes out again, a few times at most. */
+static void again_batch(struct mx_db *db, struct db_batch *batch) {
+    for (struct mx_db_op *op = batch->first, *next; op != NULL; op = next) {
+        next = op->next;
+        if (op->attempts < SEND_AGAIN_MAX)
+            db_op_again(db, op);
+        else
+            db_op_finish(db, op, MX_UNAVAILABLE);
+    }
+    batch->first = batch->last = NULL;
+    batch->count = 0;
+}
+
 static void free_batch(struct db_batch *batch) {
     PQclear(batch->result);
     free(batch);
@@ -275,6 +289,19 @@ static void conn_start(void *arg) {
         conn_fail(c, "connect", NULL);
 }
 
+/* Which server a connection reached ("host:port"): another one than the connection before it
+ * reached is a failover that the multi-host DATABASE_URL followed. */
+static void note_server(struct db_conn *c) {
+    struct mx_db *db = c->db;
+    char server[sizeof db->server];
+    snprintf(server, sizeof server, "%s:%s", PQhost(c->pg), PQport(c->pg));
+    if (db->server[0] != '\0' && strcmp(server, db->server) != 0) {
+        mx_metrics_db(MX_METRICS_DB_FAILOVER);
+        mx_log(MX_LOG_WARN, "connected to the database server %s (before: %s)", server, db->server);
+    }
+    memcpy(db->server, server, sizeof server);
+}
+
 static void conn_connecting(struct db_conn *c) {
     switch (PQconnectPoll(c->pg)) {
     case PGRES_POLLING_READING:
@@ -293,6 +320,7 @@ static void conn_connecting(struct db_conn *c) {
     }
     mx_metrics_db_connection(1);
     mx_metrics_db(MX_METRICS_DB_CONNECT);
+    note_server(c);
     c->state = CONN_SETUP;
     /* Three settings in one simple query, before pipeline mode (which has no simple queries). */
     if (PQsetnonblocking(c->pg, 1) != 0 || !PQsendQuery(c->pg, mx_sql_session_setup) ||
@@ -323,8 +351,9 @@ static int send_again(struct mx_db *db, struct db_batch *batch, int skip_locked)
     struct db_batch *again = calloc(1, sizeof *again);
     if (again == NULL)
         return 0;
-    *again = (struct db_batch){batch->kind, batch->first,        batch->last, batch->count,
-                               skip_locked, batch->attempts + 1, NULL,        db->again};
+    *again = (struct db_batch){batch->kind,  batch->first, batch->last,
+                               batch->count, skip_locked,  batch->attempts + 1,
+                               NULL,         db->again,    0};
     db->again = again;
     batch->first = batch->last = NULL;
     batch->count = 0;
@@ -359,6 +388,13 @@ static int batch_answered(struct mx_db *db, struct db_conn *c, struct db_batch *
     switch (db_classify(c->pg, result)) {
     case DB_OK:
         db_batch_read(batch, result);
+        if (batch->read_only) {
+            /* Not ready here: answered so, and the connection is left for a writable server. */
+            mx_metrics_db(MX_METRICS_DB_READ_ONLY);
+            mx_log(MX_LOG_WARN, "the database server is read-only; connecting again");
+            fail_batch(db, batch, MX_UNAVAILABLE);
+            return -1;
+        }
         if (batch->kind == DB_BATCH_MOVES && db->moves_answered != NULL)
             db->moves_answered(db->moves_answered_arg);
         for (struct mx_db_op *op = batch->first, *next; op != NULL; op = next) {
@@ -381,6 +417,13 @@ static int batch_answered(struct mx_db *db, struct db_conn *c, struct db_batch *
         break;
     case DB_GONE:
         orphan_batch(db, batch);
+        return -1;
+    case DB_READ_ONLY:
+        /* Nothing was written: each operation goes out again, on a connection that (with
+         * target_session_attrs=read-write in DATABASE_URL) finds the primary; this one is left. */
+        mx_metrics_db(MX_METRICS_DB_READ_ONLY);
+        mx_log(MX_LOG_WARN, "the database server is read-only; connecting again");
+        again_batch(db, batch);
         return -1;
     case DB_HARD:
         mx_conn_say_failure(c->pg, result, "batch");

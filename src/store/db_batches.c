@@ -629,6 +629,10 @@ void db_batch_read(struct db_batch *batch, const PGresult *result) {
             op->entry_count = (unsigned)strtoul(PQcmdTuples((PGresult *)result), NULL, 10);
         if (batch->kind == DB_BATCH_SEQUENCE)
             op->entry_count = (unsigned)mx_pg_int64(result, 0, 0);
+        if (batch->kind == DB_BATCH_PING && !is_true(result, 0, 0)) {
+            op->status = MX_UNAVAILABLE;
+            batch->read_only = 1;
+        }
         if (batch->kind == DB_BATCH_FEED_HEAD)
             op->after = PQntuples(result) > 0 ? mx_pg_int64(result, 0, 0) : 0;
     }

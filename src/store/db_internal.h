@@ -33,6 +33,7 @@ struct db_batch {
     unsigned attempts;
     PGresult *result; /* the statement's, once it came */
     struct db_batch *next;
+    int read_only; /* a readiness check found the server read-only */
 };
 
 /* The clean-up of expired keys (db_sweep.c): its operation and its schedule. */
@@ -97,8 +98,10 @@ void db_batch_read(struct db_batch *batch, const PGresult *result);
 
 /* The one map from a database outcome to what to do about it (GNUnet's HARD/SOFT): OK; SOFT,
  * the same transaction may well pass if sent again (deadlock, serialization failure, a lock wait
- * that ran out); GONE, the connection or the server is going or gone; HARD, anything else. */
-enum db_outcome { DB_OK, DB_SOFT, DB_GONE, DB_HARD };
+ * that ran out); GONE, the connection or the server is going or gone; READ_ONLY, the server takes
+ * no writes (a standby now): nothing was written, and another server may be the primary; HARD,
+ * anything else. */
+enum db_outcome { DB_OK, DB_SOFT, DB_GONE, DB_HARD, DB_READ_ONLY };
 enum db_outcome db_classify(PGconn *pg, const PGresult *result);
 
 #endif

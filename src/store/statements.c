@@ -101,7 +101,8 @@ static const struct mx_statement statements[MX_STMT_COUNT] = {
                              " LEFT JOIN accounts a ON a.account_number = u.number"
                              " LEFT JOIN LATERAL pending_holds(a.id, now()) p ON true",
          1, read_batch_types},
-    [MX_STMT_PING] = {"ping", "SELECT 1", 0, NULL},
+    /* Readiness: whether this server takes writes (not a standby, not made read-only). */
+    [MX_STMT_PING] = {"ping", "SELECT current_setting('transaction_read_only') = 'off'", 0, NULL},
     /* Many requests' pages of the change feed at once: $1 accounts (NULL: the whole ledger), $2
      * only events after this position, $3 how many; oldest first, the operation's ord first and
      * whether its account exists second. Only numbered events are read: positions are given

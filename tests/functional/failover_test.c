@@ -1,0 +1,161 @@
+/* Failover, as the service sees it: DATABASE_URL names two PostgreSQL servers with
+ * target_session_attrs=read-write, and the service follows the writable one by itself. Two plain
+ * clusters of the suite's own stand in for a primary and its standby (no replication: what is
+ * tested is the service, not PostgreSQL's): the first is made read-only, as a primary is before a
+ * switchover, and the service moves to the second without a restart; with neither writable it is
+ * not ready and refuses with 503; with the first writable again it moves back. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define PG_CLUSTER MX_SOURCE_DIR "/scripts/lib/pg-cluster"
+
+/* The second server: a cluster in a directory of its own. */
+static char second_dir[64], second_port[16], second_socket[96];
+
+static void pg_cluster(const char *command, const char *port) {
+    const char *argv[] = {PG_CLUSTER, command, second_dir, port, NULL};
+    char *out = NULL, *err = NULL;
+    int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120);
+    ck_assert_msg(status == 0, "pg-cluster %s %s failed (%d): %.1500s", command, second_dir, status,
+                  err);
+    free(out);
+    free(err);
+}
+
+/* Whatever the test's outcome, the second cluster goes (the first is the harness's). */
+static void second_down_at_exit(void) {
+    const char *argv[] = {PG_CLUSTER, "down", second_dir, NULL};
+    char *out = NULL, *err = NULL;
+    if (second_dir[0] != '\0' &&
+        ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120) != 0)
+        fprintf(stderr, "pg-cluster down %s failed: %s", second_dir, err);
+    free(out);
+    free(err);
+    second_dir[0] = '\0';
+}
+
+/* Runs sql on the second server's database dbname (asserting); its output, new. */
+static char *on_second(const char *dbname, const char *sql) {
+    const char *argv[] = {"/usr/bin/psql", "-X", "-qAt",      "-v", "ON_ERROR_STOP=1", "-h",
+                          second_socket,   "-p", second_port, "-U", "postgres",        "-d",
+                          dbname,          "-c", sql,         NULL};
+    char *out = NULL, *err = NULL;
+    int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 60);
+    ck_assert_msg(status == 0, "psql on the second server: %s: %s", sql, err);
+    free(err);
+    return out;
+}
+
+/* Makes the first server (the suite's own cluster) read-only for new transactions, or writable. */
+static void first_read_only(int on) {
+    ft_sql_admin_exec(on ? "ALTER SYSTEM SET default_transaction_read_only = on"
+                         : "ALTER SYSTEM RESET default_transaction_read_only",
+                      NULL);
+    ft_sql_admin_exec("SELECT pg_reload_conf()", NULL);
+}
+
+/* POST /api/accounts until it is 201, bounded: the number of the account made. */
+static void create_after_failover(char number[FT_ACCOUNT_SIZE]) {
+    struct ft_response *r = ft_http_after_outage("POST", "/api/accounts", NULL, 30);
+    ck_assert_msg(r->status == 201, "no account made within 30 s: %ld %s", r->status, r->body);
+    snprintf(number, FT_ACCOUNT_SIZE, "%s", ft_json_str(r, "account_number"));
+    ft_response_free(r);
+}
+
+static int64_t metric(const char *line_start) {
+    struct ft_response *r = ft_http("GET", "/metrics", NULL);
+    ft_assert_status(r, 200);
+    const char *at = strstr(r->body, line_start);
+    int64_t value = at != NULL ? strtoll(at + strlen(line_start), NULL, 10) : -1;
+    ft_response_free(r);
+    return value;
+}
+
+static long status_of(const char *method, const char *path) {
+    struct ft_response *r = ft_http(method, path, NULL);
+    long status = r->status;
+    ft_response_free(r);
+    return status;
+}
+
+START_TEST(the_service_follows_the_writable_server_of_a_multi_host_url_by_itself) {
+    /* The second server: the same database, its schema applied, as a standby would have it. */
+    snprintf(second_dir, sizeof second_dir, "/tmp/mx_ft_pg2_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(second_dir));
+    snprintf(second_port, sizeof second_port, "%d", ft_free_port());
+    snprintf(second_socket, sizeof second_socket, "%s/run", second_dir);
+    atexit(second_down_at_exit);
+    pg_cluster("up", second_port);
+    char sql[160];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", ft_db());
+    free(on_second("postgres", sql));
+    char url[512], assignment[600];
+    snprintf(url, sizeof url, "host=%s port=%s user=postgres dbname=%s", second_socket, second_port,
+             ft_db());
+    snprintf(assignment, sizeof assignment, "DATABASE_URL=%s", url);
+    const char *migrate[] = {MX_BINARY, "migrate", NULL}, *migrate_env[] = {assignment, NULL};
+    char *out = NULL, *err = NULL;
+    ck_assert_msg(ft_run_program(migrate, FT_NO_DB_CONFIG, NULL, migrate_env, &out, &err, 60) == 0,
+                  "mondux migrate on the second server: %s", err);
+    free(out);
+    free(err);
+
+    /* The service, with both in its URL: the first is the primary. */
+    snprintf(assignment, sizeof assignment,
+             "DATABASE_URL=host=%s,%s port=%s,%s user=postgres dbname=%s "
+             "target_session_attrs=read-write",
+             ft_pg_host(), second_socket, ft_pg_port(), second_port, ft_db());
+    const char *env[] = {assignment, NULL};
+    struct ft_server *server = ft_server_start(FT_NO_DB_CONFIG, NULL, env);
+    ft_set_default_server(server);
+    char a[FT_ACCOUNT_SIZE], b[FT_ACCOUNT_SIZE], c[FT_ACCOUNT_SIZE];
+    ft_create_account(a);
+    ck_assert_int_eq(ft_move(a, "deposit", 100), 100);
+    ck_assert_int_eq(status_of("GET", "/readyz"), 200);
+    int64_t failovers = metric("mondux_db_events_total{kind=\"failover\"} ");
+    ck_assert_int_eq(failovers, 0);
+
+    /* The first becomes read-only: the next write there is refused, nothing written, and the
+     * service moves to the second -- the refused request itself is sent again there. */
+    first_read_only(1);
+    create_after_failover(b);
+    char *where = on_second(ft_db(), "SELECT count(*) FROM accounts");
+    ck_assert_str_eq(where, "1\n");
+    free(where);
+    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts", NULL), 1); /* a's only */
+    ck_assert_int_eq(status_of("GET", "/readyz"), 200);
+    ck_assert_int_ge(metric("mondux_db_events_total{kind=\"failover\"} "), 1);
+    ck_assert_int_ge(metric("mondux_db_events_total{kind=\"read_only\"} "), 1);
+
+    /* Neither writable: not ready, and a move changes nothing, saying so. */
+    pg_cluster("stop", NULL);
+    double deadline = ft_now() + 30;
+    while (status_of("GET", "/readyz") != 503)
+        ck_assert_msg(ft_now() < deadline, "/readyz stayed ready with no writable server");
+    ft_expect_error("POST", "/api/accounts", NULL, NULL, 503, "unavailable", NULL);
+    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts", NULL), 1);
+
+    /* The first writable again: the service is back on it, without a restart. */
+    first_read_only(0);
+    create_after_failover(c);
+    ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts", NULL), 2);
+    ck_assert_int_eq(ft_move(a, "deposit", 5), 105);
+    deadline = ft_now() + 30;
+    while (status_of("GET", "/readyz") != 200)
+        ck_assert_msg(ft_now() < deadline, "/readyz did not become ready again");
+
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    second_down_at_exit();
+}
+END_TEST
+
+int main(void) {
+    ft_init_with_own_cluster("failover");
+    Suite *s = suite_create("failover");
+    FT_ADD_TEST(s, the_service_follows_the_writable_server_of_a_multi_host_url_by_itself);
+    return ft_main(s, 0, FT_DATABASE_URL, NULL);
+}
