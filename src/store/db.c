@@ -33,8 +33,7 @@ struct db_conn {
     struct mx_db *db;
     PGconn *pg;
     enum conn_state state;
-    struct mx_loop_io io;
-    int watched; /* io is in the loop */
+    struct db_socket socket;
     struct mx_loop_timer retry;
     unsigned backoff_ms;
     int prepared;                 /* PREPARING: the statements answered so far */
@@ -215,9 +214,7 @@ static int any_conn_in(const struct mx_db *db, enum conn_state lowest) {
 }
 
 static void unwatch(struct db_conn *c) {
-    if (c->watched)
-        mx_loop_io_remove(c->db->loop, &c->io);
-    c->watched = 0;
+    db_socket_unwatch(&c->socket, c->db->loop);
 }
 
 /* Down it goes; whatever was in flight is orphaned, and the next attempt is armed. With no
@@ -252,20 +249,9 @@ static void conn_fail(struct db_conn *c, const char *what, const PGresult *resul
 
 static void conn_event(void *arg, unsigned events);
 
-/* The descriptor libpq uses now (it may change while connecting) and what to wait for on it. */
 static int conn_watch(struct db_conn *c, unsigned events) {
-    int fd = PQsocket(c->pg);
-    if (fd < 0)
-        return -1;
-    if (c->watched && c->io.fd != fd)
-        unwatch(c);
-    if (!c->watched) {
-        if (mx_loop_io_add(c->db->loop, &c->io, fd, events, conn_event, c) != 0)
-            return -1;
-        c->watched = 1;
-        return 0;
-    }
-    return mx_loop_io_change(c->db->loop, &c->io, events);
+    return db_socket_watch(&c->socket, c->db->loop, c->pg, events, c->state == CONN_CONNECTING,
+                           conn_event, c);
 }
 
 /* Sends what libpq holds; while some is left, also waits to write. */

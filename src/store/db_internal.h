@@ -57,12 +57,24 @@ struct db_sequencer {
     int soon;   /* the timer is set for a round soon, not the idle one */
 };
 
+/* A libpq connection's socket as the loop watches it (db_socket.c). */
+struct db_socket {
+    struct mx_loop_io io;
+    int watched; /* io is in the loop */
+};
+
+/* Watches the socket pg uses now for events (MX_LOOP_READ/WRITE), calling fn(arg, events);
+ * connecting says PQconnectPoll is under way, when the socket may have been replaced. 0, or -1. */
+int db_socket_watch(struct db_socket *socket, struct mx_loop *loop, PGconn *pg, unsigned events,
+                    int connecting, mx_loop_io_fn *fn, void *arg);
+/* Out of the loop (before PQfinish). */
+void db_socket_unwatch(struct db_socket *socket, struct mx_loop *loop);
+
 /* The change feed's listening connection (db_listen.c). */
 struct db_listener {
     struct mx_loop *loop; /* NULL until started */
     PGconn *pg;
-    struct mx_loop_io io;
-    int watching;
+    struct db_socket socket;
     int listening; /* LISTEN has been sent */
     struct mx_loop_timer retry;
     void (*news)(void *arg);

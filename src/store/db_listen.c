@@ -10,17 +10,11 @@
 
 static void listener_start(void *arg);
 
-static void listener_unwatch(struct db_listener *l) {
-    if (l->watching)
-        mx_loop_io_remove(l->loop, &l->io);
-    l->watching = 0;
-}
-
 void db_listener_close(struct db_listener *l) {
     if (l->loop == NULL)
         return;
     mx_loop_timer_cancel(l->loop, &l->retry);
-    listener_unwatch(l);
+    db_socket_unwatch(&l->socket, l->loop);
     if (l->pg != NULL)
         PQfinish(l->pg);
     l->pg = NULL;
@@ -40,21 +34,8 @@ static void listener_fail(struct db_listener *l, const char *what) {
 
 static void listener_event(void *arg, unsigned events);
 
-/* The descriptor libpq uses now (it may change while connecting) and what to wait for on it. */
 static int listener_watch(struct db_listener *l, unsigned events) {
-    struct mx_loop *loop = l->loop;
-    int fd = PQsocket(l->pg);
-    if (fd < 0)
-        return -1;
-    if (l->watching && l->io.fd != fd)
-        listener_unwatch(l);
-    if (!l->watching) {
-        if (mx_loop_io_add(loop, &l->io, fd, events, listener_event, l) != 0)
-            return -1;
-        l->watching = 1;
-        return 0;
-    }
-    return mx_loop_io_change(loop, &l->io, events);
+    return db_socket_watch(&l->socket, l->loop, l->pg, events, !l->listening, listener_event, l);
 }
 
 /* Connected: LISTEN, and from then on only reading. */

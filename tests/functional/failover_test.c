@@ -13,29 +13,47 @@
 
 #define PG_CLUSTER MX_SOURCE_DIR "/scripts/lib/pg-cluster"
 
-/* The second server: a cluster in a directory of its own. */
+/* The second server: a cluster in a directory of its own, made and removed by the suite's own
+ * process (a test runs in a child that a failed assertion ends at once, without its atexit). */
 static char second_dir[64], second_port[16], second_socket[96];
+static pid_t second_owner;
 
-static void pg_cluster(const char *command, const char *port) {
+/* pg-cluster command on the second server; its exit status, and its stderr into err (new). */
+static int pg_cluster(const char *command, const char *port, char **err) {
     const char *argv[] = {PG_CLUSTER, command, second_dir, port, NULL};
-    char *out = NULL, *err = NULL;
-    int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120);
-    ck_assert_msg(status == 0, "pg-cluster %s %s failed (%d): %.1500s", command, second_dir, status,
-                  err);
+    char *out = NULL;
+    int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, err, 120);
     free(out);
+    return status;
+}
+
+static void second_down_at_exit(void) {
+    char *err = NULL;
+    if (second_dir[0] != '\0' && getpid() == second_owner && pg_cluster("down", NULL, &err) != 0)
+        fprintf(stderr, "pg-cluster down %s failed: %s", second_dir, err);
     free(err);
 }
 
-/* Whatever the test's outcome, the second cluster goes (the first is the harness's). */
-static void second_down_at_exit(void) {
-    const char *argv[] = {PG_CLUSTER, "down", second_dir, NULL};
-    char *out = NULL, *err = NULL;
-    if (second_dir[0] != '\0' &&
-        ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120) != 0)
-        fprintf(stderr, "pg-cluster down %s failed: %s", second_dir, err);
-    free(out);
+static void second_up(void) {
+    snprintf(second_dir, sizeof second_dir, "/tmp/mx_ft_pg2_XXXXXX");
+    if (mkdtemp(second_dir) == NULL)
+        ft_die("mkdtemp failed");
+    second_owner = getpid();
+    atexit(second_down_at_exit);
+    snprintf(second_port, sizeof second_port, "%d", ft_free_port());
+    snprintf(second_socket, sizeof second_socket, "%s/run", second_dir);
+    char *err = NULL;
+    if (pg_cluster("up", second_port, &err) != 0)
+        ft_die("pg-cluster up %s failed: %.1500s", second_dir, err);
     free(err);
-    second_dir[0] = '\0';
+}
+
+/* Stops the second server, from inside the test. */
+static void second_stop(void) {
+    char *err = NULL;
+    int status = pg_cluster("stop", NULL, &err);
+    ck_assert_msg(status == 0, "pg-cluster stop %s failed (%d): %.1500s", second_dir, status, err);
+    free(err);
 }
 
 /* Runs sql on the second server's database dbname (asserting); its output, new. */
@@ -50,18 +68,33 @@ static char *on_second(const char *dbname, const char *sql) {
     return out;
 }
 
-/* Makes the first server (the suite's own cluster) read-only for new transactions, or writable. */
+/* Makes the first server (the suite's own cluster) read-only for new transactions, or writable.
+ * pg_reload_conf only signals the postmaster; once a new connection sees the setting, the
+ * postmaster has re-read it and signalled every backend, and a backend applies it before its next
+ * command -- so the service's next request meets it. */
 static void first_read_only(int on) {
     ft_sql_admin_exec(on ? "ALTER SYSTEM SET default_transaction_read_only = on"
                          : "ALTER SYSTEM RESET default_transaction_read_only",
                       NULL);
     ft_sql_admin_exec("SELECT pg_reload_conf()", NULL);
+    double deadline = ft_now() + 30;
+    while (
+        ft_sql_admin_int64("SELECT (current_setting('default_transaction_read_only') = 'on')::int",
+                           NULL) != on) {
+        ck_assert_msg(ft_now() < deadline, "the first server did not reload its configuration");
+        usleep(10 * 1000);
+    }
 }
 
 /* POST /api/accounts until it is 201, bounded: the number of the account made. */
-static void create_after_failover(char number[FT_ACCOUNT_SIZE]) {
+static void create_after_failover(struct ft_server *server, char number[FT_ACCOUNT_SIZE]) {
     struct ft_response *r = ft_http_after_outage("POST", "/api/accounts", NULL, 30);
-    ck_assert_msg(r->status == 201, "no account made within 30 s: %ld %s", r->status, r->body);
+    if (r->status != 201) {
+        char *log = ft_server_stderr(server);
+        size_t length = strlen(log);
+        ck_abort_msg("no account made within 30 s: %ld %s; the service's log ends:\n%s", r->status,
+                     r->body, log + (length > 3000 ? length - 3000 : 0));
+    }
     snprintf(number, FT_ACCOUNT_SIZE, "%s", ft_json_str(r, "account_number"));
     ft_response_free(r);
 }
@@ -84,12 +117,6 @@ static long status_of(const char *method, const char *path) {
 
 START_TEST(the_service_follows_the_writable_server_of_a_multi_host_url_by_itself) {
     /* The second server: the same database, its schema applied, as a standby would have it. */
-    snprintf(second_dir, sizeof second_dir, "/tmp/mx_ft_pg2_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(second_dir));
-    snprintf(second_port, sizeof second_port, "%d", ft_free_port());
-    snprintf(second_socket, sizeof second_socket, "%s/run", second_dir);
-    atexit(second_down_at_exit);
-    pg_cluster("up", second_port);
     char sql[160];
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", ft_db());
     free(on_second("postgres", sql));
@@ -122,7 +149,7 @@ START_TEST(the_service_follows_the_writable_server_of_a_multi_host_url_by_itself
     /* The first becomes read-only: the next write there is refused, nothing written, and the
      * service moves to the second -- the refused request itself is sent again there. */
     first_read_only(1);
-    create_after_failover(b);
+    create_after_failover(server, b);
     char *where = on_second(ft_db(), "SELECT count(*) FROM accounts");
     ck_assert_str_eq(where, "1\n");
     free(where);
@@ -132,7 +159,7 @@ START_TEST(the_service_follows_the_writable_server_of_a_multi_host_url_by_itself
     ck_assert_int_ge(metric("mondux_db_events_total{kind=\"read_only\"} "), 1);
 
     /* Neither writable: not ready, and a move changes nothing, saying so. */
-    pg_cluster("stop", NULL);
+    second_stop();
     double deadline = ft_now() + 30;
     while (status_of("GET", "/readyz") != 503)
         ck_assert_msg(ft_now() < deadline, "/readyz stayed ready with no writable server");
@@ -141,7 +168,7 @@ START_TEST(the_service_follows_the_writable_server_of_a_multi_host_url_by_itself
 
     /* The first writable again: the service is back on it, without a restart. */
     first_read_only(0);
-    create_after_failover(c);
+    create_after_failover(server, c);
     ck_assert_int_eq(ft_sql_int64("SELECT count(*) FROM accounts", NULL), 2);
     ck_assert_int_eq(ft_move(a, "deposit", 5), 105);
     deadline = ft_now() + 30;
@@ -149,12 +176,12 @@ START_TEST(the_service_follows_the_writable_server_of_a_multi_host_url_by_itself
         ck_assert_msg(ft_now() < deadline, "/readyz did not become ready again");
 
     ck_assert_int_eq(ft_server_stop(server), 0);
-    second_down_at_exit();
 }
 END_TEST
 
 int main(void) {
     ft_init_with_own_cluster("failover");
+    second_up();
     Suite *s = suite_create("failover");
     FT_ADD_TEST(s, the_service_follows_the_writable_server_of_a_multi_host_url_by_itself);
     return ft_main(s, 0, FT_DATABASE_URL, NULL);
