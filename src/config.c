@@ -123,10 +123,14 @@ static int load_database(struct mx_config *config, char *error, size_t error_siz
     add_param(db, "application_name", "mondux");
     add_param(db, "connect_timeout", "5");
     /* Over TCP, notice a database host that vanished within about half a minute rather than the
-     * kernel's two hours: a request blocked on it would otherwise hold its worker thread. */
+     * kernel's two hours: a batch in flight on it would otherwise wait that long for its answer. */
     add_param(db, "keepalives_idle", "15");
     add_param(db, "keepalives_interval", "5");
     add_param(db, "keepalives_count", "3");
+    /* Data (or a connection request) unacknowledged for 4 s: the host is gone. This is also what
+     * moves a connection on from a dead host to the next one of a multi-host DATABASE_URL well
+     * within connect_timeout, which libpq does not apply on the event loop. */
+    add_param(db, "tcp_user_timeout", "4000");
 
     const char *url = env("DATABASE_URL");
     if (url != NULL) {

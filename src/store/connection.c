@@ -56,6 +56,33 @@ PGconn *mx_conn_start(void) {
     return PQconnectStartParams(params_copy.keywords, params_copy.values, 1);
 }
 
+unsigned mx_conn_start_timeout_ms(PGconn *pg) {
+    PQconninfoOption *options = PQconninfo(pg);
+    long seconds = 0;
+    unsigned hosts = 1;
+    for (PQconninfoOption *o = options; o != NULL && o->keyword != NULL; o++) {
+        if (o->val == NULL)
+            continue;
+        if (strcmp(o->keyword, "connect_timeout") == 0)
+            seconds = strtol(o->val, NULL, 10);
+        else if (strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0) {
+            unsigned listed = 1;
+            for (const char *c = o->val; *c != '\0'; c++)
+                listed += *c == ',';
+            if (listed > hosts)
+                hosts = listed;
+        }
+    }
+    PQconninfoFree(options);
+    if (seconds <= 0)
+        return 0;
+    if (seconds < 2) /* libpq's own minimum */
+        seconds = 2;
+    if (seconds > 3600)
+        seconds = 3600;
+    return (unsigned)seconds * 1000u * hosts;
+}
+
 enum db_outcome db_classify(PGconn *pg, const PGresult *result) {
     ExecStatusType status = result != NULL ? PQresultStatus(result) : PGRES_FATAL_ERROR;
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)

@@ -262,6 +262,14 @@ static int conn_flush(struct db_conn *c) {
     return conn_watch(c, MX_LOOP_READ | (left ? MX_LOOP_WRITE : 0u));
 }
 
+/* A connection still not READY when its time is up (a host that accepts and never answers) is
+ * given up, to be tried again. */
+static void conn_timed_out(void *arg) {
+    struct db_conn *c = arg;
+    if (c->state != CONN_READY && c->state != CONN_DOWN)
+        conn_fail(c, "connect (timed out)", NULL);
+}
+
 static void conn_start(void *arg) {
     struct db_conn *c = arg;
     c->pg = mx_conn_start();
@@ -270,6 +278,9 @@ static void conn_start(void *arg) {
         return;
     }
     c->state = CONN_CONNECTING;
+    unsigned timeout_ms = mx_conn_start_timeout_ms(c->pg);
+    if (timeout_ms > 0)
+        mx_loop_timer_set(c->db->loop, &c->retry, timeout_ms, conn_timed_out, c);
     /* After PQconnectStart, libpq wants to be polled once the socket is writable. */
     if (conn_watch(c, MX_LOOP_WRITE) != 0)
         conn_fail(c, "connect", NULL);
@@ -453,6 +464,7 @@ static int conn_read(struct db_conn *c) {
                 PQclear(result);
                 c->state = CONN_READY;
                 c->backoff_ms = 0;
+                mx_loop_timer_cancel(c->db->loop, &c->retry);
                 mx_loop_again(c->db->loop);
                 return 0;
             }

@@ -47,6 +47,7 @@ static void listener_listen(struct db_listener *l) {
         return;
     }
     l->listening = 1;
+    mx_loop_timer_cancel(l->loop, &l->retry);
     l->news(l->arg); /* anything numbered before LISTEN took effect */
 }
 
@@ -103,6 +104,13 @@ static void listener_event(void *arg, unsigned events) {
         listener_connecting(l);
 }
 
+/* Still not listening when its time is up: given up, to be tried again. */
+static void listener_timed_out(void *arg) {
+    struct db_listener *l = arg;
+    if (l->pg != NULL && !l->listening)
+        listener_fail(l, "connect (timed out)");
+}
+
 static void listener_start(void *arg) {
     struct db_listener *l = arg;
     l->pg = mx_conn_start();
@@ -110,6 +118,9 @@ static void listener_start(void *arg) {
         listener_fail(l, "connect");
         return;
     }
+    unsigned timeout_ms = mx_conn_start_timeout_ms(l->pg);
+    if (timeout_ms > 0)
+        mx_loop_timer_set(l->loop, &l->retry, timeout_ms, listener_timed_out, l);
     /* After PQconnectStart, libpq wants to be polled once the socket is writable. */
     if (listener_watch(l, MX_LOOP_WRITE) != 0)
         listener_fail(l, "connect");

@@ -71,6 +71,10 @@ void mx_pg_text(char *dst, size_t size, const PGresult *result, int row, int col
 PGconn *mx_conn_open(void);
 /* The same without waiting: PQconnectStartParams, for PQconnectPoll on an event loop. */
 PGconn *mx_conn_start(void);
+/* How long a started connection may take to be made, in ms (0: no limit). libpq applies
+ * connect_timeout only in its blocking calls; on the loop the caller does, as connect_timeout
+ * seconds for each host of the connection string, as libpq would. */
+unsigned mx_conn_start_timeout_ms(PGconn *pg);
 
 /* Logs what failed (the SQLSTATE and the server's message), which the client never sees. */
 void mx_conn_say_failure(PGconn *conn, const PGresult *result, const char *what);
