@@ -38,11 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ACCOUNTS 256
-#define OP_BOUND_S 60.0
+#define MAX_ACCOUNTS   256
+#define OP_BOUND_S     60.0
 #define RETRY_SLEEP_US 100000
-#define FUND_SUM INT64_C(1000000000000) /* 10^10.00 per account, plus its index */
-#define REFUSED_BASE INT64_C(50000000000000)
+#define FUND_SUM       INT64_C(1000000000000) /* 10^10.00 per account, plus its index */
+#define REFUSED_BASE   INT64_C(50000000000000)
 
 static const char *base_url;
 static char accounts[MAX_ACCOUNTS][17];
@@ -352,8 +352,9 @@ int main(int argc, char **argv) {
     fclose(out);
     free(tids);
     curl_global_cleanup();
-    fprintf(stderr, "hadrive: stopped: %ld operations acknowledged, %ld non-definitive answers, %ld "
-                    "without a definitive answer\n",
+    fprintf(stderr,
+            "hadrive: stopped: %ld operations acknowledged, %ld non-definitive answers, %ld "
+            "without a definitive answer\n",
             atomic_load(&acks), atomic_load(&errors), atomic_load(&unresolved));
     return atomic_load(&unresolved) ? 1 : 0;
 }
