@@ -3,10 +3,17 @@
  * clusters of the suite's own stand in for a primary and its standby (no replication: what is
  * tested is the service, not PostgreSQL's): the first is made read-only, as a primary is before a
  * switchover, and the service moves to the second without a restart; with neither writable it is
- * not ready and refuses with 503; with the first writable again it moves back. */
+ * not ready and refuses with 503; with the first writable again it moves back. A second test puts
+ * a proxy between the service and its server that, while frozen, accepts connections and never
+ * answers them, as a half-open network does: an attempt caught in it must be given up. */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -179,10 +186,138 @@ START_TEST(the_service_follows_the_writable_server_of_a_multi_host_url_by_itself
 }
 END_TEST
 
+/* ---- a proxy to the first server that can freeze -------------------------------------------- */
+
+struct proxy {
+    int listener;
+    int port;
+    atomic_int frozen;
+    atomic_int held; /* connections accepted while frozen, never answered */
+    pthread_t thread;
+};
+
+struct pipe_ends {
+    int from, to;
+};
+
+static void *copy_bytes(void *arg) {
+    struct pipe_ends ends = *(struct pipe_ends *)arg;
+    free(arg);
+    char buffer[16384];
+    ssize_t n;
+    while ((n = read(ends.from, buffer, sizeof buffer)) > 0)
+        if (write(ends.to, buffer, (size_t)n) != n)
+            break;
+    shutdown(ends.to, SHUT_WR);
+    shutdown(ends.from, SHUT_RD);
+    return NULL;
+}
+
+static void copy_in_background(int from, int to) {
+    struct pipe_ends *ends = malloc(sizeof *ends);
+    pthread_t thread;
+    if (ends == NULL)
+        return;
+    *ends = (struct pipe_ends){from, to};
+    if (pthread_create(&thread, NULL, copy_bytes, ends) == 0)
+        pthread_detach(thread);
+    else
+        free(ends);
+}
+
+static int connect_to_first_server(void) {
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    snprintf(address.sun_path, sizeof address.sun_path, "%s/.s.PGSQL.%s", ft_pg_host(),
+             ft_pg_port());
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static void *proxy_run(void *arg) {
+    struct proxy *proxy = arg;
+    for (;;) {
+        int client = accept(proxy->listener, NULL, NULL);
+        if (client < 0)
+            return NULL; /* the listener was shut */
+        if (atomic_load(&proxy->frozen)) {
+            atomic_fetch_add(&proxy->held, 1); /* kept open, never read: a half-open network */
+            continue;
+        }
+        int server = connect_to_first_server();
+        if (server < 0) {
+            close(client);
+            continue;
+        }
+        copy_in_background(client, server);
+        copy_in_background(server, client);
+    }
+}
+
+static void proxy_start(struct proxy *proxy) {
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t size = sizeof address;
+    proxy->listener = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(proxy->listener, 0);
+    ck_assert_int_eq(bind(proxy->listener, (struct sockaddr *)&address, size), 0);
+    ck_assert_int_eq(getsockname(proxy->listener, (struct sockaddr *)&address, &size), 0);
+    ck_assert_int_eq(listen(proxy->listener, 64), 0);
+    proxy->port = ntohs(address.sin_port);
+    atomic_init(&proxy->frozen, 0);
+    atomic_init(&proxy->held, 0);
+    ck_assert_int_eq(pthread_create(&proxy->thread, NULL, proxy_run, proxy), 0);
+}
+
+START_TEST(a_connection_attempt_that_is_never_answered_is_given_up_and_made_again) {
+    struct proxy proxy;
+    proxy_start(&proxy);
+    char assignment[600];
+    snprintf(assignment, sizeof assignment,
+             "DATABASE_URL=host=127.0.0.1 port=%d user=postgres dbname=%s connect_timeout=2",
+             proxy.port, ft_db());
+    const char *env[] = {assignment, NULL};
+    struct ft_server *server = ft_server_start(FT_NO_DB_CONFIG, NULL, env);
+    ft_set_default_server(server);
+    char a[FT_ACCOUNT_SIZE];
+    ft_create_account(a);
+    ck_assert_int_eq(status_of("GET", "/readyz"), 200);
+
+    /* Frozen: the service's sessions end, and every attempt to connect again is accepted and
+     * never answered. */
+    atomic_store(&proxy.frozen, 1);
+    ck_assert_int_ge(ft_sql_admin_int64("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
+                                        " FROM pg_stat_activity"
+                                        " WHERE datname = $1 AND application_name = 'mondux'",
+                                        ft_db(), NULL),
+                     1);
+    double deadline = ft_now() + 30;
+    while (status_of("GET", "/readyz") != 503 || atomic_load(&proxy.held) == 0)
+        ck_assert_msg(ft_now() < deadline, "/readyz stayed ready, or no attempt was caught");
+
+    /* Thawed, the caught attempts still hang: the service must give them up and connect anew. */
+    atomic_store(&proxy.frozen, 0);
+    deadline = ft_now() + 30;
+    while (status_of("GET", "/readyz") != 200)
+        ck_assert_msg(ft_now() < deadline,
+                      "not ready 30 s after the network came back (%d attempts caught)",
+                      atomic_load(&proxy.held));
+    ck_assert_int_eq(ft_move(a, "deposit", 7), 7);
+
+    ck_assert_int_eq(ft_server_stop(server), 0);
+    shutdown(proxy.listener, SHUT_RDWR);
+    close(proxy.listener);
+    pthread_join(proxy.thread, NULL);
+}
+END_TEST
+
 int main(void) {
     ft_init_with_own_cluster("failover");
     second_up();
     Suite *s = suite_create("failover");
     FT_ADD_TEST(s, the_service_follows_the_writable_server_of_a_multi_host_url_by_itself);
+    FT_ADD_TEST(s, a_connection_attempt_that_is_never_answered_is_given_up_and_made_again);
     return ft_main(s, 0, FT_DATABASE_URL, NULL);
 }
