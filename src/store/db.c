@@ -378,6 +378,12 @@ static int split(struct mx_db *db, struct db_batch *batch) {
     return ok;
 }
 
+/* The server this connection reached takes no writes: counted and said; the caller leaves it. */
+static void say_read_only(void) {
+    mx_metrics_db(MX_METRICS_DB_READ_ONLY);
+    mx_log(MX_LOG_WARN, "the database server is read-only; connecting again");
+}
+
 /* A batch's statement answered (its sync came): hand out the answers, or send it again. 0, or -1
  * when the connection is gone with it. */
 static int batch_answered(struct mx_db *db, struct db_conn *c, struct db_batch *batch) {
@@ -387,8 +393,7 @@ static int batch_answered(struct mx_db *db, struct db_conn *c, struct db_batch *
         db_batch_read(batch, result);
         if (batch->read_only) {
             /* Not ready here: answered so, and the connection is left for a writable server. */
-            mx_metrics_db(MX_METRICS_DB_READ_ONLY);
-            mx_log(MX_LOG_WARN, "the database server is read-only; connecting again");
+            say_read_only();
             fail_batch(db, batch, MX_UNAVAILABLE);
             return -1;
         }
@@ -418,8 +423,7 @@ static int batch_answered(struct mx_db *db, struct db_conn *c, struct db_batch *
     case DB_READ_ONLY:
         /* Nothing was written: each operation goes out again, on a connection that (with
          * target_session_attrs=read-write in DATABASE_URL) finds the primary; this one is left. */
-        mx_metrics_db(MX_METRICS_DB_READ_ONLY);
-        mx_log(MX_LOG_WARN, "the database server is read-only; connecting again");
+        say_read_only();
         again_batch(db, batch);
         return -1;
     case DB_HARD:

@@ -143,14 +143,6 @@ static void await_acknowledged(struct client *clients, long count, const char *w
     }
 }
 
-/* Terminates every database session of the service; returns how many there were. */
-static int64_t kill_service_sessions(const char *db) {
-    return ft_sql_admin_int64("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
-                              " FROM pg_stat_activity"
-                              " WHERE datname = $1 AND application_name = 'mondux'",
-                              db, (const char *)NULL);
-}
-
 /* A connection of the test's own to the current database, for reading the journal back. */
 static PGconn *journal_conn(void) {
     char conninfo[512];
@@ -301,7 +293,7 @@ START_TEST(
     int64_t killed = 0;
     for (int round = 0; round < KILL_ROUNDS; round++) {
         long ok_before = atomic_load(&load.ok);
-        killed += kill_service_sessions(db);
+        killed += ft_end_service_sessions();
         ft_pause_ms(KILL_EVERY_MS);
         await_acknowledged(clients, ok_before + OK_EACH_ROUND, "after a kill");
     }

@@ -20,53 +20,13 @@
 
 #define PG_CLUSTER MX_SOURCE_DIR "/scripts/lib/pg-cluster"
 
-/* The second server: a cluster in a directory of its own, made and removed by the suite's own
- * process (a test runs in a child that a failed assertion ends at once, without its atexit). */
-static char second_dir[64], second_port[16], second_socket[96];
-static pid_t second_owner;
-
-/* pg-cluster command on the second server; its exit status, and its stderr into err (new). */
-static int pg_cluster(const char *command, const char *port, char **err) {
-    const char *argv[] = {PG_CLUSTER, command, second_dir, port, NULL};
-    char *out = NULL;
-    int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, err, 120);
-    free(out);
-    return status;
-}
-
-static void second_down_at_exit(void) {
-    char *err = NULL;
-    if (second_dir[0] != '\0' && getpid() == second_owner && pg_cluster("down", NULL, &err) != 0)
-        fprintf(stderr, "pg-cluster down %s failed: %s", second_dir, err);
-    free(err);
-}
-
-static void second_up(void) {
-    snprintf(second_dir, sizeof second_dir, "/tmp/mx_ft_pg2_XXXXXX");
-    if (mkdtemp(second_dir) == NULL)
-        ft_die("mkdtemp failed");
-    second_owner = getpid();
-    atexit(second_down_at_exit);
-    snprintf(second_port, sizeof second_port, "%d", ft_free_port());
-    snprintf(second_socket, sizeof second_socket, "%s/run", second_dir);
-    char *err = NULL;
-    if (pg_cluster("up", second_port, &err) != 0)
-        ft_die("pg-cluster up %s failed: %.1500s", second_dir, err);
-    free(err);
-}
-
-/* Stops the second server, from inside the test. */
-static void second_stop(void) {
-    char *err = NULL;
-    int status = pg_cluster("stop", NULL, &err);
-    ck_assert_msg(status == 0, "pg-cluster stop %s failed (%d): %.1500s", second_dir, status, err);
-    free(err);
-}
+/* The second server: a cluster of the suite's own beside the first. */
+static struct ft_cluster second;
 
 /* Runs sql on the second server's database dbname (asserting); its output, new. */
 static char *on_second(const char *dbname, const char *sql) {
     const char *argv[] = {"/usr/bin/psql", "-X", "-qAt",      "-v", "ON_ERROR_STOP=1", "-h",
-                          second_socket,   "-p", second_port, "-U", "postgres",        "-d",
+                          second.socket,   "-p", second.port, "-U", "postgres",        "-d",
                           dbname,          "-c", sql,         NULL};
     char *out = NULL, *err = NULL;
     int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 60);
@@ -128,7 +88,7 @@ START_TEST(the_service_follows_the_writable_server_of_a_multi_host_url_by_itself
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", ft_db());
     free(on_second("postgres", sql));
     char url[512], assignment[600];
-    snprintf(url, sizeof url, "host=%s port=%s user=postgres dbname=%s", second_socket, second_port,
+    snprintf(url, sizeof url, "host=%s port=%s user=postgres dbname=%s", second.socket, second.port,
              ft_db());
     snprintf(assignment, sizeof assignment, "DATABASE_URL=%s", url);
     const char *migrate[] = {MX_BINARY, "migrate", NULL}, *migrate_env[] = {assignment, NULL};
@@ -142,7 +102,7 @@ START_TEST(the_service_follows_the_writable_server_of_a_multi_host_url_by_itself
     snprintf(assignment, sizeof assignment,
              "DATABASE_URL=host=%s,%s port=%s,%s user=postgres dbname=%s "
              "target_session_attrs=read-write",
-             ft_pg_host(), second_socket, ft_pg_port(), second_port, ft_db());
+             ft_pg_host(), second.socket, ft_pg_port(), second.port, ft_db());
     const char *env[] = {assignment, NULL};
     struct ft_server *server = ft_server_start(FT_NO_DB_CONFIG, NULL, env);
     ft_set_default_server(server);
@@ -166,7 +126,7 @@ START_TEST(the_service_follows_the_writable_server_of_a_multi_host_url_by_itself
     ck_assert_int_ge(metric("mondux_db_events_total{kind=\"read_only\"} "), 1);
 
     /* Neither writable: not ready, and a move changes nothing, saying so. */
-    second_stop();
+    ft_cluster_run(&second, "stop");
     double deadline = ft_now() + 30;
     while (status_of("GET", "/readyz") != 503)
         ck_assert_msg(ft_now() < deadline, "/readyz stayed ready with no writable server");
@@ -288,11 +248,7 @@ START_TEST(a_connection_attempt_that_is_never_answered_is_given_up_and_made_agai
     /* Frozen: the service's sessions end, and every attempt to connect again is accepted and
      * never answered. */
     atomic_store(&proxy.frozen, 1);
-    ck_assert_int_ge(ft_sql_admin_int64("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
-                                        " FROM pg_stat_activity"
-                                        " WHERE datname = $1 AND application_name = 'mondux'",
-                                        ft_db(), NULL),
-                     1);
+    ck_assert_int_ge(ft_end_service_sessions(), 1);
     double deadline = ft_now() + 30;
     while (status_of("GET", "/readyz") != 503 || atomic_load(&proxy.held) == 0)
         ck_assert_msg(ft_now() < deadline, "/readyz stayed ready, or no attempt was caught");
@@ -315,7 +271,7 @@ END_TEST
 
 int main(void) {
     ft_init_with_own_cluster("failover");
-    second_up();
+    ft_cluster_up(&second);
     Suite *s = suite_create("failover");
     FT_ADD_TEST(s, the_service_follows_the_writable_server_of_a_multi_host_url_by_itself);
     FT_ADD_TEST(s, a_connection_attempt_that_is_never_answered_is_given_up_and_made_again);

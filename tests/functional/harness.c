@@ -401,6 +401,13 @@ int64_t ft_sql_admin_int64(const char *sql, ...) {
     return value;
 }
 
+int64_t ft_end_service_sessions(void) {
+    return ft_sql_admin_int64("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
+                              " FROM pg_stat_activity"
+                              " WHERE datname = $1 AND application_name = 'mondux'",
+                              ft_db(), (const char *)NULL);
+}
+
 void ft_sql_admin_exec(const char *sql, ...) {
     const char *params[MAX_SQL_PARAMS];
     int count = COLLECT_PARAMS(sql, params);
@@ -1615,20 +1622,22 @@ const char *const *ft_wrap_argv(const char *const *argv, const char **out) {
 
 #define FT_PG_CLUSTER MX_SOURCE_DIR "/scripts/lib/pg-cluster"
 
-static char own_cluster_dir[64];
-static pid_t own_cluster_owner;
+static struct ft_cluster own_cluster;
+/* Every cluster made, for the removal at exit (the suite's own and the ones ft_cluster_up made). */
+static struct ft_cluster *clusters[4];
+static int cluster_count;
 
-static void run_pg_cluster(const char *command, const char *port) {
-    const char *argv[] = {FT_PG_CLUSTER, command, own_cluster_dir, port, NULL};
+static void run_pg_cluster(struct ft_cluster *cluster, const char *command, const char *port) {
+    const char *argv[] = {FT_PG_CLUSTER, command, cluster->dir, port, NULL};
     char *out = NULL, *err = NULL;
     int status = ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120);
     if (status != 0) {
         char message[2048];
         snprintf(message, sizeof message, "pg-cluster %s %s failed (%d): %.1500s", command,
-                 own_cluster_dir, status, err);
+                 cluster->dir, status, err);
         free(out);
         free(err);
-        if (getpid() == own_cluster_owner)
+        if (getpid() == cluster->owner)
             ft_die("%s", message);
         ck_abort_msg("%s", message);
     }
@@ -1636,20 +1645,47 @@ static void run_pg_cluster(const char *command, const char *port) {
     free(err);
 }
 
-void ft_own_cluster(const char *command) {
-    run_pg_cluster(command, NULL);
+void ft_cluster_run(struct ft_cluster *cluster, const char *command) {
+    run_pg_cluster(cluster, command, NULL);
 }
 
-static void own_cluster_down_at_exit(void) {
-    if (own_cluster_dir[0] == '\0' || getpid() != own_cluster_owner)
-        return;
-    const char *argv[] = {FT_PG_CLUSTER, "down", own_cluster_dir, NULL};
-    char *out = NULL, *err = NULL;
-    if (ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120) != 0)
-        fprintf(stderr, "pg-cluster down %s failed: %s", own_cluster_dir, err);
-    free(out);
-    free(err);
-    own_cluster_dir[0] = '\0';
+void ft_own_cluster(const char *command) {
+    run_pg_cluster(&own_cluster, command, NULL);
+}
+
+static void clusters_down_at_exit(void) {
+    for (int i = 0; i < cluster_count; i++) {
+        struct ft_cluster *cluster = clusters[i];
+        if (cluster->dir[0] == '\0' || getpid() != cluster->owner)
+            continue;
+        const char *argv[] = {FT_PG_CLUSTER, "down", cluster->dir, NULL};
+        char *out = NULL, *err = NULL;
+        if (ft_run_program(argv, FT_NO_DB_CONFIG, NULL, NULL, &out, &err, 120) != 0)
+            fprintf(stderr, "pg-cluster down %s failed: %s", cluster->dir, err);
+        free(out);
+        free(err);
+        cluster->dir[0] = '\0';
+    }
+}
+
+/* A temp dir and a free port for cluster, owned by this process and removed at its exit. */
+static void cluster_make(struct ft_cluster *cluster) {
+    if (cluster_count == (int)(sizeof clusters / sizeof clusters[0]))
+        ft_die("too many clusters of the suite's own");
+    snprintf(cluster->dir, sizeof cluster->dir, "/tmp/mx_ft_pg_XXXXXX");
+    if (mkdtemp(cluster->dir) == NULL)
+        ft_die("mkdtemp failed");
+    cluster->owner = getpid();
+    if (cluster_count == 0)
+        atexit(clusters_down_at_exit);
+    clusters[cluster_count++] = cluster;
+    snprintf(cluster->port, sizeof cluster->port, "%d", ft_free_port());
+    snprintf(cluster->socket, sizeof cluster->socket, "%s/run", cluster->dir);
+}
+
+void ft_cluster_up(struct ft_cluster *cluster) {
+    cluster_make(cluster);
+    run_pg_cluster(cluster, "up", cluster->port);
 }
 
 int ft_free_port(void) {
@@ -1671,17 +1707,9 @@ void ft_init_with_own_cluster(const char *suite) {
         ft_die("%s is missing or not executable; the %s suite needs it to run its own "
                "PostgreSQL. Failing rather than skipping.",
                FT_PG_CLUSTER, suite);
-    snprintf(own_cluster_dir, sizeof own_cluster_dir, "/tmp/mx_ft_pg_XXXXXX");
-    if (mkdtemp(own_cluster_dir) == NULL)
-        ft_die("mkdtemp failed");
-    own_cluster_owner = getpid();
-    atexit(own_cluster_down_at_exit);
-
-    char port[16], socket_dir[96];
-    snprintf(port, sizeof port, "%d", ft_free_port());
-    snprintf(socket_dir, sizeof socket_dir, "%s/run", own_cluster_dir);
-    ft_init_with_cluster(socket_dir, port, "postgres");
-    run_pg_cluster("up", port);
+    cluster_make(&own_cluster);
+    ft_init_with_cluster(own_cluster.socket, own_cluster.port, "postgres");
+    run_pg_cluster(&own_cluster, "up", own_cluster.port);
 }
 
 void ft_assert_config_refused(const char *assignment, const char *mention) {

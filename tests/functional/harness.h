@@ -112,6 +112,10 @@ void ft_sql_admin_exec(const char *sql, ...) __attribute__((sentinel));
  * the current one). */
 int64_t ft_sql_admin_int64(const char *sql, ...) __attribute__((sentinel));
 
+/* Ends every database session of the service on the current database (pg_terminate_backend,
+ * as a crashed or restarted server would); how many there were. */
+int64_t ft_end_service_sessions(void);
+
 /* Runs sql like ft_sql_exec but does not assert: returns 0 when it succeeded, else -1 with the
  * SQLSTATE (5 characters, "" if none) in sqlstate. For statements the database must refuse. */
 int ft_sql_try(char sqlstate[6], const char *sql, ...) __attribute__((sentinel));
@@ -381,6 +385,21 @@ void ft_init_with_own_cluster(const char *suite);
 
 /* Runs "pg-cluster <command> <dir>" on that cluster, e.g. "stop" or "start". Asserting. */
 void ft_own_cluster(const char *command);
+
+/* Another cluster of the suite's own (a second server for a failover, say). */
+struct ft_cluster {
+    char dir[64];
+    char port[16];
+    char socket[96]; /* its socket directory: the host to connect to */
+    pid_t owner;     /* the process that made it, which removes it at exit */
+};
+
+/* Makes and starts one like ft_init_with_own_cluster's, from the suite's main process (before
+ * ft_main: a test's process ends without its atexit when an assertion fails). Fatal on failure. */
+void ft_cluster_up(struct ft_cluster *cluster);
+
+/* Runs "pg-cluster <command> <dir>" on it: asserting inside a test, fatal outside. */
+void ft_cluster_run(struct ft_cluster *cluster, const char *command);
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
